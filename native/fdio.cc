@@ -1,0 +1,176 @@
+// read/write/writev on non-blocking fds.
+//
+// The contract with the TypeScript stream: each call goes on until it has
+// moved every byte asked for or the fd says stop, and returns the count. When
+// it stopped short, status[errno] says why: EAGAIN (or EIO on a pty whose
+// other side is gone) means "wait for the next edge"; 0 after a short read
+// means end of file; anything else is an error. EINTR is retried here.
+
+#include "fdio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "status.h"
+
+namespace kqc {
+namespace {
+
+// Bounds-checked view of (buffer, offset, length) arguments.
+bool ArgRange(const Napi::CallbackInfo& info, size_t i, uint8_t** data,
+              size_t* len) {
+  Napi::Uint8Array buf;
+  int64_t off, n;
+  if (!ArgBytes(info, i, &buf) || !ArgInt(info, i + 1, &off) ||
+      !ArgInt(info, i + 2, &n)) {
+    return false;
+  }
+  if (off < 0 || n < 0 || static_cast<uint64_t>(off + n) > buf.ByteLength()) {
+    Napi::RangeError e =
+        Napi::RangeError::New(info.Env(), "offset/length out of range");
+    e.Set("code", Napi::String::New(info.Env(), "ERR_OUT_OF_RANGE"));
+    e.ThrowAsJavaScriptException();
+    return false;
+  }
+  *data = buf.Data() + off;
+  *len = static_cast<size_t>(n);
+  return true;
+}
+
+// read(fd, buffer, offset, length) -> bytes read.
+// A pty master hands out at most about 4 KiB per read(2), so looping here
+// until the buffer is full or the fd runs dry batches many reads into one
+// call from JavaScript.
+Napi::Value Read(const Napi::CallbackInfo& info) {
+  int fd;
+  uint8_t* p;
+  size_t len;
+  if (!ArgFd(info, 0, &fd) || !ArgRange(info, 1, &p, &len)) return Napi::Value();
+  size_t done = 0;
+  int err = 0;
+  while (done < len) {
+    ssize_t r = read(fd, p + done, len - done);
+    if (r > 0) {
+      done += static_cast<size_t>(r);
+      continue;
+    }
+    if (r == 0) break;  // End of file: err stays 0.
+    if (errno == EINTR) continue;
+    err = errno;
+    break;
+  }
+  Data(info)->Set(err, kSysRead);
+  return Napi::Number::New(info.Env(), static_cast<double>(done));
+}
+
+// write(fd, buffer, offset, length) -> bytes written.
+Napi::Value Write(const Napi::CallbackInfo& info) {
+  int fd;
+  uint8_t* p;
+  size_t len;
+  if (!ArgFd(info, 0, &fd) || !ArgRange(info, 1, &p, &len)) return Napi::Value();
+  size_t done = 0;
+  int err = 0;
+  while (done < len) {
+    ssize_t r = write(fd, p + done, len - done);
+    if (r >= 0) {
+      done += static_cast<size_t>(r);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    err = errno;
+    break;
+  }
+  Data(info)->Set(err, kSysWrite);
+  return Napi::Number::New(info.Env(), static_cast<double>(done));
+}
+
+// writev(fd, chunks, skip) -> bytes written, of the chunks after skipping
+// `skip` bytes of the first ones (what an earlier short write already sent).
+Napi::Value Writev(const Napi::CallbackInfo& info) {
+  int fd;
+  int64_t skip;
+  if (!ArgFd(info, 0, &fd)) return Napi::Value();
+  if (!info[1].IsArray()) return (ThrowType(info.Env(), "expected an array"), Napi::Value());
+  if (!ArgInt(info, 2, &skip)) return Napi::Value();
+  Napi::Array chunks = info[1].As<Napi::Array>();
+  uint32_t count = chunks.Length();
+  std::vector<struct iovec> iov;
+  iov.reserve(count);
+  for (uint32_t i = 0; i < count; i++) {
+    Napi::Value v = chunks[i];
+    if (!v.IsTypedArray() ||
+        v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      ThrowType(info.Env(), "expected an array of Uint8Array");
+      return Napi::Value();
+    }
+    Napi::Uint8Array b = v.As<Napi::Uint8Array>();
+    size_t n = b.ByteLength();
+    uint8_t* p = b.Data();
+    if (skip > 0) {
+      size_t s = static_cast<size_t>(skip) < n ? static_cast<size_t>(skip) : n;
+      p += s;
+      n -= s;
+      skip -= static_cast<int64_t>(s);
+    }
+    if (n > 0) iov.push_back({p, n});
+  }
+
+  size_t done = 0;
+  size_t first = 0;
+  int err = 0;
+  while (first < iov.size()) {
+    int cnt = static_cast<int>(
+        iov.size() - first < IOV_MAX ? iov.size() - first : IOV_MAX);
+    ssize_t r = writev(fd, &iov[first], cnt);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    size_t left = static_cast<size_t>(r);
+    done += left;
+    while (first < iov.size() && left >= iov[first].iov_len) {
+      left -= iov[first].iov_len;
+      first++;
+    }
+    if (left > 0) {
+      iov[first].iov_base = static_cast<uint8_t*>(iov[first].iov_base) + left;
+      iov[first].iov_len -= left;
+    }
+  }
+  Data(info)->Set(err, kSysWritev);
+  return Napi::Number::New(info.Env(), static_cast<double>(done));
+}
+
+// setNonBlocking(fd, on) -> whether O_NONBLOCK was set before, or -1.
+Napi::Value SetNonBlocking(const Napi::CallbackInfo& info) {
+  int fd;
+  if (!ArgFd(info, 0, &fd)) return Napi::Value();
+  bool on = info[1].ToBoolean();
+  int flags = fcntl(fd, F_GETFL);
+  if (flags == -1) return Fail(info, errno, kSysFcntl);
+  bool was = (flags & O_NONBLOCK) != 0;
+  if (was != on &&
+      fcntl(fd, F_SETFL, on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK)) == -1) {
+    return Fail(info, errno, kSysFcntl);
+  }
+  return Napi::Number::New(info.Env(), was ? 1 : 0);
+}
+
+}  // namespace
+
+void InitFdio(Napi::Env env, Napi::Object exports, void* data) {
+  exports.Set("read", Napi::Function::New(env, Read, "read", data));
+  exports.Set("write", Napi::Function::New(env, Write, "write", data));
+  exports.Set("writev", Napi::Function::New(env, Writev, "writev", data));
+  exports.Set("setNonBlocking",
+              Napi::Function::New(env, SetNonBlocking, "setNonBlocking", data));
+}
+
+}  // namespace kqc

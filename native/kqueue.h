@@ -1,0 +1,17 @@
+// The dedicated kqueue: one kqueue fd, one wake pipe, one waiter thread and
+// one uv_async_t on the loop of the Node environment that made it.
+#ifndef KQUEUE_CONSOLE_KQUEUE_H_
+#define KQUEUE_CONSOLE_KQUEUE_H_
+
+#include <napi.h>
+
+namespace kqc {
+
+// Readiness bits delivered to JavaScript, per registration id.
+enum ReadyBits : uint32_t { kReady = 1, kWritable = 2, kHangup = 4 };
+
+void InitKqueue(Napi::Env env, Napi::Object exports, void* data);
+
+}  // namespace kqc
+
+#endif  // KQUEUE_CONSOLE_KQUEUE_H_

@@ -1,0 +1,106 @@
+// How native code reports failures to JavaScript without throwing.
+//
+// Every function that makes a system call returns a count, a value or -1/null
+// and writes the errno and the system call's number into a small Int32Array
+// shared with JavaScript (one per Node environment). The TypeScript side turns
+// that pair into a Node-style error in one place (src/errors.ts), so the hot
+// read/write path allocates nothing and never unwinds through an exception.
+#ifndef KQUEUE_CONSOLE_STATUS_H_
+#define KQUEUE_CONSOLE_STATUS_H_
+
+#include <napi.h>
+
+namespace kqc {
+
+// The order is the index into kSyscallNames and is exported as `syscalls`.
+enum Syscall : int32_t {
+  kSysNone = 0,
+  kSysRead,
+  kSysWrite,
+  kSysWritev,
+  kSysKqueue,
+  kSysKevent,
+  kSysPipe,
+  kSysFcntl,
+  kSysPosixOpenpt,
+  kSysGrantpt,
+  kSysUnlockpt,
+  kSysPtsname,
+  kSysOpen,
+  kSysIoctl,
+  kSysTcgetattr,
+  kSysTcsetattr,
+  kSysTtyname,
+  kSysCount
+};
+
+inline const char* const kSyscallNames[kSysCount] = {
+    "",          "read",      "write",    "writev",    "kqueue",
+    "kevent",    "pipe",      "fcntl",    "posix_openpt", "grantpt",
+    "unlockpt",  "ptsname",   "open",     "ioctl",     "tcgetattr",
+    "tcsetattr", "ttyname"};
+
+// Slots of the shared status array.
+enum StatusSlot { kStatusErrno = 0, kStatusSyscall = 1, kStatusSlots = 2 };
+
+// Per-environment state of the addon (main thread and each worker).
+struct AddonData {
+  Napi::Reference<Napi::Int32Array> status_ref;
+  int32_t* status = nullptr;
+
+  void Set(int err, Syscall syscall) {
+    status[kStatusErrno] = err;
+    status[kStatusSyscall] = syscall;
+  }
+};
+
+inline AddonData* Data(const Napi::CallbackInfo& info) {
+  return static_cast<AddonData*>(info.Data());
+}
+
+// Records err/syscall and returns -1, the failure value of numeric calls.
+inline Napi::Value Fail(const Napi::CallbackInfo& info, int err,
+                        Syscall syscall) {
+  Data(info)->Set(err, syscall);
+  return Napi::Number::New(info.Env(), -1);
+}
+
+// Argument checks for the internal surface. The TypeScript layer validates
+// user input first with Node's error codes; these only keep a wrong call
+// from reaching a system call with garbage.
+inline bool ThrowType(Napi::Env env, const char* what) {
+  Napi::TypeError e = Napi::TypeError::New(env, what);
+  e.Set("code", Napi::String::New(env, "ERR_INVALID_ARG_TYPE"));
+  e.ThrowAsJavaScriptException();
+  return false;
+}
+
+inline bool ArgInt(const Napi::CallbackInfo& info, size_t i, int64_t* out) {
+  *out = 0;
+  if (!info[i].IsNumber()) return ThrowType(info.Env(), "expected a number");
+  *out = info[i].As<Napi::Number>().Int64Value();
+  return true;
+}
+
+inline bool ArgFd(const Napi::CallbackInfo& info, size_t i, int* fd) {
+  *fd = -1;
+  int64_t v = -1;
+  if (!ArgInt(info, i, &v)) return false;
+  if (v < 0 || v > INT32_MAX) return ThrowType(info.Env(), "expected an fd");
+  *fd = static_cast<int>(v);
+  return true;
+}
+
+inline bool ArgBytes(const Napi::CallbackInfo& info, size_t i,
+                     Napi::Uint8Array* out) {
+  if (!info[i].IsTypedArray() ||
+      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    return ThrowType(info.Env(), "expected a Uint8Array");
+  }
+  *out = info[i].As<Napi::Uint8Array>();
+  return true;
+}
+
+}  // namespace kqc
+
+#endif  // KQUEUE_CONSOLE_STATUS_H_

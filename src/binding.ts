@@ -1,0 +1,108 @@
+/**
+ * The native addon's surface, typed in one place, and its loader.
+ *
+ * Native functions never throw on a failed system call: they return -1 (or
+ * null) and leave the errno and the system call's index in `status`. The
+ * stream code reads `status` directly on its hot path; everything else goes
+ * through {@link lastError} in errors.ts. This interface is also what a fake
+ * used by deterministic tests of the stream state machine implements.
+ */
+import * as path from 'node:path';
+
+/** Readiness bits delivered per registration id. */
+export interface ReadinessBits {
+  readonly READABLE: number;
+  readonly WRITABLE: number;
+  /** The other side hung up (kqueue's EV_EOF); counts as both readable and writable. */
+  readonly HANGUP: number;
+}
+
+/**
+ * Called once per loop wake-up with `count` (id, bits) pairs in `batch`.
+ * `batch` is reused by the next call: read it, never keep it. A non-zero
+ * `waitErrno` means the waiter thread stopped because kevent() failed.
+ */
+export type EventsCallback = (batch: Float64Array, count: number, waitErrno: number) => void;
+
+/** One dedicated kqueue with its waiter thread. */
+export interface NativeKqueue {
+  /**
+   * Registers `fd` for READ and WRITE, edge-triggered, under `id` (> 0, never
+   * reused), after setting O_NONBLOCK. Returns 1 if the fd was already
+   * non-blocking, 0 if this call made it so, -1 on failure.
+   */
+  add(fd: number, id: number): number;
+  /** Removes both filters of `fd`. Returns 0 or -1. */
+  remove(fd: number): number;
+  /** Keeps the event loop alive (uv_ref of the async handle). */
+  ref(): void;
+  /** Lets the event loop exit (uv_unref); the initial state. */
+  unref(): void;
+  /** Wakes and joins the waiter thread and closes everything. Idempotent. */
+  close(): void;
+  /** The kqueue fd, or -1 once closed. */
+  readonly fd: number;
+}
+
+export interface NativeBinding {
+  /** [errno, index into `syscalls`] of the last failure or short read/write. */
+  readonly status: Int32Array;
+  readonly syscalls: readonly string[];
+  readonly bits: ReadinessBits;
+  readonly Kqueue: new (onEvents: EventsCallback) => NativeKqueue;
+
+  /**
+   * Reads into buf[off, off+len) until it is full or the fd says stop.
+   * Returns the count; when short, status[0] is the errno (EAGAIN, EIO, ...)
+   * or 0 for end of file.
+   */
+  read(fd: number, buf: Uint8Array, off: number, len: number): number;
+  /** Writes buf[off, off+len) until done or the fd says stop; count back, errno in status[0] when short. */
+  write(fd: number, buf: Uint8Array, off: number, len: number): number;
+  /** writev(2) of `chunks` after skipping `skip` bytes; as write(). */
+  writev(fd: number, chunks: readonly Uint8Array[], skip: number): number;
+  /** Sets or clears O_NONBLOCK; returns 1/0 for the previous state, or -1. */
+  setNonBlocking(fd: number, on: boolean): number;
+
+  /** posix_openpt + grantpt + unlockpt + open of the slave: [master, slave, slavePath], or null. */
+  openPty(): [number, number, string] | null;
+  /** TIOCGWINSZ: [rows, cols, xpixel, ypixel], or null. */
+  getWinsize(fd: number): [number, number, number, number] | null;
+  /** TIOCSWINSZ: 0 or -1. */
+  setWinsize(fd: number, rows: number, cols: number, xpixel: number, ypixel: number): number;
+  /** tcgetattr: the struct termios as bytes, or null. */
+  tcgetattr(fd: number): Buffer | null;
+  /** tcsetattr(TCSANOW): 0 or -1. */
+  tcsetattr(fd: number, termios: Uint8Array): number;
+  /** A copy of `termios` with cfmakeraw applied. */
+  makeRaw(termios: Uint8Array): Buffer;
+  /** A copy of `termios` with ECHO cleared. */
+  withoutEcho(termios: Uint8Array): Buffer;
+  isatty(fd: number): boolean;
+  /** ttyname_r: the path, or null. */
+  ttyname(fd: number): string | null;
+  /** The slave path of a pty master, or null. */
+  ptsname(fd: number): string | null;
+}
+
+/**
+ * Where the addon is: `KQUEUE_CONSOLE_ADDON` (used to run the tests against a
+ * sanitizer build), else cmake-js's output next to `src/` or `dist/`.
+ */
+export function addonPath(): string {
+  return (
+    process.env.KQUEUE_CONSOLE_ADDON ||
+    path.join(__dirname, '..', 'build', 'Release', 'kqueue_console.node')
+  );
+}
+
+let loaded: NativeBinding | undefined;
+
+/** The addon, loaded once per Node environment (each worker has its own). */
+export function binding(): NativeBinding {
+  if (loaded === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require(addonPath()) as NativeBinding;
+  }
+  return loaded;
+}

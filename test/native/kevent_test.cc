@@ -1,0 +1,358 @@
+// Direct tests of the kqueue(2)/kevent(2) subset the shim relies on, on real
+// pipes, socketpairs and ptys. The same checks hold for the BSD kqueue; the
+// Linux-only ones (the epoll emulation's refusals) are marked as such.
+// Output is TAP; test/native-kevent.test.ts runs it.
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "../../native/kevent.h"
+
+namespace {
+
+int g_test = 0;
+int g_failed = 0;
+
+void Ok(bool cond, const std::string& what) {
+  g_test++;
+  if (!cond) g_failed++;
+  printf("%s %d - %s\n", cond ? "ok" : "not ok", g_test, what.c_str());
+  fflush(stdout);
+}
+
+void Die(const char* what) {
+  printf("Bail out! %s: %s\n", what, strerror(errno));
+  exit(1);
+}
+
+void* Udata(uintptr_t v) { return reinterpret_cast<void*>(v); }
+
+int Change(int kq, int fd, int16_t filter, uint16_t flags, void* udata) {
+  struct kevent c;
+  EV_SET(&c, fd, filter, flags, 0, 0, udata);
+  return kevent(kq, &c, 1, nullptr, 0, nullptr) == 0 ? 0 : errno;
+}
+
+int Poll(int kq, struct kevent* out, int max, long timeout_ms) {
+  struct timespec ts = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
+  int n = kevent(kq, nullptr, 0, out, max, &ts);
+  if (n < 0) Die("kevent");
+  return n;
+}
+
+bool Has(const struct kevent* ev, int n, int16_t filter, void* udata) {
+  for (int i = 0; i < n; i++) {
+    if (ev[i].filter == filter && ev[i].udata == udata) return true;
+  }
+  return false;
+}
+
+void SetNonBlocking(int fd) {
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+void Drain(int fd) {
+  char buf[4096];
+  while (read(fd, buf, sizeof(buf)) > 0) {
+  }
+}
+
+void OpenPty(int* master, int* slave) {
+  *master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (*master < 0 || grantpt(*master) != 0 || unlockpt(*master) != 0) {
+    Die("posix_openpt");
+  }
+  *slave = open(ptsname(*master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (*slave < 0) Die("open slave");
+}
+
+void TestOneEventPerEdge() {
+  int kq = kqueue();
+  int p[2];
+  if (pipe(p) != 0) Die("pipe");
+  SetNonBlocking(p[0]);
+  Ok(Change(kq, p[0], EVFILT_READ, EV_ADD | EV_CLEAR, Udata(7)) == 0,
+     "EV_ADD|EV_CLEAR of EVFILT_READ on a pipe");
+  struct kevent ev[4];
+  Ok(Poll(kq, ev, 4, 0) == 0, "nothing to report before data");
+  if (write(p[1], "abc", 3) != 3) Die("write");
+  int n = Poll(kq, ev, 4, 1000);
+  Ok(n == 1 && ev[0].filter == EVFILT_READ &&
+         ev[0].ident == static_cast<uintptr_t>(p[0]) && ev[0].udata == Udata(7),
+     "one READ event for the edge, with its udata");
+  Ok(n == 1 && ev[0].data == 3, "data is the number of bytes readable");
+  Ok(Poll(kq, ev, 4, 50) == 0,
+     "with EV_CLEAR the same unread data is not reported again");
+
+  Drain(p[0]);
+  Ok(Poll(kq, ev, 4, 0) == 0, "reading to EAGAIN makes no event");
+  if (write(p[1], "d", 1) != 1) Die("write");
+  n = Poll(kq, ev, 4, 1000);
+  Ok(n == 1 && ev[0].filter == EVFILT_READ,
+     "new data after EAGAIN is a new edge");
+
+  close(p[1]);
+  n = Poll(kq, ev, 4, 1000);
+  Ok(n == 1 && (ev[0].flags & EV_EOF), "closing the write end sets EV_EOF");
+  Ok(Poll(kq, ev, 4, 100) == 0, "the hang-up is reported once, not again");
+  close(p[0]);
+  kqueue_close(kq);
+}
+
+void TestDeleteOneFilter() {
+  int kq = kqueue();
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    Die("socketpair");
+  }
+  SetNonBlocking(sv[0]);
+  struct kevent changes[2];
+  EV_SET(&changes[0], sv[0], EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, Udata(1));
+  EV_SET(&changes[1], sv[0], EVFILT_WRITE, EV_ADD | EV_CLEAR, 0, 0, Udata(2));
+  Ok(kevent(kq, changes, 2, nullptr, 0, nullptr) == 0,
+     "READ and WRITE added in one change list");
+  struct kevent ev[4];
+  int n = Poll(kq, ev, 4, 1000);
+  Ok(n == 1 && ev[0].filter == EVFILT_WRITE && ev[0].udata == Udata(2),
+     "a writable socket reports WRITE only, with WRITE's udata");
+
+  if (write(sv[1], "x", 1) != 1) Die("write");
+  n = Poll(kq, ev, 4, 1000);
+  Ok(Has(ev, n, EVFILT_READ, Udata(1)),
+     "udata is kept per (fd, filter): READ carries READ's udata");
+  Ok(!Has(ev, n, EVFILT_WRITE, Udata(1)),
+     "and WRITE, if reported too, never carries READ's udata");
+
+  Ok(Change(kq, sv[0], EVFILT_WRITE, EV_DELETE, nullptr) == 0,
+     "EV_DELETE of WRITE");
+  if (write(sv[1], "y", 1) != 1) Die("write");
+  n = Poll(kq, ev, 4, 1000);
+  Ok(n == 1 && ev[0].filter == EVFILT_READ,
+     "after deleting WRITE, READ still reports");
+  Ok(Change(kq, sv[0], EVFILT_WRITE, EV_DELETE, nullptr) == ENOENT,
+     "deleting WRITE twice is ENOENT");
+  Ok(Change(kq, sv[0], EVFILT_WRITE, EV_ADD | EV_CLEAR, Udata(3)) == 0,
+     "WRITE added back");
+  n = Poll(kq, ev, 4, 1000);
+  Ok(Has(ev, n, EVFILT_WRITE, Udata(3)),
+     "re-adding reports current readiness, with the new udata");
+  Ok(Change(kq, sv[0], EVFILT_READ, EV_DELETE, nullptr) == 0,
+     "EV_DELETE of READ");
+  Drain(sv[0]);
+  if (write(sv[1], "z", 1) != 1) Die("write");
+  n = Poll(kq, ev, 4, 100);
+  Ok(!Has(ev, n, EVFILT_READ, Udata(1)),
+     "after deleting READ, new data makes no READ event");
+  Ok(Change(kq, sv[0], EVFILT_WRITE, EV_DELETE, nullptr) == 0,
+     "EV_DELETE of the last filter");
+  Ok(Change(kq, sv[0], EVFILT_READ, EV_DELETE, nullptr) == ENOENT,
+     "deleting what is no longer there is ENOENT");
+  close(sv[0]);
+  close(sv[1]);
+  kqueue_close(kq);
+}
+
+void TestPtyHangup() {
+  int kq = kqueue();
+  int master, slave;
+  OpenPty(&master, &slave);
+  SetNonBlocking(master);
+  struct kevent changes[2];
+  EV_SET(&changes[0], master, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, Udata(1));
+  EV_SET(&changes[1], master, EVFILT_WRITE, EV_ADD | EV_CLEAR, 0, 0, Udata(2));
+  Ok(kevent(kq, changes, 2, nullptr, 0, nullptr) == 0, "pty master added");
+  struct kevent ev[4];
+  while (Poll(kq, ev, 4, 50) > 0) {
+  }
+  if (write(slave, "tail", 4) != 4) Die("write");
+  close(slave);
+  bool read_eof = false;
+  int events = 0;
+  for (int n; (n = Poll(kq, ev, 4, 200)) > 0;) {
+    for (int i = 0; i < n; i++) {
+      events++;
+      if (ev[i].filter == EVFILT_READ && (ev[i].flags & EV_EOF)) {
+        read_eof = true;
+      }
+    }
+  }
+  Ok(read_eof, "closing the slave sets EV_EOF on the master's READ");
+  Ok(events <= 4, "the hang-up is reported a bounded number of times (" +
+                      std::to_string(events) + ")");
+  char buf[16];
+  ssize_t r = read(master, buf, sizeof(buf));
+  Ok(r == 4 && memcmp(buf, "tail", 4) == 0,
+     "bytes written before the hang-up are still readable");
+  r = read(master, buf, sizeof(buf));
+  Ok(r == -1 && errno == EIO, "then the master read fails with EIO");
+  Ok(Poll(kq, ev, 4, 100) == 0, "no event after the hang-up was reported");
+
+  slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) Die("reopen slave");
+  if (write(slave, "again", 5) != 5) Die("write");
+  bool readable = false;
+  for (int n; !readable && (n = Poll(kq, ev, 4, 1000)) > 0;) {
+    for (int i = 0; i < n; i++) readable |= ev[i].filter == EVFILT_READ;
+  }
+  Ok(readable, "reopening the slave and writing is a new READ edge");
+  close(slave);
+  close(master);
+  kqueue_close(kq);
+}
+
+void TestErrors() {
+  int kq = kqueue();
+  struct kevent ev[4];
+  struct kevent c;
+  int p[2];
+  if (pipe(p) != 0) Die("pipe");
+
+  errno = 0;
+  Ok(kevent(p[0], nullptr, 0, ev, 4, nullptr) == -1 && errno == EBADF,
+     "kevent on an fd that is not a kqueue is EBADF");
+  int closed_fd = dup(p[0]);
+  close(closed_fd);
+  Ok(Change(kq, closed_fd, EVFILT_READ, EV_ADD | EV_CLEAR, nullptr) == EBADF,
+     "adding a closed fd is EBADF");
+  Ok(Change(kq, p[0], EVFILT_READ, EV_DELETE, nullptr) == ENOENT,
+     "deleting what was never added is ENOENT");
+  Ok(Change(kq, p[0], 42, EV_ADD | EV_CLEAR, nullptr) == EINVAL,
+     "an unknown filter is EINVAL");
+
+  // A failing change with room in the event list is an EV_ERROR entry, and
+  // the call returns at once with the entries, without waiting for events.
+  struct kevent changes[3];
+  EV_SET(&changes[0], p[0], EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, Udata(5));
+  EV_SET(&changes[1], closed_fd, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0,
+         Udata(6));
+  EV_SET(&changes[2], p[1], EVFILT_WRITE, EV_DELETE, 0, 0, Udata(8));
+  int n = kevent(kq, changes, 3, ev, 4, nullptr);
+  Ok(n == 2, "two failing changes give two entries (got " +
+                 std::to_string(n) + ")");
+  Ok(n == 2 && ev[0].flags == EV_ERROR && ev[0].data == EBADF &&
+         ev[0].ident == static_cast<uintptr_t>(closed_fd) &&
+         ev[0].udata == Udata(6),
+     "EV_ERROR entry: EBADF in data, ident and udata of the change");
+  Ok(n == 2 && ev[1].flags == EV_ERROR && ev[1].data == ENOENT,
+     "EV_ERROR entry: ENOENT in data");
+  if (write(p[1], "x", 1) != 1) Die("write");
+  n = Poll(kq, ev, 4, 1000);
+  Ok(n == 1 && ev[0].udata == Udata(5),
+     "the valid change in the same list was applied");
+
+  EV_SET(&c, p[1], EVFILT_WRITE, EV_ADD | EV_CLEAR | EV_RECEIPT, 0, 0, nullptr);
+  n = kevent(kq, &c, 1, ev, 4, nullptr);
+  Ok(n == 1 && ev[0].flags == EV_ERROR && ev[0].data == 0,
+     "EV_RECEIPT answers a successful change with data 0");
+
+#if defined(__linux__)
+  Ok(Change(kq, p[0], EVFILT_READ, EV_ADD, nullptr) == EINVAL,
+     "Linux subset: EV_ADD without EV_CLEAR is EINVAL");
+  char path[] = "/tmp/kevent-test-XXXXXX";
+  int file = mkstemp(path);
+  unlink(path);
+  Ok(Change(kq, file, EVFILT_READ, EV_ADD | EV_CLEAR, nullptr) == EPERM,
+     "Linux subset: a regular file is not pollable (EPERM)");
+  close(file);
+#endif
+  Ok(kqueue_close(kq) == 0, "kqueue_close");
+  errno = 0;
+  Ok(kevent(kq, nullptr, 0, ev, 4, nullptr) == -1 && errno == EBADF,
+     "kevent on a closed kqueue is EBADF");
+  close(p[0]);
+  close(p[1]);
+}
+
+void TestFdReuse() {
+  int kq = kqueue();
+  int p[2];
+  if (pipe(p) != 0) Die("pipe");
+  int fd = p[0];
+  Ok(Change(kq, fd, EVFILT_READ, EV_ADD | EV_CLEAR, Udata(1)) == 0,
+     "old pipe added");
+  close(p[0]);
+  close(p[1]);
+  int q[2];
+  if (pipe(q) != 0) Die("pipe");
+  Ok(q[0] == fd, "the new pipe reuses the fd number");
+  Ok(Change(kq, fd, EVFILT_READ, EV_DELETE, nullptr) == ENOENT,
+     "the closed file's knote is gone (ENOENT), as in kqueue");
+  Ok(Change(kq, fd, EVFILT_READ, EV_ADD | EV_CLEAR, Udata(2)) == 0,
+     "the reused number can be added");
+  if (write(q[1], "x", 1) != 1) Die("write");
+  struct kevent ev[4];
+  int n = Poll(kq, ev, 4, 1000);
+  Ok(n == 1 && ev[0].udata == Udata(2), "events carry the new udata");
+  close(q[0]);
+  close(q[1]);
+  kqueue_close(kq);
+}
+
+void TestSmallEventList() {
+  int kq = kqueue();
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    Die("socketpair");
+  }
+  if (write(sv[1], "x", 1) != 1) Die("write");
+  struct kevent changes[2];
+  EV_SET(&changes[0], sv[0], EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, Udata(1));
+  EV_SET(&changes[1], sv[0], EVFILT_WRITE, EV_ADD | EV_CLEAR, 0, 0, Udata(2));
+  Ok(kevent(kq, changes, 2, nullptr, 0, nullptr) == 0, "socket added");
+  struct kevent ev[1];
+  int seen = 0;
+  for (int i = 0; i < 2; i++) {
+    if (Poll(kq, ev, 1, 1000) == 1) seen |= ev[0].filter == EVFILT_READ ? 1 : 2;
+  }
+  Ok(seen == 3, "with room for one event, READ and WRITE come in two calls");
+  Ok(Poll(kq, ev, 1, 50) == 0, "and nothing more");
+  close(sv[0]);
+  close(sv[1]);
+  kqueue_close(kq);
+}
+
+void TestChangesWhileWaiting() {
+  int kq = kqueue();
+  int wake[2];
+  if (pipe(wake) != 0) Die("pipe");
+  std::atomic<int> got_udata{0};
+  std::atomic<bool> waiting{false};
+  std::thread waiter([&] {
+    struct kevent ev[4];
+    waiting = true;
+    int n = kevent(kq, nullptr, 0, ev, 4, nullptr);  // No timeout.
+    if (n > 0) got_udata = static_cast<int>(reinterpret_cast<uintptr_t>(ev[0].udata));
+  });
+  while (!waiting) std::this_thread::yield();
+  Ok(Change(kq, wake[0], EVFILT_READ, EV_ADD | EV_CLEAR, Udata(9)) == 0,
+     "a change while another thread waits");
+  if (write(wake[1], "x", 1) != 1) Die("write");
+  waiter.join();
+  Ok(got_udata == 9, "the waiting thread sees the event of the new knote");
+  close(wake[0]);
+  close(wake[1]);
+  kqueue_close(kq);
+}
+
+}  // namespace
+
+int main() {
+  TestOneEventPerEdge();
+  TestDeleteOneFilter();
+  TestPtyHangup();
+  TestErrors();
+  TestFdReuse();
+  TestSmallEventList();
+  TestChangesWhileWaiting();
+  printf("1..%d\n", g_test);
+  return g_failed == 0 ? 0 : 1;
+}
