@@ -69,6 +69,7 @@ class Core {
 
   void Run();
   void Deliver();
+  void DeliverInScope(size_t count, int wait_errno);
   void StopWaiter();
   static void OnAsync(uv_async_t* handle);
   static void OnClosed(uv_handle_t* handle);
@@ -122,7 +123,8 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
   // between calls. A non-zero waitErrno means the waiter thread has stopped
   // because kevent() failed.
   explicit Kqueue(const Napi::CallbackInfo& info)
-      : Napi::ObjectWrap<Kqueue>(info), data_(Data(info)) {
+      : Napi::ObjectWrap<Kqueue>(info),
+        data_(info.Env().GetInstanceData<AddonData>()) {
     if (!info[0].IsFunction()) {
       ThrowType(info.Env(), "expected a function");
       return;
@@ -146,8 +148,8 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
   void Detach() { core_ = nullptr; }
 
  private:
-  Napi::Value Closed(const Napi::CallbackInfo& info, Syscall syscall) {
-    return Fail(info, EBADF, syscall);
+  Napi::Value Failed(const Napi::CallbackInfo& info, int err, Syscall syscall) {
+    return Fail(info.Env(), data_, err, syscall);
   }
 
   // add(fd, id) -> 1 if the fd was already non-blocking, 0 if add() made it
@@ -157,11 +159,11 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
     int64_t id;
     if (!ArgFd(info, 0, &fd) || !ArgInt(info, 1, &id)) return Napi::Value();
     if (id <= 0) return (ThrowType(info.Env(), "expected an id > 0"), Napi::Value());
-    if (core_ == nullptr) return Closed(info, kSysKevent);
+    if (core_ == nullptr) return Failed(info, EBADF, kSysKevent);
     bool was_nonblocking = false;
     Syscall syscall = kSysKevent;
     int err = core_->Add(fd, static_cast<uint64_t>(id), &was_nonblocking, &syscall);
-    if (err != 0) return Fail(info, err, syscall);
+    if (err != 0) return Failed(info, err, syscall);
     return Napi::Number::New(info.Env(), was_nonblocking ? 1 : 0);
   }
 
@@ -169,9 +171,9 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
   Napi::Value Remove(const Napi::CallbackInfo& info) {
     int fd;
     if (!ArgFd(info, 0, &fd)) return Napi::Value();
-    if (core_ == nullptr) return Closed(info, kSysKevent);
+    if (core_ == nullptr) return Failed(info, EBADF, kSysKevent);
     int err = core_->Remove(fd);
-    if (err != 0) return Fail(info, err, kSysKevent);
+    if (err != 0) return Failed(info, err, kSysKevent);
     return Napi::Number::New(info.Env(), 0);
   }
 
@@ -359,14 +361,30 @@ void Core::Deliver() {
     return;
   }
 
-  Napi::Env env(env_);
-  Napi::HandleScope scope(env);
+  // Raw Node-API with every status checked: while a worker is being
+  // terminated its loop still runs (Environment::CleanupHandles) but
+  // JavaScript cannot, and then the calls below fail with no exception
+  // pending. What was to be delivered is dropped; the cleanup hook closes
+  // the Kqueue next.
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env_, &scope) != napi_ok) return;
+  DeliverInScope(count, wait_errno);
+  napi_close_handle_scope(env_, scope);
+}
+
+void Core::DeliverInScope(size_t count, int wait_errno) {
   if (batch_capacity_ < count * 2) {
     size_t capacity = kMinBatch;
     while (capacity < count * 2) capacity *= 2;
-    Napi::Float64Array batch = Napi::Float64Array::New(env, capacity);
-    batch_ref_ = Napi::Persistent(batch);
-    batch_ = batch.Data();
+    napi_value buffer, batch;
+    void* data = nullptr;
+    if (napi_create_arraybuffer(env_, capacity * sizeof(double), &data, &buffer) != napi_ok ||
+        napi_create_typedarray(env_, napi_float64_array, capacity, buffer, 0, &batch) != napi_ok) {
+      delivering_.clear();
+      return;
+    }
+    batch_ref_ = Napi::Persistent(Napi::Float64Array(env_, batch));
+    batch_ = static_cast<double*>(data);
     batch_capacity_ = capacity;
   }
   for (size_t i = 0; i < count; i++) {
@@ -375,18 +393,29 @@ void Core::Deliver() {
   }
   delivering_.clear();
 
+  napi_value args[3];
+  napi_value global, result;
+  args[0] = batch_ref_.Value();
+  napi_value callback = on_events_.Value();
+  if (args[0] == nullptr || callback == nullptr ||
+      napi_create_double(env_, static_cast<double>(count), &args[1]) != napi_ok ||
+      napi_create_int32(env_, wait_errno, &args[2]) != napi_ok ||
+      napi_get_global(env_, &global) != napi_ok) {
+    return;
+  }
   // MakeCallback, not Call: it runs process.nextTick callbacks and promise
   // jobs afterwards, which the streams the events feed depend on.
-  napi_value args[3] = {batch_ref_.Value(),
-                        Napi::Number::New(env, static_cast<double>(count)),
-                        Napi::Number::New(env, wait_errno)};
-  napi_value result;
-  napi_status status = napi_make_callback(env_, async_context_, env.Global(),
-                                          on_events_.Value(), 3, args, &result);
-  if (status == napi_pending_exception || env.IsExceptionPending()) {
+  napi_status status = napi_make_callback(env_, async_context_, global,
+                                          callback, 3, args, &result);
+  bool pending = false;
+  if (status != napi_ok &&
+      napi_is_exception_pending(env_, &pending) == napi_ok && pending) {
+    // Thrown by the JavaScript side: report it as uncaught, as Node does for
+    // any callback from the event loop.
     napi_value error;
-    napi_get_and_clear_last_exception(env_, &error);
-    napi_fatal_exception(env_, error);
+    if (napi_get_and_clear_last_exception(env_, &error) == napi_ok) {
+      napi_fatal_exception(env_, error);
+    }
   }
 }
 

@@ -59,10 +59,17 @@ inline AddonData* Data(const Napi::CallbackInfo& info) {
 }
 
 // Records err/syscall and returns -1, the failure value of numeric calls.
+inline Napi::Value Fail(Napi::Env env, AddonData* data, int err,
+                        Syscall syscall) {
+  data->Set(err, syscall);
+  return Napi::Number::New(env, -1);
+}
+
+// For plain functions, whose callback data is the AddonData (not for
+// ObjectWrap methods, whose callback data is per method).
 inline Napi::Value Fail(const Napi::CallbackInfo& info, int err,
                         Syscall syscall) {
-  Data(info)->Set(err, syscall);
-  return Napi::Number::New(info.Env(), -1);
+  return Fail(info.Env(), Data(info), err, syscall);
 }
 
 // Argument checks for the internal surface. The TypeScript layer validates

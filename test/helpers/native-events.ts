@@ -1,0 +1,39 @@
+import { binding, type NativeKqueue } from '../../src/binding';
+
+export interface Delivery {
+  id: number;
+  bits: number;
+}
+
+/**
+ * A native Kqueue whose deliveries are recorded, with a way to wait for the
+ * next one that matches. Used by the tests of the native layer.
+ */
+export class RecordingKqueue {
+  readonly kq: NativeKqueue;
+  calls = 0;
+  events: Delivery[] = [];
+  waitErrno = 0;
+  private waiters: { match: (d: Delivery) => boolean; resolve: (d: Delivery) => void }[] = [];
+
+  constructor() {
+    this.kq = new (binding().Kqueue)((batch, count, waitErrno) => {
+      this.calls++;
+      this.waitErrno ||= waitErrno;
+      for (let i = 0; i < count; i++) {
+        const d = { id: batch[2 * i], bits: batch[2 * i + 1] };
+        this.events.push(d);
+        this.waiters = this.waiters.filter((w) => {
+          if (!w.match(d)) return true;
+          w.resolve(d);
+          return false;
+        });
+      }
+    });
+  }
+
+  /** Resolves with the next delivery that matches (not one already seen). */
+  next(match: (d: Delivery) => boolean): Promise<Delivery> {
+    return new Promise((resolve) => this.waiters.push({ match, resolve }));
+  }
+}

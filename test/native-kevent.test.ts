@@ -1,0 +1,32 @@
+// Runs the C++ test of the kqueue(2)/kevent(2) layer (test/native/kevent_test.cc,
+// built by cmake-js next to the addon) and mirrors each of its TAP results.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import t from 'tap';
+import { addonPath } from '../src/binding';
+
+// The test binary is built in the same cmake build tree as the addon under
+// test, so a sanitizer build of the addon comes with a sanitizer build of it.
+const binary = path.join(path.dirname(addonPath()), '..', 'kevent_test');
+
+t.test('kevent layer', (t) => {
+  if (!fs.existsSync(binary)) {
+    t.fail(`${binary} is missing: build the addon first (npm run build)`);
+    t.end();
+    return;
+  }
+  // Under the sanitizer build this binary is instrumented itself, so leak
+  // detection (off for Node processes) is turned on for it.
+  const env = { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=1' };
+  const run = spawnSync(binary, { encoding: 'utf8', timeout: 60_000, env });
+  const results = run.stdout.split('\n').filter((l) => /^(ok|not ok) /.test(l));
+  const plan = /^1\.\.(\d+)$/m.exec(run.stdout);
+  t.ok(plan, 'the binary printed its plan');
+  t.equal(results.length, plan ? Number(plan[1]) : -1, 'every planned check ran');
+  for (const line of results) {
+    t.ok(line.startsWith('ok '), line.replace(/^(not ok|ok) \d+ - /, ''));
+  }
+  t.equal(run.status, 0, `exit status 0 (stderr: ${run.stderr.trim() || 'none'})`);
+  t.end();
+});

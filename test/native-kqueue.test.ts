@@ -1,0 +1,217 @@
+// The native Kqueue on real ptys: edges reach JavaScript through the
+// uv_async, a hang-up is one event, events are batched per wake-up, and
+// teardown (close, worker exit, process exit) is clean.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import * as fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import t from 'tap';
+import { addonPath, binding } from '../src/binding';
+import { isOpen, openFdCount } from './helpers/fds';
+import { RecordingKqueue } from './helpers/native-events';
+
+const native = binding();
+const { READABLE, WRITABLE, HANGUP } = native.bits;
+
+function openPty(): { master: number; slave: number } {
+  const pty = native.openPty();
+  if (!pty) throw new Error(`openPty failed: errno ${native.status[0]}`);
+  return { master: pty[0], slave: pty[1] };
+}
+
+/** Blocks the loop thread, so that events pile up in the native pending set. */
+function blockLoop(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+t.test('READ and WRITE edges reach JavaScript through the uv_async', async (t) => {
+  const rec = new RecordingKqueue();
+  const { master, slave } = openPty();
+  rec.kq.ref();
+  const writable = rec.next((d) => d.id === 7 && (d.bits & WRITABLE) !== 0);
+  t.equal(rec.kq.add(master, 7), 0, 'add() reports that it made the master non-blocking');
+  await writable;
+  t.pass('an empty pty master reports WRITE once added');
+
+  const readable = rec.next((d) => d.id === 7 && (d.bits & READABLE) !== 0);
+  fs.writeSync(slave, 'hello');
+  await readable;
+  const buf = Buffer.alloc(64);
+  t.equal(native.read(master, buf, 0, 64), 5, 'the data is there to read');
+  t.equal(buf.subarray(0, 5).toString(), 'hello');
+  t.equal(native.status[0], 11, 'the read loop stopped on EAGAIN');
+  t.equal(rec.waitErrno, 0, 'the waiter reported no error');
+
+  rec.kq.close();
+  t.equal(rec.kq.fd, -1, 'fd is -1 once closed');
+  t.equal(rec.kq.add(master, 8), -1, 'add after close fails');
+  t.equal(native.status[0], 9, 'with EBADF');
+  fs.closeSync(master);
+  fs.closeSync(slave);
+});
+
+t.test('a hung-up pty master yields one EOF event, not a stream of them', async (t) => {
+  const rec = new RecordingKqueue();
+  const { master, slave } = openPty();
+  rec.kq.ref();
+  const first = rec.next((d) => d.id === 1);
+  rec.kq.add(master, 1);
+  await first;
+  const hangup = rec.next((d) => (d.bits & HANGUP) !== 0);
+  fs.closeSync(slave);
+  const d = await hangup;
+  t.equal(d.bits & READABLE, READABLE, 'a hang-up is reported readable');
+  t.equal(d.bits & WRITABLE, WRITABLE, 'and writable');
+  const before = rec.events.length;
+  // Count what else arrives over 500 ms: a level-triggered poll would report
+  // the hang-up again on every wait.
+  await new Promise((r) => setTimeout(r, 500));
+  const hangups = rec.events.filter((e) => e.bits & HANGUP).length;
+  t.equal(hangups, 1, 'exactly one hang-up event in 500 ms');
+  t.equal(rec.events.length, before, 'and no other event after it');
+  const buf = Buffer.alloc(16);
+  t.equal(native.read(master, buf, 0, 16), 0, 'nothing to read');
+  t.equal(native.status[0], 5, 'the master says EIO');
+  rec.kq.close();
+  fs.closeSync(master);
+});
+
+t.test('1,000 readiness events from 100 fds arrive in far fewer JavaScript calls', async (t) => {
+  const rec = new RecordingKqueue();
+  rec.kq.ref();
+  const ptys = Array.from({ length: 100 }, openPty);
+  ptys.forEach((p, i) => rec.kq.add(p.master, i + 1));
+  await new Promise<void>((resolve) => {
+    const seen = new Set<number>();
+    const check = (): void => {
+      for (const e of rec.events) seen.add(e.id);
+      if (seen.size === 100) resolve();
+      else setImmediate(check);
+    };
+    check();
+  });
+  const buf = Buffer.alloc(4096);
+  const callsBefore = rec.calls;
+  let readableEvents = 0;
+  for (let round = 0; round < 10; round++) {
+    rec.events = [];
+    for (const p of ptys) fs.writeSync(p.slave, 'x');
+    const pending = new Set(ptys.map((_, i) => i + 1));
+    while (pending.size > 0) {
+      await rec.next((d) => (d.bits & READABLE) !== 0);
+      for (const e of rec.events) if (e.bits & READABLE) pending.delete(e.id);
+    }
+    readableEvents += rec.events.filter((e) => e.bits & READABLE).length;
+    for (const p of ptys) native.read(p.master, buf, 0, buf.length);
+  }
+  const calls = rec.calls - callsBefore;
+  t.ok(readableEvents >= 1000, `${readableEvents} readiness events were delivered`);
+  t.ok(calls * 4 <= readableEvents, `in ${calls} calls into JavaScript (at most a quarter of the events)`);
+  rec.kq.close();
+  for (const p of ptys) {
+    fs.closeSync(p.master);
+    fs.closeSync(p.slave);
+  }
+});
+
+t.test('closing the Kqueue with events pending neither crashes nor leaks an fd', async (t) => {
+  const baseline = openFdCount();
+  for (let round = 0; round < 20; round++) {
+    const rec = new RecordingKqueue();
+    rec.kq.ref();
+    const ptys = Array.from({ length: 20 }, openPty);
+    ptys.forEach((p, i) => rec.kq.add(p.master, i + 1));
+    for (const p of ptys) fs.writeSync(p.slave, 'pending');
+    blockLoop(5); // The waiter folds the events and sends the async meanwhile.
+    const calls = rec.calls;
+    rec.kq.close();
+    rec.kq.close(); // Idempotent.
+    await new Promise((r) => setImmediate(r));
+    t.equal(rec.calls, calls, `round ${round}: no delivery after close`);
+    for (const p of ptys) {
+      t.ok(isOpen(p.master), 'close() did not close a registered fd');
+      fs.closeSync(p.master);
+      fs.closeSync(p.slave);
+    }
+  }
+  t.equal(openFdCount(), baseline, 'open fds are back to the baseline');
+});
+
+t.test('a Kqueue in a Worker terminated mid-wait is cleaned up', async (t) => {
+  const baseline = openFdCount();
+  for (let i = 0; i < 5; i++) {
+    const worker = new Worker(
+      `
+      const { parentPort } = require('node:worker_threads');
+      const native = require(${JSON.stringify(addonPath())});
+      const kq = new native.Kqueue(() => {});
+      const [master, slave] = native.openPty();
+      kq.add(master, 1);
+      kq.ref();
+      parentPort.postMessage({ kq: kq.fd, master, slave });
+      `,
+      { eval: true },
+    );
+    const [fds] = (await once(worker, 'message')) as [{ kq: number; master: number; slave: number }];
+    t.ok(isOpen(fds.kq), 'the worker has its kqueue open and is waiting');
+    await worker.terminate();
+    t.notOk(isOpen(fds.kq), 'terminating the worker closed its kqueue');
+    // The pty is not the Kqueue's: it is still open, and ours to close.
+    t.ok(isOpen(fds.master), 'the registered fd was left open');
+    fs.closeSync(fds.master);
+    fs.closeSync(fds.slave);
+  }
+  t.equal(openFdCount(), baseline, 'no fd leaked across 5 workers');
+
+  const rec = new RecordingKqueue();
+  rec.kq.ref();
+  const { master, slave } = openPty();
+  const readable = rec.next((d) => (d.bits & READABLE) !== 0);
+  rec.kq.add(master, 1);
+  fs.writeSync(slave, 'x');
+  await readable;
+  t.pass('the main thread carries on with a Kqueue of its own');
+  rec.kq.close();
+  fs.closeSync(master);
+  fs.closeSync(slave);
+});
+
+function runNode(code: string): Promise<{ code: number | null; stdout: string; ms: number }> {
+  const started = Date.now();
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  return once(child, 'close').then(([exit]) => ({ code: exit as number | null, stdout, ms: Date.now() - started }));
+}
+
+t.test('the process exits on its own when the only Kqueue left is idle or unref\'d', async (t) => {
+  const load = `const native = require(${JSON.stringify(addonPath())});`;
+  const idle = await runNode(`${load}
+    const kq = new native.Kqueue(() => {});
+    const [master] = native.openPty();
+    kq.add(master, 1); // The waiter thread is running.
+    console.log('idle');`);
+  t.same([idle.code, idle.stdout.trim()], [0, 'idle'], 'an idle Kqueue with a waiting thread does not hold the process');
+
+  const reffed = await runNode(`${load}
+    const fs = require('node:fs');
+    const kq = new native.Kqueue((batch, count) => {
+      for (let i = 0; i < count; i++) {
+        if (batch[2 * i + 1] & native.bits.READABLE) { console.log('event'); kq.unref(); }
+      }
+    });
+    const [master, slave] = native.openPty();
+    kq.add(master, 1);
+    kq.ref();
+    // An unref'd timer: only the ref'd Kqueue can keep the process alive
+    // until it fires.
+    setTimeout(() => fs.writeSync(slave, 'x'), 200).unref();`);
+  t.same([reffed.code, reffed.stdout.trim()], [0, 'event'], 'a ref\'d Kqueue holds the process until unref()');
+
+  const open = await runNode(`${load}
+    const kq = new native.Kqueue(() => {});
+    const [master] = native.openPty();
+    kq.add(master, 1);
+    process.exit(0);`);
+  t.equal(open.code, 0, 'process.exit() with a Kqueue open exits cleanly through the cleanup hook');
+});
