@@ -116,7 +116,10 @@ Napi::Value SetWinsize(const Napi::CallbackInfo& info) {
 Napi::Value TcGetAttr(const Napi::CallbackInfo& info) {
   int fd;
   if (!ArgFd(info, 0, &fd)) return Napi::Value();
+  // Zeroed, so that the struct's padding is the same every time and a saved
+  // termios compares (and restores) byte for byte.
   struct termios t;
+  memset(&t, 0, sizeof(t));
   if (tcgetattr(fd, &t) != 0) {
     Data(info)->Set(errno, kSysTcgetattr);
     return info.Env().Null();
