@@ -1,0 +1,37 @@
+// The README's usage example: run a command on a new pty and stream its
+// output. Run it with `node --import tsx examples/usage.ts` or, built, from dist.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { Kqueuer, openPty } from 'kqueue-console';
+
+async function main(): Promise<void> {
+  const kq = new Kqueuer(); // one kqueue, one waiter thread, any number of consoles
+  const waiting = kq.wait(); // settles when the Kqueuer closes
+
+  const { master, slave } = openPty();
+  slave.setRaw(); // no echo, no CRLF translation: bytes pass through unchanged
+
+  const con = kq.add(master); // a Duplex stream over the pty master
+  con.pipe(process.stdout, { end: false });
+  const ended = once(con, 'end');
+
+  const child = spawn('sh', ['-c', 'echo hello from a pty; echo bye'], {
+    stdio: [slave.fd, slave.fd, slave.fd],
+  });
+  slave.close(); // the child has its own copy
+  const [code] = await once(child, 'exit');
+
+  // Everything the child wrote is in the pty: shutdown() reads the rest,
+  // calls the close callback (here: stop the kqueue's events), then ends.
+  await con.shutdown((fd) => kq.closeConsole(fd));
+  await ended;
+  await con.close(); // closes the master, which the Console from openPty() owns
+  kq.close();
+  await waiting;
+  console.log(`child exited with ${code}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

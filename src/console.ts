@@ -1,0 +1,237 @@
+/**
+ * Console: a tty file descriptor with the terminal operations of
+ * containerd/console's `Console` (Resize, ResizeFrom, SetRaw, DisableEcho,
+ * Reset, Size, Name, Fd).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { binding } from './binding';
+import { codedError, lastError, systemError, validateFd, validateInteger } from './errors';
+
+/** A terminal window size, as TIOCGWINSZ/TIOCSWINSZ carry it. */
+export interface WinSize {
+  /** Rows (containerd/console's `Height`). */
+  rows: number;
+  /** Columns (containerd/console's `Width`). */
+  cols: number;
+  /** Width in pixels; 0 when unknown. */
+  xpixel?: number;
+  /** Height in pixels; 0 when unknown. */
+  ypixel?: number;
+}
+
+/** Options of {@link Console.fromFd}. */
+export interface ConsoleOptions {
+  /** Whether {@link Console.close} closes the fd. Default false: the caller owns it. */
+  autoClose?: boolean;
+}
+
+const U16 = 0xffff;
+
+/**
+ * A tty file descriptor and its terminal operations. Made by
+ * {@link openPty}, {@link current} or {@link Console.fromFd}.
+ */
+export class Console {
+  /** The file descriptor. */
+  readonly fd: number;
+  /**
+   * The terminal's name: for a pty master, the path of its slave (what a
+   * program on the other side opens); otherwise the tty's own path.
+   */
+  readonly name: string;
+  /** Whether {@link close} closes the fd. */
+  readonly autoClose: boolean;
+  private readonly saved: Buffer;
+  private closed = false;
+
+  private constructor(fd: number, name: string, saved: Buffer, autoClose: boolean) {
+    this.fd = fd;
+    this.name = name;
+    this.saved = saved;
+    this.autoClose = autoClose;
+  }
+
+  /**
+   * Wraps a tty fd (containerd/console's `ConsoleFromFile`). Saves its
+   * termios, which {@link reset} restores.
+   * @throws ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE for a bad fd argument;
+   *   `EBADF` for a closed fd; `ENOTTY` for an fd that is not a terminal.
+   */
+  static fromFd(fd: number, options: ConsoleOptions = {}): Console {
+    validateFd(fd);
+    const native = binding();
+    const saved = native.tcgetattr(fd);
+    if (saved === null) throw lastError(native, fd);
+    const name = native.ptsname(fd) ?? native.ttyname(fd) ?? '';
+    return new Console(fd, name, saved, options.autoClose === true);
+  }
+
+  /** @internal Used by openPty(), which owns the fds it opens. */
+  static adopt(fd: number, name: string): Console {
+    const native = binding();
+    const saved = native.tcgetattr(fd);
+    if (saved === null) throw lastError(native, fd);
+    return new Console(fd, name, saved, true);
+  }
+
+  /** Whether {@link close} has been called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private check(): void {
+    if (this.closed) throw codedError('ERR_CONSOLE_CLOSED', `console fd ${this.fd} is closed`, { fd: this.fd });
+  }
+
+  /**
+   * The window size.
+   * @throws ERR_CONSOLE_CLOSED after close(); errno errors from ioctl(TIOCGWINSZ).
+   */
+  size(): WinSize {
+    this.check();
+    const native = binding();
+    const ws = native.getWinsize(this.fd);
+    if (ws === null) throw lastError(native, this.fd);
+    return { rows: ws[0], cols: ws[1], xpixel: ws[2], ypixel: ws[3] };
+  }
+
+  /**
+   * Sets the window size; a program on the slave gets SIGWINCH.
+   * @throws ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE for sizes that are not
+   *   integers in [0, 65535]; ERR_CONSOLE_CLOSED; errno errors from ioctl.
+   */
+  resize(size: WinSize): void {
+    setWinsize(this.fd, size, () => this.check());
+  }
+
+  /**
+   * Copies the window size of another console (containerd/console's `ResizeFrom`).
+   * @throws as {@link size} on `from` and {@link resize} on this console.
+   */
+  resizeFrom(from: Console | { size(): WinSize }): void {
+    this.resize(from.size());
+  }
+
+  /**
+   * Puts the terminal in raw mode (cfmakeraw): no echo, no line editing, no
+   * signals from keys, no output processing; bytes pass through unchanged.
+   * @throws ERR_CONSOLE_CLOSED; errno errors from tcgetattr/tcsetattr.
+   */
+  setRaw(): void {
+    this.check();
+    setRaw(this.fd);
+  }
+
+  /**
+   * Turns echo off, leaving the rest of the mode as it is.
+   * @throws ERR_CONSOLE_CLOSED; errno errors from tcgetattr/tcsetattr.
+   */
+  disableEcho(): void {
+    this.check();
+    disableEcho(this.fd);
+  }
+
+  /**
+   * Restores the termios saved when this Console was made, byte for byte.
+   * @throws ERR_CONSOLE_CLOSED; errno errors from tcsetattr.
+   */
+  reset(): void {
+    this.check();
+    const native = binding();
+    if (native.tcsetattr(this.fd, this.saved) !== 0) throw lastError(native, this.fd);
+  }
+
+  /**
+   * Closes the fd if this Console owns it (openPty(), or `autoClose`).
+   * Idempotent; operations after it throw ERR_CONSOLE_CLOSED.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.autoClose) fs.closeSync(this.fd);
+  }
+}
+
+/** @internal TIOCSWINSZ with validation; shared by Console and KqueueConsole. */
+export function setWinsize(fd: number, size: WinSize, check?: () => void): void {
+  if (typeof size !== 'object' || size === null) {
+    throw codedError('ERR_INVALID_ARG_TYPE', 'The "size" argument must be of type object. Received ' + String(size));
+  }
+  const rows = validateInteger(size.rows, 'size.rows', 0, U16);
+  const cols = validateInteger(size.cols, 'size.cols', 0, U16);
+  const xpixel = validateInteger(size.xpixel ?? 0, 'size.xpixel', 0, U16);
+  const ypixel = validateInteger(size.ypixel ?? 0, 'size.ypixel', 0, U16);
+  check?.();
+  const native = binding();
+  if (native.setWinsize(fd, rows, cols, xpixel, ypixel) !== 0) throw lastError(native, fd);
+}
+
+function modify(fd: number, change: (termios: Buffer) => Buffer): void {
+  const native = binding();
+  const current = native.tcgetattr(fd);
+  if (current === null) throw lastError(native, fd);
+  if (native.tcsetattr(fd, change(current)) !== 0) throw lastError(native, fd);
+}
+
+/** @internal */
+export function setRaw(fd: number): void {
+  modify(fd, (t) => binding().makeRaw(t));
+}
+
+/** @internal */
+export function disableEcho(fd: number): void {
+  modify(fd, (t) => binding().withoutEcho(t));
+}
+
+/** A pty pair from {@link openPty}. */
+export interface Pty {
+  /** The master side: add it to a Kqueuer to read what the program writes. */
+  master: Console;
+  /**
+   * The slave side: the terminal a program runs on. On macOS the kernel
+   * discards unread master output when the last slave fd closes: hold this
+   * open until the master's stream has drained to keep every byte.
+   */
+  slave: Console;
+  /** The slave's path, e.g. `/dev/pts/3`. */
+  slavePath: string;
+}
+
+/**
+ * Opens a new pty pair (containerd/console's `NewPty`): the master with
+ * `O_RDWR|O_NOCTTY|O_CLOEXEC`, granted and unlocked, and its slave opened the
+ * same way. Both Consoles own their fds.
+ * @throws errno errors from posix_openpt, grantpt, unlockpt, ptsname or open
+ *   (`EMFILE`, `ENOSPC` when the system is out of ptys, ...).
+ */
+export function openPty(): Pty {
+  const native = binding();
+  const pty = native.openPty();
+  if (pty === null) throw lastError(native);
+  const [masterFd, slaveFd, slavePath] = pty;
+  try {
+    return {
+      master: Console.adopt(masterFd, slavePath),
+      slave: Console.adopt(slaveFd, slavePath),
+      slavePath,
+    };
+  } catch (err) {
+    fs.closeSync(masterFd);
+    fs.closeSync(slaveFd);
+    throw err;
+  }
+}
+
+/**
+ * The terminal this process runs on (containerd/console's `Current`): the
+ * first of stdin, stdout and stderr that is a tty. The fd is not owned.
+ * @throws `ENOTTY` when none of them is a terminal.
+ */
+export function current(): Console {
+  const native = binding();
+  for (const fd of [0, 1, 2]) {
+    if (native.isatty(fd)) return Console.fromFd(fd);
+  }
+  throw systemError(os.constants.errno.ENOTTY, 'isatty', 0);
+}

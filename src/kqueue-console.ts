@@ -1,0 +1,482 @@
+/**
+ * KqueueConsole: a console fd as a Node Duplex stream, driven by readiness
+ * edges from its Kqueuer.
+ *
+ * The readiness contract, followed everywhere below: registration is
+ * edge-triggered; read or write until the fd says EAGAIN; wait for an edge
+ * only after EAGAIN (or EIO: a pty whose other side is gone, for now);
+ * tolerate spurious edges. An edge is never lost: reading that stopped for
+ * backpressure, not EAGAIN, goes on at the next _read() without waiting.
+ *
+ * This file does not know the Kqueuer: it gets a narrow Registration and the
+ * native I/O calls, so the state machine can also be driven by fakes.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { Duplex } from 'node:stream';
+import { debuglog } from 'node:util';
+import type { NativeBinding } from './binding';
+import { Console, disableEcho, setRaw, setWinsize, type WinSize } from './console';
+import { codedError, systemError, validateFunction, validateInteger } from './errors';
+
+const debug = debuglog('kqueue-console');
+const { EAGAIN, EIO, EBADF } = os.constants.errno;
+
+/** Default size of the buffers reads go into; a pty hands out ~4 KiB per read(2). */
+export const DEFAULT_READ_BUFFER_SIZE = 64 * 1024;
+/** The most room a read buffer may have left and still be replaced by a fresh one. */
+const MIN_READ_ROOM = 8 * 1024;
+/** At shutdown, the most that is read past backpressure before the stream ends. */
+const SHUTDOWN_DRAIN_LIMIT = 4 * 1024 * 1024;
+
+/** The native calls the stream makes (the binding, or a fake in a test). */
+export type ConsoleIo = Pick<NativeBinding, 'read' | 'write' | 'writev' | 'status' | 'bits'>;
+
+/** What a console needs of its Kqueuer. */
+export interface Registration {
+  /** Whether the console waits for an edge: the Kqueuer keeps the loop alive while any does. */
+  setWaiting(waiting: boolean): void;
+  /** Stops the events (containerd/console's `CloseConsole`); the default shutdown close. */
+  deregister(): void;
+  /** The console is gone: deregister, and give the fd back as it was if it stays open. */
+  release(fdStillOpen: boolean): void;
+}
+
+/** Options of {@link Kqueuer.add}. */
+export interface KqueueConsoleOptions {
+  /**
+   * Whether destroying the stream closes the fd. Default: true for a Console
+   * that owns its fd (from openPty()), false for an fd number.
+   */
+  autoClose?: boolean;
+  /** The readable side's high-water mark in bytes. Default 64 KiB. */
+  readableHighWaterMark?: number;
+  /** The writable side's high-water mark in bytes. Default 64 KiB. */
+  writableHighWaterMark?: number;
+  /** Size of the buffers reads go into, in bytes (4 KiB to 16 MiB). Default 64 KiB. */
+  readBufferSize?: number;
+}
+
+/** @internal How the Kqueuer makes a console. */
+export interface KqueueConsoleInit {
+  fd: number;
+  io: ConsoleIo;
+  registration: Registration;
+  console: Console | null;
+  autoClose: boolean;
+  options: KqueueConsoleOptions;
+}
+
+/** @internal The Kqueuer delivers readiness bits through this method. */
+export const kReady = Symbol('kqueue-console.ready');
+
+interface WriteRequest {
+  chunks: Buffer[];
+  total: number;
+  done: number;
+  cb: (err?: Error | null) => void;
+}
+
+/** The error a write gets when shutdown() leaves it unfinished. */
+export interface ShutdownError extends Error {
+  code: 'ERR_CONSOLE_SHUTDOWN';
+  /** Bytes accepted by write() that never reached the kernel. */
+  bytesNotWritten: number;
+  fd: number;
+}
+
+/**
+ * A console fd as a Duplex stream (Go's `KqueueConsole`). Made by
+ * {@link Kqueuer.add}. Reading and writing are the stream's two sides, with
+ * backpressure both ways; EAGAIN and EIO mean "wait for the next edge", so a
+ * pty whose slave closes and reopens keeps streaming; the readable side ends
+ * at end of file (read() returning 0) or after {@link shutdown}.
+ */
+export class KqueueConsole extends Duplex {
+  /** The file descriptor. */
+  readonly fd: number;
+  private readonly io: ConsoleIo;
+  private readonly registration: Registration;
+  private readonly tty: Console | null;
+  private readonly autoClose: boolean;
+  private readonly readBufferSize: number;
+  /** A read buffer with less room than this left is replaced by a fresh one. */
+  private readonly minReadRoom: number;
+
+  private slab: Buffer = Buffer.alloc(0);
+  private slabOffset = 0;
+  /** The stream wants data: _read() was called and push() has not said stop. */
+  private wantRead = false;
+  /** The last read said EAGAIN/EIO, and no READ edge has come since. */
+  private readArmed = false;
+  /** push(null) has been called. */
+  private readDone = false;
+  /** readLoop() is on the stack (push() can call _read() back). */
+  private reading = false;
+
+  private writeReq: WriteRequest | null = null;
+  /** The pending write said EAGAIN/EIO, and no WRITE edge has come since. */
+  private writeArmed = false;
+  /** A write failed by shutdown, held until the readable side has ended. */
+  private heldFailure: { req: WriteRequest; err: ShutdownError } | null = null;
+
+  private waiting = false;
+  /** shutdown() has called its close callback: EAGAIN/EIO now mean "done". */
+  private shut = false;
+  private shutdownPromise: Promise<void> | null = null;
+
+  /** @internal Use {@link Kqueuer.add}. */
+  constructor(init: KqueueConsoleInit) {
+    const { options } = init;
+    super({
+      readableHighWaterMark: options.readableHighWaterMark ?? 64 * 1024,
+      writableHighWaterMark: options.writableHighWaterMark ?? 64 * 1024,
+      allowHalfOpen: true,
+      decodeStrings: true,
+      emitClose: true,
+      autoDestroy: true,
+    });
+    this.fd = init.fd;
+    this.io = init.io;
+    this.registration = init.registration;
+    this.tty = init.console;
+    this.autoClose = init.autoClose;
+    this.readBufferSize = options.readBufferSize ?? DEFAULT_READ_BUFFER_SIZE;
+    this.minReadRoom = Math.min(MIN_READ_ROOM, this.readBufferSize / 2);
+  }
+
+  /** The terminal's name (see {@link Console.name}); empty for an fd that is not a tty. */
+  get name(): string {
+    return this.tty?.name ?? '';
+  }
+
+  /** The Console this stream was made from or for, or null for an fd that is not a tty. */
+  get console(): Console | null {
+    return this.tty;
+  }
+
+  // ---- Read side ----------------------------------------------------------
+
+  override _read(): void {
+    this.wantRead = true;
+    if (!this.readArmed) this.readLoop();
+    this.updateWaiting();
+  }
+
+  /** Reads while the stream wants data and the fd has it. */
+  private readLoop(): void {
+    if (this.reading) return;
+    this.reading = true;
+    try {
+      while (this.wantRead && !this.readDone && !this.destroyed) {
+        const n = this.readOnce();
+        if (n < 0) break;
+      }
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  /**
+   * One native read into the current buffer. Returns the count, or -1 when
+   * the read stopped short and the caller must stop looping (after arming,
+   * ending or destroying as the errno says).
+   */
+  private readOnce(ignoreBackpressure = false): number {
+    if (this.slab.length - this.slabOffset < this.minReadRoom) {
+      this.slab = Buffer.allocUnsafe(this.readBufferSize);
+      this.slabOffset = 0;
+    }
+    const room = this.slab.length - this.slabOffset;
+    const n = this.io.read(this.fd, this.slab, this.slabOffset, room);
+    const errno = n < room ? this.io.status[0] : 0;
+    if (n > 0) {
+      const chunk = this.slab.subarray(this.slabOffset, this.slabOffset + n);
+      this.slabOffset += n;
+      if (!this.push(chunk) && !ignoreBackpressure) this.wantRead = false;
+    }
+    if (n === room) return n;
+    if (errno === 0) {
+      debug('fd %d: end of file', this.fd);
+      this.endRead();
+    } else if (errno === EAGAIN || errno === EIO || (this.shut && errno === EBADF)) {
+      if (this.shut) this.endRead();
+      else this.readArmed = true;
+    } else {
+      this.destroy(systemError(errno, 'read', this.fd));
+    }
+    return -1;
+  }
+
+  private endRead(): void {
+    if (this.readDone) return;
+    this.readDone = true;
+    this.wantRead = false;
+    this.push(null);
+  }
+
+  // ---- Write side ---------------------------------------------------------
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.tryWrite({ chunks: [chunk], total: chunk.length, done: 0, cb });
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    const buffers = chunks.map((c) => c.chunk);
+    let total = 0;
+    for (const b of buffers) total += b.length;
+    this.tryWrite({ chunks: buffers, total, done: 0, cb });
+  }
+
+  /** Writes what is left of `req`; completes it, waits for an edge, or fails it. */
+  private tryWrite(req: WriteRequest): void {
+    this.writeReq = null;
+    if (req.done < req.total) {
+      const n =
+        req.chunks.length === 1
+          ? this.io.write(this.fd, req.chunks[0], req.done, req.total - req.done)
+          : this.io.writev(this.fd, req.chunks, req.done);
+      req.done += n;
+    }
+    if (req.done === req.total) {
+      req.cb();
+      return;
+    }
+    const errno = this.io.status[0];
+    if (errno !== EAGAIN && errno !== EIO) {
+      req.cb(systemError(errno, req.chunks.length === 1 ? 'write' : 'writev', this.fd));
+    } else if (this.shut) {
+      this.failOnShutdown(req);
+    } else {
+      this.writeReq = req;
+      this.writeArmed = true;
+      this.updateWaiting();
+    }
+  }
+
+  /**
+   * Fails a write that cannot finish after shutdown. A write error destroys a
+   * Node stream, and with it whatever the readable side still buffers, so the
+   * failure is held until that side has ended: a failed write never costs
+   * output.
+   */
+  private failOnShutdown(req: WriteRequest): void {
+    const left = this.writableLength - req.done;
+    const err = codedError(
+      'ERR_CONSOLE_SHUTDOWN',
+      `console fd ${this.fd} was shut down with ${left} bytes not written`,
+      { bytesNotWritten: left, fd: this.fd },
+    ) as unknown as ShutdownError;
+    if (this.readableEnded || this.destroyed) {
+      req.cb(err);
+      return;
+    }
+    this.heldFailure = { req, err };
+    this.once('end', () => this.releaseHeldFailure());
+  }
+
+  private releaseHeldFailure(): void {
+    const held = this.heldFailure;
+    this.heldFailure = null;
+    held?.req.cb(held.err);
+  }
+
+  // ---- Events and shutdown ------------------------------------------------
+
+  /** @internal Readiness bits from the Kqueuer. */
+  [kReady](bits: number): void {
+    if (this.destroyed || this.shut) return;
+    const { READABLE, WRITABLE, HANGUP } = this.io.bits;
+    // A hang-up counts as both: the waiting side retries, sees EIO, and
+    // waits again (edge-triggered, so it is reported once, not in a loop).
+    if (bits & (READABLE | HANGUP)) {
+      this.readArmed = false;
+      if (this.wantRead) this.readLoop();
+    }
+    if (bits & (WRITABLE | HANGUP)) {
+      this.writeArmed = false;
+      const req = this.writeReq;
+      if (req !== null) this.tryWrite(req);
+    }
+    this.updateWaiting();
+  }
+
+  private updateWaiting(): void {
+    const waiting =
+      !this.destroyed &&
+      !this.shut &&
+      ((this.wantRead && this.readArmed) || (this.writeReq !== null && this.writeArmed));
+    if (waiting !== this.waiting) {
+      this.waiting = waiting;
+      this.registration.setWaiting(waiting);
+    }
+  }
+
+  /**
+   * Shuts the console down (Go's `Shutdown(close)`):
+   * 1. marks it closed: a second call returns the same promise;
+   * 2. calls `close(fd)` (default: the Kqueuer's `closeConsole`, which stops
+   *    its events and leaves the fd open) before the stream ends; a promise
+   *    it returns is awaited;
+   * 3. wakes every waiter: the readable side reads what the fd still holds,
+   *    then ends; a write that cannot finish without waiting fails with
+   *    `ERR_CONSOLE_SHUTDOWN` and `bytesNotWritten` (delivered once the
+   *    readable side has ended, so no output is lost to it);
+   * 4. settles: rejects with what `close` threw, if it threw.
+   * The fd stays open until {@link close}/`destroy()`.
+   * @throws ERR_INVALID_ARG_TYPE (synchronously) when `close` is not a function.
+   */
+  shutdown(close?: (fd: number) => unknown): Promise<void> {
+    if (this.shutdownPromise !== null) return this.shutdownPromise;
+    if (close !== undefined) validateFunction(close, 'close');
+    let settle!: (err?: unknown) => void;
+    this.shutdownPromise = new Promise<void>((resolve, reject) => {
+      settle = (err) => (err === undefined ? resolve() : reject(err));
+    });
+    let result: unknown;
+    try {
+      result = close !== undefined ? close(this.fd) : this.registration.deregister();
+    } catch (err) {
+      this.wake();
+      settle(err ?? new Error('close callback threw'));
+      return this.shutdownPromise;
+    }
+    if (isThenable(result)) {
+      result.then(
+        () => {
+          this.wake();
+          settle();
+        },
+        (err: unknown) => {
+          this.wake();
+          settle(err ?? new Error('close callback rejected'));
+        },
+      );
+    } else {
+      this.wake();
+      settle();
+    }
+    return this.shutdownPromise;
+  }
+
+  private wake(): void {
+    this.shut = true;
+    this.readArmed = false;
+    this.writeArmed = false;
+    if (!this.destroyed) {
+      // Read what the fd holds now, past backpressure (the kernel's buffer
+      // bounds it), then end.
+      let budget = SHUTDOWN_DRAIN_LIMIT;
+      while (!this.readDone && !this.destroyed && budget > 0) {
+        const n = this.readOnce(true);
+        if (n < 0) break;
+        budget -= n;
+      }
+      this.endRead();
+      const req = this.writeReq;
+      if (req !== null) this.tryWrite(req);
+    }
+    this.updateWaiting();
+  }
+
+  /** Whether {@link shutdown} has been called. */
+  get isShutdown(): boolean {
+    return this.shutdownPromise !== null;
+  }
+
+  /**
+   * Destroys the stream (Go's `Close`): stops its events and closes the fd if
+   * the console owns it (`autoClose`). Resolves on `'close'`. Idempotent.
+   */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.closed) {
+        resolve();
+        return;
+      }
+      this.once('close', () => resolve());
+      this.destroy();
+    });
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const held = this.heldFailure;
+    this.heldFailure = null;
+    const req = this.writeReq;
+    this.writeReq = null;
+    this.wantRead = false;
+    this.updateWaiting();
+    if (req !== null) {
+      req.cb(error ?? codedError('ERR_STREAM_DESTROYED', `console fd ${this.fd} was destroyed with a write pending`));
+    }
+    if (held !== null) held.req.cb(held.err);
+    this.registration.release(!this.autoClose);
+    let closeError: Error | null = null;
+    if (this.autoClose) {
+      try {
+        if (this.tty !== null && this.tty.autoClose) this.tty.close();
+        else fs.closeSync(this.fd);
+      } catch (err) {
+        closeError = err as Error;
+      }
+    }
+    callback(error ?? held?.err ?? closeError);
+  }
+
+  // ---- Console operations (ENOTTY for an fd that is not a tty) ------------
+
+  private terminal(): Console {
+    if (this.tty === null) throw systemError(os.constants.errno.ENOTTY, 'ioctl', this.fd);
+    return this.tty;
+  }
+
+  /** The window size. @throws `ENOTTY` for an fd that is not a tty. */
+  size(): WinSize {
+    return this.terminal().size();
+  }
+
+  /** Sets the window size. @throws as {@link Console.resize}; `ENOTTY` for an fd that is not a tty. */
+  resize(size: WinSize): void {
+    setWinsize(this.terminal().fd, size);
+  }
+
+  /** Copies another console's window size. @throws as {@link resize}. */
+  resizeFrom(from: Console | { size(): WinSize }): void {
+    this.resize(from.size());
+  }
+
+  /** Raw mode (cfmakeraw). @throws `ENOTTY` for an fd that is not a tty. */
+  setRaw(): void {
+    setRaw(this.terminal().fd);
+  }
+
+  /** Echo off. @throws `ENOTTY` for an fd that is not a tty. */
+  disableEcho(): void {
+    disableEcho(this.terminal().fd);
+  }
+
+  /** Restores the termios saved when the Console was made. @throws `ENOTTY` for an fd that is not a tty. */
+  reset(): void {
+    this.terminal().reset();
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** @internal Validates {@link KqueueConsoleOptions}. */
+export function validateConsoleOptions(options: unknown): KqueueConsoleOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) {
+    throw codedError('ERR_INVALID_ARG_TYPE', `The "options" argument must be of type object. Received ${String(options)}`);
+  }
+  const o = options as KqueueConsoleOptions;
+  if (o.autoClose !== undefined && typeof o.autoClose !== 'boolean') {
+    throw codedError('ERR_INVALID_ARG_TYPE', 'The "options.autoClose" property must be of type boolean.');
+  }
+  if (o.readableHighWaterMark !== undefined) validateInteger(o.readableHighWaterMark, 'options.readableHighWaterMark', 0, 2 ** 30);
+  if (o.writableHighWaterMark !== undefined) validateInteger(o.writableHighWaterMark, 'options.writableHighWaterMark', 0, 2 ** 30);
+  if (o.readBufferSize !== undefined) validateInteger(o.readBufferSize, 'options.readBufferSize', 4096, 16 * 1024 * 1024);
+  return o;
+}

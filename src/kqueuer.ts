@@ -1,0 +1,231 @@
+/**
+ * Kqueuer: one dedicated kqueue and its waiter thread (Go's `Kqueuer`). Maps
+ * registration ids to consoles and dispatches each wake-up's batch of events.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { debuglog } from 'node:util';
+import { binding, type NativeBinding, type NativeKqueue } from './binding';
+import { Console } from './console';
+import { codedError, lastError, systemError, validateFd } from './errors';
+import {
+  KqueueConsole,
+  kReady,
+  validateConsoleOptions,
+  type KqueueConsoleOptions,
+  type Registration,
+} from './kqueue-console';
+
+const debug = debuglog('kqueue-console');
+
+interface Entry {
+  id: number;
+  fd: number;
+  console: KqueueConsole;
+  /** Whether the fd is still in the kqueue. */
+  registered: boolean;
+  /** Whether add() set O_NONBLOCK, to clear it when the fd is given back. */
+  madeNonBlocking: boolean;
+  waiting: boolean;
+}
+
+/**
+ * One dedicated kqueue with one waiter thread, shared by any number of
+ * consoles (Go's `NewKqueuer`). The waiter starts on the first add(); events
+ * are delivered on the event loop of the thread that made the Kqueuer.
+ */
+export class Kqueuer {
+  private readonly native: NativeBinding;
+  private kq: NativeKqueue | null;
+  /** Registration ids are never reused, so a stale event can never reach a new console. */
+  private nextId = 1;
+  private readonly byId = new Map<number, Entry>();
+  private readonly byFd = new Map<number, Entry>();
+  private waitingCount = 0;
+  private refed = true;
+  private loopRefed = false;
+  private readonly done: Promise<void>;
+  private settleDone!: (err?: Error) => void;
+
+  /**
+   * @throws errno errors from kqueue(), pipe() or fcntl() (`EMFILE`, ...).
+   */
+  constructor() {
+    this.native = binding();
+    this.done = new Promise<void>((resolve, reject) => {
+      this.settleDone = (err) => (err ? reject(err) : resolve());
+    });
+    // A rejection nobody awaits is not an unhandled one: wait() is optional.
+    this.done.catch(() => {});
+    try {
+      this.kq = new this.native.Kqueue((batch, count, waitErrno) => this.dispatch(batch, count, waitErrno));
+    } catch (err) {
+      const e = err as { errno?: number; syscall?: string };
+      if (typeof e.errno === 'number') throw systemError(e.errno, e.syscall ?? 'kqueue');
+      throw err;
+    }
+  }
+
+  /** The kqueue fd, or -1 once closed. */
+  get fd(): number {
+    return this.kq?.fd ?? -1;
+  }
+
+  /** Whether {@link close} has been called (or waiting failed). */
+  get closed(): boolean {
+    return this.kq === null;
+  }
+
+  /**
+   * Registers a console, or any pollable fd (pipe, socket, tty), and returns
+   * its stream (Go's `Add`). The fd is made non-blocking; for an fd number it
+   * is put back as it was when the console is destroyed without closing it.
+   * @param target a {@link Console} (from openPty(), current(), Console.fromFd()) or an fd number.
+   * @throws ERR_KQUEUER_CLOSED after close(); ERR_INVALID_ARG_TYPE /
+   *   ERR_OUT_OF_RANGE for a bad fd or options; `EBADF` for a closed fd;
+   *   ERR_NOT_POLLABLE for a regular file or a directory; `EEXIST` when the fd
+   *   is already added; errno errors from kevent() or fcntl().
+   */
+  add(target: Console | number, options?: KqueueConsoleOptions): KqueueConsole {
+    const opts = validateConsoleOptions(options);
+    if (this.kq === null) throw codedError('ERR_KQUEUER_CLOSED', 'the Kqueuer is closed');
+    let fd: number;
+    let tty: Console | null;
+    if (target instanceof Console) {
+      if (target.isClosed) throw codedError('ERR_CONSOLE_CLOSED', `console fd ${target.fd} is closed`, { fd: target.fd });
+      fd = target.fd;
+      tty = target;
+    } else {
+      fd = validateFd(target, 'target');
+      tty = null;
+    }
+    // fstat first: EBADF with Node's own error, and a clear refusal of what
+    // cannot be polled (epoll refuses regular files; kqueue would report them
+    // always ready, which is no use to a stream that waits for edges).
+    const stat = fs.fstatSync(fd);
+    if (stat.isFile() || stat.isDirectory()) {
+      throw codedError('ERR_NOT_POLLABLE', `fd ${fd} is a ${stat.isFile() ? 'regular file' : 'directory'}, which cannot be polled`, { fd });
+    }
+    if (this.byFd.has(fd)) throw systemError(os.constants.errno.EEXIST, 'kevent', fd);
+    if (tty === null && this.native.isatty(fd)) tty = Console.fromFd(fd);
+
+    const id = this.nextId++;
+    const result = this.kq.add(fd, id);
+    if (result < 0) throw lastError(this.native, fd);
+    const entry: Entry = { id, fd, console: null as unknown as KqueueConsole, registered: true, madeNonBlocking: result === 0, waiting: false };
+    const registration: Registration = {
+      setWaiting: (waiting) => this.setWaiting(entry, waiting),
+      deregister: () => this.deregister(entry),
+      release: (fdStillOpen) => this.release(entry, fdStillOpen),
+    };
+    const autoClose = opts.autoClose ?? (tty !== null && tty.autoClose);
+    entry.console = new KqueueConsole({ fd, io: this.native, registration, console: tty, autoClose, options: opts });
+    this.byId.set(id, entry);
+    this.byFd.set(fd, entry);
+    debug('add fd %d as id %d', fd, id);
+    return entry.console;
+  }
+
+  /**
+   * Stops the events of an fd (Go's `CloseConsole`): the default close of
+   * {@link KqueueConsole.shutdown}. The fd stays open.
+   * @throws ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE for a bad fd; `ENOENT`
+   *   for an fd that is not registered.
+   */
+  closeConsole(fd: number): void {
+    validateFd(fd);
+    const entry = this.byFd.get(fd);
+    if (entry === undefined || !entry.registered) throw systemError(os.constants.errno.ENOENT, 'kevent', fd);
+    this.deregister(entry);
+  }
+
+  /**
+   * Resolves when the Kqueuer is closed; rejects if waiting for events
+   * failed (Go's `Wait`). The waiter thread runs from the first add() whether
+   * or not this is called.
+   */
+  wait(): Promise<void> {
+    return this.done;
+  }
+
+  /**
+   * Lets the process keep running while a console waits for an event (the
+   * default).
+   */
+  ref(): this {
+    this.refed = true;
+    this.updateLoopRef();
+    return this;
+  }
+
+  /** Lets the process exit even while consoles wait for events. */
+  unref(): this {
+    this.refed = false;
+    this.updateLoopRef();
+    return this;
+  }
+
+  /**
+   * Closes the kqueue and joins its thread. Consoles still added are
+   * destroyed (a pending write fails with ERR_STREAM_DESTROYED; fds they own
+   * are closed). Idempotent; wait() resolves.
+   */
+  close(): void {
+    this.shutdownWith(undefined);
+  }
+
+  private shutdownWith(err: Error | undefined): void {
+    if (this.kq === null) return;
+    for (const entry of [...this.byId.values()]) entry.console.destroy(err);
+    const kq = this.kq;
+    this.kq = null;
+    kq.close();
+    this.settleDone(err);
+  }
+
+  private dispatch(batch: Float64Array, count: number, waitErrno: number): void {
+    for (let i = 0; i < count; i++) {
+      // An id that is gone was removed while its event was in flight: drop it.
+      const entry = this.byId.get(batch[2 * i]);
+      if (entry !== undefined) entry.console[kReady](batch[2 * i + 1]);
+    }
+    if (waitErrno !== 0) {
+      debug('waiter failed: errno %d', waitErrno);
+      this.shutdownWith(systemError(waitErrno, 'kevent'));
+    }
+  }
+
+  private setWaiting(entry: Entry, waiting: boolean): void {
+    if (entry.waiting === waiting) return;
+    entry.waiting = waiting;
+    this.waitingCount += waiting ? 1 : -1;
+    this.updateLoopRef();
+  }
+
+  /** The loop is held while a console waits, unless the user unref'd. */
+  private updateLoopRef(): void {
+    const want = this.refed && this.waitingCount > 0;
+    if (want === this.loopRefed || this.kq === null) return;
+    this.loopRefed = want;
+    if (want) this.kq.ref();
+    else this.kq.unref();
+  }
+
+  private deregister(entry: Entry): void {
+    if (!entry.registered) return;
+    entry.registered = false;
+    this.byId.delete(entry.id);
+    // ENOENT/EBADF: the fd was closed under us (its knotes went with it).
+    if (this.kq !== null && this.kq.remove(entry.fd) !== 0) debug('remove fd %d: errno %d', entry.fd, this.native.status[0]);
+  }
+
+  private release(entry: Entry, fdStillOpen: boolean): void {
+    this.deregister(entry);
+    this.setWaiting(entry, false);
+    if (this.byFd.get(entry.fd) === entry) this.byFd.delete(entry.fd);
+    if (fdStillOpen && entry.madeNonBlocking) {
+      entry.madeNonBlocking = false;
+      this.native.setNonBlocking(entry.fd, false);
+    }
+  }
+}

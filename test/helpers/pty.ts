@@ -1,0 +1,80 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import * as fs from 'node:fs';
+import type { Readable } from 'node:stream';
+
+/** Spawns `cmd` with the slave fd as its stdin, stdout and stderr. */
+export function spawnOnSlave(slaveFd: number, cmd: string, args: string[] = []): ChildProcess {
+  return spawn(cmd, args, { stdio: [slaveFd, slaveFd, slaveFd] });
+}
+
+/** The exit code of a child, once it has exited. */
+export async function exitCode(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  const [code] = await once(child, 'exit');
+  return code as number | null;
+}
+
+/** Collects everything a readable stream emits. */
+export function collect(stream: Readable): { bytes: () => number; buffer: () => Buffer; text: () => string } {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  stream.on('data', (b: Buffer) => {
+    chunks.push(b);
+    bytes += b.length;
+  });
+  return {
+    bytes: () => bytes,
+    buffer: () => Buffer.concat(chunks),
+    text: () => Buffer.concat(chunks).toString('utf8'),
+  };
+}
+
+/** Resolves once `check()` is true, testing it on every 'data' of `stream`. */
+export function dataUntil(stream: Readable, check: () => boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (check()) {
+      resolve();
+      return;
+    }
+    const onData = (): void => {
+      if (!check()) return;
+      stream.off('data', onData);
+      stream.off('error', reject);
+      resolve();
+    };
+    stream.on('data', onData);
+    stream.once('error', reject);
+  });
+}
+
+/**
+ * The system call `pid` is blocked in, from /proc/<pid>/syscall: its number,
+ * or null while it runs (or when it has exited).
+ */
+export function blockedSyscall(pid: number): number | null {
+  try {
+    const first = fs.readFileSync(`/proc/${pid}/syscall`, 'utf8').split(' ')[0];
+    return /^\d+$/.test(first) ? Number(first) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** write(2)'s number on this machine's architecture. */
+export const SYS_WRITE = process.arch === 'arm64' ? 64 : 1;
+
+/** Polls `check` on timers (each 10 ms) until true or `ms` pass; returns the last result. */
+export async function eventually(check: () => boolean, ms = 10_000): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
+
+/** Resident set size of this process in bytes. */
+export function rss(): number {
+  return process.memoryUsage.rss();
+}

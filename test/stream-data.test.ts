@@ -1,0 +1,104 @@
+// Bytes through KqueueConsole on real ptys with real children: exact bytes,
+// no tail loss, and hang-ups that neither end the stream nor spin.
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import t from 'tap';
+import { Kqueuer, openPty } from '../src/index';
+import { cpuMs } from './helpers/fds';
+import { collect, dataUntil, exitCode, spawnOnSlave } from './helpers/pty';
+
+t.test('16 MiB of random bytes through cat in raw mode, written and read at once', async (t) => {
+  const kq = new Kqueuer();
+  const { master, slave } = openPty();
+  slave.setRaw();
+  const child = spawnOnSlave(slave.fd, 'cat');
+  slave.close();
+  const con = kq.add(master);
+
+  const size = 16 * 1024 * 1024;
+  const payload = randomBytes(size);
+  const hash = createHash('sha256');
+  let got = 0;
+  con.on('data', (b: Buffer) => {
+    hash.update(b);
+    got += b.length;
+  });
+  const chunks = Array.from({ length: size / 65536 }, (_, i) => payload.subarray(i * 65536, (i + 1) * 65536));
+  Readable.from(chunks).pipe(con, { end: false });
+  await dataUntil(con, () => got >= size);
+  t.equal(got, size, 'every byte came back');
+  t.equal(hash.digest('hex'), createHash('sha256').update(payload).digest('hex'), 'sha256 matches');
+
+  child.kill();
+  await exitCode(child);
+  await con.shutdown();
+  await con.close();
+  kq.close();
+});
+
+t.test('no tail loss: a child writes 4 MiB and exits at once, 100 times', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-tail-'));
+  const file = path.join(dir, 'payload');
+  const payload = randomBytes(4 * 1024 * 1024);
+  fs.writeFileSync(file, payload);
+  const want = createHash('sha256').update(payload).digest('hex');
+  const kq = new Kqueuer();
+  let failures = 0;
+  for (let run = 0; run < 100; run++) {
+    const { master, slave } = openPty();
+    slave.setRaw();
+    const con = kq.add(master);
+    const out = collect(con);
+    const ended = once(con, 'end');
+    const child = spawnOnSlave(slave.fd, 'cat', [file]);
+    slave.close();
+    await exitCode(child);
+    await con.shutdown();
+    await ended;
+    const buf = out.buffer();
+    if (buf.length !== payload.length || createHash('sha256').update(buf).digest('hex') !== want) {
+      failures++;
+      t.fail(`run ${run}: ${buf.length} of ${payload.length} bytes, or a wrong checksum`);
+    }
+    await con.close();
+  }
+  t.equal(failures, 0, 'every byte, with the right checksum, in all 100 runs');
+  kq.close();
+  fs.rmSync(dir, { recursive: true });
+});
+
+t.test('hang-up: the slave closes and reopens; the stream neither ends nor spins', async (t) => {
+  const kq = new Kqueuer();
+  const { master, slave, slavePath } = openPty();
+  const con = kq.add(master);
+  const out = collect(con);
+  let ended = false;
+  let errored: Error | null = null;
+  con.on('end', () => (ended = true));
+  con.on('error', (err) => (errored = err));
+
+  fs.writeSync(slave.fd, 'before\n');
+  await dataUntil(con, () => out.text().includes('before'));
+  slave.close(); // The last slave fd: the master reports a hang-up, then EIO.
+
+  const cpuBefore = cpuMs();
+  const started = Date.now();
+  await new Promise((r) => setTimeout(r, 1000)); // A measurement window, not a wait for an event.
+  const cpuPerSecond = ((cpuMs() - cpuBefore) * 1000) / (Date.now() - started);
+  t.ok(cpuPerSecond < 10, `${cpuPerSecond.toFixed(2)} ms of CPU per second while the slave was closed`);
+
+  const again = fs.openSync(slavePath, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+  fs.writeSync(again, 'after reopen\n');
+  await dataUntil(con, () => out.text().includes('after reopen'));
+  t.pass('bytes written after the reopen arrive');
+  t.notOk(ended, "no 'end' was emitted");
+  t.equal(errored, null, "no 'error' was emitted");
+  fs.closeSync(again);
+  await con.shutdown();
+  await con.close();
+  kq.close();
+});
