@@ -1,0 +1,36 @@
+// Every example runs as a test; the README's usage example's output is compared exactly.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import t from 'tap';
+
+const root = path.join(__dirname, '..');
+
+/** Runs an example with the same TypeScript loader this test runs under. */
+async function runExample(file: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [...process.execArgv, path.join(root, 'examples', file)], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const [code] = await once(child, 'close');
+  return { code: code as number | null, stdout, stderr };
+}
+
+t.test('the README usage example runs and prints exactly what it should', async (t) => {
+  const run = await runExample('usage.ts');
+  t.equal(run.stderr, '', 'nothing on stderr');
+  t.equal(run.code, 0, 'exit code 0');
+  t.equal(run.stdout, 'hello from a pty\nbye\nchild exited with 0\n', 'the exact output');
+});
+
+t.test('the README shows the usage example as it is in examples/usage.ts', async (t) => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const example = fs.readFileSync(path.join(root, 'examples', 'usage.ts'), 'utf8');
+  const body = example.slice(example.indexOf('import '));
+  t.ok(readme.includes(body.trim()), 'the README quotes examples/usage.ts from its first import on');
+});

@@ -1,0 +1,74 @@
+// Backpressure both ways, end to end: a paused consumer stops the reads and
+// blocks the child in write(); a slave nobody reads makes write() say false
+// until 'drain'.
+import { once } from 'node:events';
+import t from 'tap';
+import { Kqueuer, openPty } from '../src/index';
+import { SYS_WRITE, blockedSyscall, collect, dataUntil, eventually, exitCode, rss, spawnOnSlave } from './helpers/pty';
+
+t.test('read backpressure: a paused consumer blocks the child; resumed, every byte arrives', async (t) => {
+  const kq = new Kqueuer();
+  const { master, slave } = openPty();
+  slave.setRaw();
+  const con = kq.add(master);
+  const size = 64 * 1024 * 1024;
+  const rssBefore = rss();
+  const out = collect(con);
+  const child = spawnOnSlave(slave.fd, 'head', ['-c', String(size), '/dev/zero']);
+  slave.close();
+  await dataUntil(con, () => out.bytes() >= 1024 * 1024);
+  con.pause();
+  const atPause = out.bytes();
+
+  t.ok(await eventually(() => con.readableLength >= con.readableHighWaterMark), 'the paused stream fills to its high-water mark');
+  t.ok(await eventually(() => blockedSyscall(child.pid!) === SYS_WRITE), 'then the child is blocked in write()');
+  t.equal(child.exitCode, null, 'the child has not finished');
+  t.equal(out.bytes(), atPause, "no 'data' while paused");
+  t.ok(
+    con.readableLength < con.readableHighWaterMark + 64 * 1024,
+    `and stops there: ${con.readableLength} bytes buffered (high-water mark plus at most one read)`,
+  );
+  const growth = rss() - rssBefore;
+  t.ok(growth < 4 * 1024 * 1024, `RSS grew ${(growth / 1048576).toFixed(2)} MiB with ${(size / 1048576).toFixed(0)} MiB on offer`);
+
+  con.resume();
+  await dataUntil(con, () => out.bytes() >= size);
+  t.equal(await exitCode(child), 0, 'the child finished');
+  t.equal(out.bytes(), size, 'every byte arrived');
+  t.ok(out.buffer().every((b) => b === 0), 'and they are the bytes written');
+  await con.shutdown();
+  await con.close();
+  kq.close();
+});
+
+t.test("write backpressure: write() says false while nobody reads the slave; 'drain' follows once it is read", async (t) => {
+  const kq = new Kqueuer();
+  const { master, slave } = openPty();
+  slave.setRaw();
+  const con = kq.add(master);
+  const chunk = Buffer.alloc(16 * 1024, 'w');
+  let accepted = 0;
+  let more = true;
+  while (more && accepted < 64 * 1024 * 1024) {
+    more = con.write(chunk);
+    accepted += chunk.length;
+  }
+  t.notOk(more, 'write() returned false');
+  t.ok(accepted <= 1024 * 1024, `after ${accepted} bytes: the kernel's buffer and the high-water mark, no more`);
+  const drained = once(con, 'drain');
+
+  // Now read the slave, through a console of its own.
+  const reader = kq.add(slave);
+  const out = collect(reader);
+  await drained;
+  t.pass("'drain' was emitted once the slave was read");
+  await dataUntil(reader, () => out.bytes() >= accepted);
+  t.equal(out.bytes(), accepted, 'every byte written reached the slave');
+  t.ok(out.buffer().every((b) => b === 0x77), 'unchanged');
+
+  await con.shutdown();
+  await reader.shutdown();
+  await con.close();
+  await reader.close();
+  kq.close();
+});
