@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import t from 'tap';
 import { Kqueuer, openPty } from '../src/index';
-import { SYS_WRITE, blockedSyscall, collect, dataUntil, eventually, exitCode, rss, spawnOnSlave } from './helpers/pty';
+import { SYS_WRITE, blockedSyscall, collect, dataUntil, eventually, exitCode, memoryFiguresUnreliable, rss, spawnOnSlave } from './helpers/pty';
 
 t.test('read backpressure: a paused consumer blocks the child; resumed, every byte arrives', async (t) => {
   const kq = new Kqueuer();
@@ -29,7 +29,9 @@ t.test('read backpressure: a paused consumer blocks the child; resumed, every by
     `and stops there: ${con.readableLength} bytes buffered (high-water mark plus at most one read)`,
   );
   const growth = rss() - rssBefore;
-  t.ok(growth < 4 * 1024 * 1024, `RSS grew ${(growth / 1048576).toFixed(2)} MiB with ${(size / 1048576).toFixed(0)} MiB on offer`);
+  const unreliable = memoryFiguresUnreliable();
+  if (unreliable) t.skip(`RSS growth (${(growth / 1048576).toFixed(2)} MiB) not judged: ${unreliable}`);
+  else t.ok(growth < 4 * 1024 * 1024, `RSS grew ${(growth / 1048576).toFixed(2)} MiB with ${(size / 1048576).toFixed(0)} MiB on offer`);
 
   con.resume();
   await dataUntil(con, () => out.bytes() >= size);

@@ -78,3 +78,11 @@ export async function eventually(check: () => boolean, ms = 10_000): Promise<boo
 export function rss(): number {
   return process.memoryUsage.rss();
 }
+
+/**
+ * Why memory figures mean nothing in this run, or null when they do: under
+ * AddressSanitizer freed memory stays resident in its quarantine.
+ */
+export function memoryFiguresUnreliable(): string | null {
+  return /libasan/.test(process.env.LD_PRELOAD ?? '') ? 'ASan keeps freed memory resident (quarantine)' : null;
+}
