@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -38,6 +39,7 @@ namespace {
 constexpr uint64_t kWakeId = 0;
 constexpr int kWaitEvents = 256;
 constexpr size_t kMinBatch = 128;
+constexpr char kWaiterThreadName[] = "kqueue-waiter";
 
 void* IdToUdata(uint64_t id) {
   return reinterpret_cast<void*>(static_cast<uintptr_t>(id));
@@ -307,6 +309,12 @@ int Core::Remove(int fd) {
 }
 
 void Core::Run() {
+  // Named so that it can be told apart in top -H, gdb and /proc/<pid>/task.
+#if defined(__APPLE__)
+  pthread_setname_np(kWaiterThreadName);
+#elif defined(__linux__) || defined(__FreeBSD__)
+  pthread_setname_np(pthread_self(), kWaiterThreadName);
+#endif
   struct kevent events[kWaitEvents];
   for (;;) {
     int n = kevent(kq_, nullptr, 0, events, kWaitEvents, nullptr);

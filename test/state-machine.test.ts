@@ -1,0 +1,204 @@
+// The KqueueConsole state machine driven deterministically by a fake fd and a
+// fake registration: what real ptys cannot be made to do on demand (a short
+// write of an exact size, a spurious edge, an odd errno).
+import * as os from 'node:os';
+import t from 'tap';
+import { KqueueConsole, kReady, type ConsoleIo, type KqueueConsoleOptions, type Registration } from '../src/kqueue-console';
+
+const { EAGAIN, EIO, EBADF, EINVAL } = os.constants.errno;
+const bits = { READABLE: 1, WRITABLE: 2, HANGUP: 4 };
+
+/** A fake non-blocking fd: bytes to read, room to write, what it says when out of either. */
+class FakeFd implements ConsoleIo {
+  readonly status = new Int32Array(2);
+  readonly bits = bits;
+  incoming = Buffer.alloc(0);
+  whenEmpty = EAGAIN; // 0 for end of file.
+  writeRoom = Infinity;
+  whenFull = EAGAIN;
+  written: Buffer[] = [];
+  reads = 0;
+
+  read(_fd: number, buf: Uint8Array, off: number, len: number): number {
+    this.reads++;
+    const n = Math.min(len, this.incoming.length);
+    Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).set(this.incoming.subarray(0, n), off);
+    this.incoming = this.incoming.subarray(n);
+    this.status[0] = n < len ? this.whenEmpty : 0;
+    return n;
+  }
+
+  write(_fd: number, buf: Uint8Array, off: number, len: number): number {
+    const n = Math.min(len, this.writeRoom);
+    this.written.push(Buffer.from(buf.subarray(off, off + n)));
+    this.writeRoom -= n;
+    this.status[0] = n < len ? this.whenFull : 0;
+    return n;
+  }
+
+  writev(fd: number, chunks: readonly Uint8Array[], skip: number): number {
+    const all = Buffer.concat(chunks).subarray(skip);
+    return this.write(fd, all, 0, all.length);
+  }
+
+  text(): string {
+    return Buffer.concat(this.written).toString();
+  }
+}
+
+class FakeRegistration implements Registration {
+  waiting: boolean[] = [];
+  deregistered = 0;
+  released: boolean[] = [];
+  setWaiting(waiting: boolean): void {
+    this.waiting.push(waiting);
+  }
+  deregister(): void {
+    this.deregistered++;
+  }
+  release(fdStillOpen: boolean): void {
+    this.released.push(fdStillOpen);
+  }
+  get isWaiting(): boolean {
+    return this.waiting[this.waiting.length - 1] ?? false;
+  }
+}
+
+function make(options: KqueueConsoleOptions = {}): { fd: FakeFd; reg: FakeRegistration; con: KqueueConsole } {
+  const fd = new FakeFd();
+  const reg = new FakeRegistration();
+  const con = new KqueueConsole({ fd: 99, io: fd, registration: reg, console: null, autoClose: false, options });
+  return { fd, reg, con };
+}
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+t.test('reads until EAGAIN, then waits for an edge; a spurious edge costs one read', async (t) => {
+  const { fd, reg, con } = make();
+  const got: string[] = [];
+  con.on('data', (b: Buffer) => got.push(b.toString()));
+  fd.incoming = Buffer.from('hello');
+  await tick();
+  t.same(got, ['hello']);
+  t.ok(reg.isWaiting, 'waiting for a READ edge after EAGAIN');
+  const reads = fd.reads;
+  con[kReady](bits.READABLE); // Spurious: nothing new.
+  t.equal(fd.reads, reads + 1, 'one read, which says EAGAIN');
+  t.ok(reg.isWaiting, 'and waits again');
+  fd.incoming = Buffer.from(' world');
+  con[kReady](bits.READABLE);
+  t.same(got, ['hello', ' world']);
+  con.destroy();
+});
+
+t.test('EIO and a hang-up are "wait for the next edge", not an end or an error', async (t) => {
+  const { fd, reg, con } = make();
+  let ended = false;
+  con.on('end', () => (ended = true));
+  con.on('error', () => t.fail('no error'));
+  const got: string[] = [];
+  con.on('data', (b: Buffer) => got.push(b.toString()));
+  fd.incoming = Buffer.from('tail');
+  fd.whenEmpty = EIO;
+  await tick();
+  con[kReady](bits.HANGUP);
+  await tick();
+  t.same(got, ['tail']);
+  t.notOk(ended);
+  t.ok(reg.isWaiting, 'still waiting');
+  fd.whenEmpty = EAGAIN;
+  fd.incoming = Buffer.from('again');
+  con[kReady](bits.READABLE);
+  t.same(got, ['tail', 'again']);
+  con.destroy();
+});
+
+t.test('reading stopped by backpressure goes on at the next _read() without an edge', async (t) => {
+  const { fd, reg, con } = make({ readableHighWaterMark: 16, readBufferSize: 4096 });
+  fd.incoming = Buffer.alloc(10_000, 'b');
+  con.read(0); // Starts reading: one full 4 KiB buffer, over the high-water mark.
+  await tick();
+  t.equal(con.readableLength, 4096, 'one buffer read, then stop');
+  t.notOk(reg.isWaiting, 'not waiting for an edge: the fd was not drained');
+  let total = 0;
+  con.on('data', (b: Buffer) => (total += b.length));
+  for (let i = 0; i < 10 && total < 10_000; i++) await tick();
+  t.equal(total, 10_000, 'every byte, with no edge delivered');
+  con.destroy();
+});
+
+t.test('a short write waits for a WRITE edge and goes on where it stopped', async (t) => {
+  const { fd, reg, con } = make();
+  fd.writeRoom = 10;
+  let done = false;
+  con.write(Buffer.from('0123456789abcdefghijklmno'), () => (done = true));
+  t.equal(fd.text(), '0123456789', 'the first 10 bytes');
+  t.notOk(done, 'the callback waits');
+  t.ok(reg.isWaiting, 'waiting for a WRITE edge');
+  con[kReady](bits.WRITABLE); // Spurious: still no room.
+  t.notOk(done);
+  fd.writeRoom = Infinity;
+  con[kReady](bits.WRITABLE);
+  t.equal(fd.text(), '0123456789abcdefghijklmno', 'the rest, in order');
+  await tick();
+  t.ok(done, 'the callback fires once every byte is in the kernel');
+  t.notOk(reg.isWaiting);
+
+  fd.written = [];
+  fd.writeRoom = 3;
+  con.cork();
+  con.write('ab');
+  con.write('cd');
+  con.write('ef');
+  con.uncork();
+  t.equal(fd.text(), 'abc', 'writev of three chunks stops at 3 bytes');
+  fd.writeRoom = Infinity;
+  con[kReady](bits.HANGUP); // A hang-up counts as writable too.
+  t.equal(fd.text(), 'abcdef', 'and goes on from inside the second chunk');
+  con.destroy();
+});
+
+t.test('other errnos are errors with code, errno and syscall', async (t) => {
+  const { fd, con } = make();
+  fd.whenEmpty = EINVAL;
+  con.resume();
+  const err = await new Promise<NodeJS.ErrnoException>((resolve) => con.once('error', resolve));
+  t.match(err, { code: 'EINVAL', errno: -EINVAL, syscall: 'read', message: 'read EINVAL' });
+
+  const w = make();
+  w.fd.writeRoom = 0;
+  w.fd.whenFull = EBADF;
+  w.con.on('error', () => {});
+  const werr = await new Promise<NodeJS.ErrnoException | null | undefined>((resolve) => w.con.write('x', resolve));
+  t.match(werr, { code: 'EBADF', syscall: 'write' });
+});
+
+t.test('end of file ends the readable side; the writable side stays', async (t) => {
+  const { fd, con } = make();
+  fd.incoming = Buffer.from('last');
+  fd.whenEmpty = 0;
+  const got: string[] = [];
+  con.on('data', (b: Buffer) => got.push(b.toString()));
+  await new Promise((r) => con.once('end', r));
+  t.same(got, ['last']);
+  t.ok(con.writable, 'still writable (half-open)');
+  con.destroy();
+});
+
+t.test('shutdown: close once, drain past backpressure, end; events after it are ignored', async (t) => {
+  const { fd, reg, con } = make({ readableHighWaterMark: 16, readBufferSize: 4096 });
+  fd.incoming = Buffer.alloc(20_000, 's');
+  const p = con.shutdown();
+  t.equal(reg.deregistered, 1, 'the default close deregistered');
+  await p;
+  t.equal(fd.incoming.length, 0, 'everything the fd held was read, past the high-water mark');
+  let total = 0;
+  con.on('data', (b: Buffer) => (total += b.length));
+  await new Promise((r) => con.once('end', r));
+  t.equal(total, 20_000);
+  const reads = fd.reads;
+  con[kReady](bits.READABLE | bits.WRITABLE);
+  t.equal(fd.reads, reads, 'no read after shutdown');
+  await con.close();
+  t.same(reg.released, [true], 'released once, fd left open (autoClose false)');
+});
