@@ -163,12 +163,22 @@ Napi::Value SetNonBlocking(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), was ? 1 : 0);
 }
 
+// dup(fd) -> a new fd for the same open file, close-on-exec, or -1.
+Napi::Value Dup(const Napi::CallbackInfo& info) {
+  int fd;
+  if (!ArgFd(info, 0, &fd)) return Napi::Value();
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) return Fail(info, errno, kSysFcntl);
+  return Napi::Number::New(info.Env(), copy);
+}
+
 }  // namespace
 
 void InitFdio(Napi::Env env, Napi::Object exports, void* data) {
   exports.Set("read", Napi::Function::New(env, Read, "read", data));
   exports.Set("write", Napi::Function::New(env, Write, "write", data));
   exports.Set("writev", Napi::Function::New(env, Writev, "writev", data));
+  exports.Set("dup", Napi::Function::New(env, Dup, "dup", data));
   exports.Set("setNonBlocking",
               Napi::Function::New(env, SetNonBlocking, "setNonBlocking", data));
 }

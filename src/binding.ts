@@ -61,6 +61,8 @@ export interface NativeBinding {
   write(fd: number, buf: Uint8Array, off: number, len: number): number;
   /** writev(2) of `chunks` after skipping `skip` bytes; as write(). */
   writev(fd: number, chunks: readonly Uint8Array[], skip: number): number;
+  /** fcntl(F_DUPFD_CLOEXEC): a new fd for the same open file, or -1. */
+  dup(fd: number): number;
   /** Sets or clears O_NONBLOCK; returns 1/0 for the previous state, or -1. */
   setNonBlocking(fd: number, on: boolean): number;
 

@@ -113,6 +113,8 @@ export class KqueueConsole extends Duplex {
   private readDone = false;
   /** readLoop() is on the stack (push() can call _read() back). */
   private reading = false;
+  /** The last read said EIO: the other side is gone, for now. */
+  private otherSideGone = false;
 
   private writeReq: WriteRequest | null = null;
   /** The pending write said EAGAIN/EIO, and no WRITE edge has come since. */
@@ -191,6 +193,7 @@ export class KqueueConsole extends Duplex {
     const n = this.io.read(this.fd, this.slab, this.slabOffset, room);
     const errno = n < room ? this.io.status[0] : 0;
     if (n > 0) {
+      this.otherSideGone = false;
       const chunk = this.slab.subarray(this.slabOffset, this.slabOffset + n);
       this.slabOffset += n;
       if (!this.push(chunk) && !ignoreBackpressure) this.wantRead = false;
@@ -200,12 +203,37 @@ export class KqueueConsole extends Duplex {
       debug('fd %d: end of file', this.fd);
       this.endRead();
     } else if (errno === EAGAIN || errno === EIO || (this.shut && errno === EBADF)) {
+      if (errno === EIO) this.noteHangup();
       if (this.shut) this.endRead();
       else this.readArmed = true;
     } else {
       this.destroy(systemError(errno, 'read', this.fd));
     }
     return -1;
+  }
+
+  /**
+   * A read said EIO: everything written before the other side went away has
+   * been read. 'hangup' is emitted once per hang-up, on the next tick, so
+   * that its listeners never run inside the read loop.
+   */
+  private noteHangup(): void {
+    if (this.otherSideGone) return;
+    this.otherSideGone = true;
+    debug('fd %d: hang-up (EIO)', this.fd);
+    process.nextTick(() => {
+      if (!this.destroyed) this.emit('hangup');
+    });
+  }
+
+  /**
+   * Whether the other side is gone for now: the last read said EIO (a pty
+   * whose slave has no open fd), with nothing left to read. A read that
+   * returns data again (the slave was reopened) clears it. The
+   * `'hangup'` event is emitted each time this becomes true.
+   */
+  get hungUp(): boolean {
+    return this.otherSideGone;
   }
 
   private endRead(): void {

@@ -1,0 +1,126 @@
+/**
+ * fromNodePty(): a node-pty IPty's master as a KqueueConsole.
+ *
+ * node-pty reads its master with a tty.ReadStream that it starts on the next
+ * tick after spawn(), and when the child exits it waits for that stream to
+ * close (up to 200 ms) before emitting 'exit' and closing the fd. Here one
+ * reader owns the pty: this module stops node-pty's reader before it can take
+ * a byte, reads from a duplicate of the master fd (so node-pty closing its
+ * own fd cannot cut the stream short), and lets node-pty's stream go as soon
+ * as the master hangs up. node-pty is never imported: any object shaped like
+ * its IPty will do, and the core library loads without it.
+ */
+import * as fs from 'node:fs';
+import { Kqueuer } from './kqueuer';
+import { binding } from './binding';
+import { codedError, lastError } from './errors';
+import type { KqueueConsole, KqueueConsoleOptions } from './kqueue-console';
+
+/** The parts of node-pty's `IPty` (1.x, Unix) this module uses. */
+export interface NodePtyLike {
+  readonly pid: number;
+  onExit(listener: (e: { exitCode: number; signal?: number }) => void): { dispose(): void };
+}
+
+/** node-pty's internals: the master fd and the tty.ReadStream that reads it. */
+interface NodePtyInternals {
+  _fd?: unknown;
+  fd?: unknown;
+  _socket?: {
+    pause(): void;
+    destroy(): void;
+    _read: (size: number) => void;
+    _handle?: { reading?: boolean; readStop?: () => void } | null;
+    readableLength: number;
+    read(): string | Buffer | null;
+  };
+}
+
+let shared: Kqueuer | undefined;
+
+/** @internal The Kqueuer used when none is given: one per thread, made on first use. */
+export function sharedKqueuer(): Kqueuer {
+  if (shared === undefined || shared.closed) shared = new Kqueuer();
+  return shared;
+}
+
+/**
+ * Takes over a node-pty process's master: the returned stream carries every
+ * byte the child writes, from its first to its last, with backpressure both
+ * ways. Call it right after `pty.spawn()`, in the same tick, before node-pty
+ * starts reading; node-pty's own `onData` then sees nothing, and writes go
+ * through the returned stream.
+ *
+ * The readable side ends once the child has exited and the master has
+ * drained (EIO with nothing left to read); the writable side ends with it.
+ * `resize()` on the stream resizes the pty (the child gets SIGWINCH).
+ *
+ * @param pty an `IPty` from node-pty's `spawn()` (Unix).
+ * @param kqueuer the Kqueuer to add the console to; by default one shared per thread.
+ * @throws ERR_INVALID_ARG_VALUE when `pty` is not a node-pty IPty with a
+ *   master fd; errno errors from dup() or kevent().
+ */
+export function fromNodePty(pty: NodePtyLike, kqueuer?: Kqueuer, options?: KqueueConsoleOptions): KqueueConsole {
+  const internals = pty as unknown as NodePtyInternals;
+  const fd = internals?._fd ?? internals?.fd;
+  if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || typeof pty.onExit !== 'function') {
+    throw codedError('ERR_INVALID_ARG_VALUE', 'The "pty" argument must be a node-pty IPty with a master fd (Unix)');
+  }
+
+  // Stop node-pty's reader. Its 'data' listener asked to start reading on
+  // the next tick; a no-op _read means that never reaches the fd. Should it
+  // already have read (fromNodePty called a tick late), take what it holds.
+  const socket = internals._socket;
+  let early: Buffer | null = null;
+  if (socket !== undefined) {
+    socket.pause();
+    socket._read = () => {};
+    if (socket._handle?.reading) socket._handle.readStop?.();
+    if (socket.readableLength > 0) {
+      const held = socket.read();
+      if (held !== null) early = typeof held === 'string' ? Buffer.from(held, 'utf8') : held;
+    }
+  }
+
+  const native = binding();
+  const copy = native.dup(fd);
+  if (copy < 0) throw lastError(native, fd);
+  let con: KqueueConsole;
+  try {
+    con = (kqueuer ?? sharedKqueuer()).add(copy, { ...options, autoClose: true });
+  } catch (err) {
+    fs.closeSync(copy);
+    throw err;
+  }
+  if (early !== null) con.unshift(early);
+
+  let exited = false;
+  let finished = false;
+  let released = false;
+  const releaseNodePty = (): void => {
+    if (released) return;
+    released = true;
+    // The master hung up: node-pty's stream has nothing left to read. Closing
+    // it now lets node-pty emit 'exit' as soon as the child is reaped,
+    // instead of after its 200 ms timer.
+    socket?.destroy();
+  };
+  const finish = (): void => {
+    if (finished || !exited || !con.hungUp) return;
+    finished = true;
+    void con.shutdown().then(() => con.end());
+  };
+  con.on('hangup', () => {
+    releaseNodePty();
+    finish();
+  });
+  const subscription = pty.onExit(() => {
+    exited = true;
+    finish();
+  });
+  con.once('close', () => {
+    subscription.dispose();
+    releaseNodePty();
+  });
+  return con;
+}
