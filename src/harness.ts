@@ -14,8 +14,9 @@
  * across reads is found; text is decoded as a stream, so a UTF-8 character
  * split across reads is whole; byte patterns match the raw bytes.
  */
-import { spawn as spawnChild } from 'node:child_process';
+import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { Duplex } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
@@ -23,6 +24,41 @@ import { openPty, type WinSize } from './console';
 import { codedError } from './errors';
 import type { Kqueuer } from './kqueuer';
 import { sharedKqueuer } from './node-pty';
+
+let setsidPath: string | null | undefined;
+
+/** util-linux's setsid, which can give a program a controlling terminal. */
+function findSetsid(): string | null {
+  if (setsidPath === undefined) {
+    setsidPath = process.platform === 'linux' ? (['/usr/bin/setsid', '/bin/setsid'].find((p) => fs.existsSync(p)) ?? null) : null;
+  }
+  return setsidPath;
+}
+
+/** Options of {@link spawnOnPty}. */
+export interface SpawnOnPtyOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/**
+ * Spawns `file` on a pty slave: the slave is its stdin, stdout and stderr,
+ * and it leads a session of its own. Where util-linux's `setsid` is present
+ * (Linux) the slave also becomes its controlling terminal, which gives it job
+ * control, Ctrl-C as SIGINT, and SIGHUP when the master closes; Node's own
+ * spawn() cannot do that. Elsewhere it runs without a controlling terminal,
+ * and {@link Harness.close} sends the SIGHUP itself.
+ */
+export function spawnOnPty(slaveFd: number, file: string, args: string[] = [], options: SpawnOnPtyOptions = {}): ChildProcess {
+  const stdio = [slaveFd, slaveFd, slaveFd];
+  const setsid = findSetsid();
+  if (setsid !== null) {
+    // Not detached: setsid(1) execs the program in place (same pid) only when
+    // it is not already a process group leader.
+    return spawnChild(setsid, ['--ctty', file, ...args], { stdio, env: options.env, cwd: options.cwd });
+  }
+  return spawnChild(file, args, { stdio, env: options.env, cwd: options.cwd, detached: true });
+}
 
 /** Options of {@link Harness.spawn}. */
 export interface HarnessSpawnOptions {
@@ -88,8 +124,7 @@ export class Harness {
   }
 
   /**
-   * Runs `file` on a new pty, as its session leader, with the pty as its
-   * stdin, stdout and stderr.
+   * Runs `file` on a new pty with {@link spawnOnPty}.
    * @throws errno errors from openPty(); a failed spawn rejects exit().
    */
   static spawn(file: string, options: HarnessSpawnOptions = {}): Harness {
@@ -97,11 +132,9 @@ export class Harness {
     try {
       master.resize(options.size ?? { rows: 24, cols: 80 });
       if (options.raw) slave.setRaw();
-      const child = spawnChild(file, options.args ?? [], {
-        stdio: [slave.fd, slave.fd, slave.fd],
+      const child = spawnOnPty(slave.fd, file, options.args ?? [], {
         env: options.env ?? { ...process.env, TERM: 'xterm' },
         cwd: options.cwd,
-        detached: true, // setsid(): its own session, so a hang-up reaches it.
       });
       const con = (options.kqueuer ?? sharedKqueuer()).add(master);
       const exit = new Promise<number | null>((resolve, reject) => {
@@ -117,9 +150,9 @@ export class Harness {
       exit.catch(() => void con.destroy());
       const harness = new Harness(con, exit);
       harness.onClose = () => {
-        // The pty is not the child's controlling terminal (Node cannot make
-        // it so), so closing it sends no SIGHUP: send it to the child's
-        // process group, which setsid() made.
+        // Where the pty is not the child's controlling terminal, closing it
+        // sends no SIGHUP: send it to the child's process group (its own, as
+        // a session leader) in any case.
         if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
           try {
             process.kill(-child.pid, 'SIGHUP');
@@ -197,7 +230,7 @@ export class Harness {
    */
   expect(pattern: string | RegExp | Uint8Array, options: ExpectOptions = {}): Promise<ExpectMatch> {
     const timeout = options.timeout ?? 10_000;
-    const test = (): ExpectMatch | null => this.find(pattern);
+    const test = this.matcher(pattern);
     const found = test();
     if (found !== null) return Promise.resolve(found);
     if (this.ended || this.failure) return Promise.reject(this.noMatch('the output ended', pattern));
@@ -215,31 +248,51 @@ export class Harness {
     });
   }
 
-  private find(pattern: string | RegExp | Uint8Array): ExpectMatch | null {
-    if (typeof pattern === 'string' || pattern instanceof RegExp) {
-      const rest = this.text.slice(this.textCursor);
-      let index: number;
-      let match: string;
-      let groups: (string | undefined)[] = [];
-      if (typeof pattern === 'string') {
-        index = rest.indexOf(pattern);
-        match = pattern;
-      } else {
-        const m = new RegExp(pattern.source, pattern.flags.replace('g', '')).exec(rest);
-        index = m ? m.index : -1;
-        match = m ? m[0] : '';
-        groups = m ? m.slice(1) : [];
-      }
-      if (index < 0) return null;
-      this.textCursor += index + match.length;
-      return { match, groups, before: rest.slice(0, index) };
+  /**
+   * A test for `pattern` against the output since the last match. String and
+   * byte patterns remember how far they have looked, so a long output is
+   * scanned once, not once per chunk; a RegExp looks again at the whole
+   * unmatched text each time (a pattern like /x+y/ over a long run of x's is
+   * quadratic: prefer a string where one will do).
+   */
+  private matcher(pattern: string | RegExp | Uint8Array): () => ExpectMatch | null {
+    if (pattern instanceof RegExp) {
+      const re = new RegExp(pattern.source, pattern.flags.replace('g', ''));
+      return () => {
+        const rest = this.text.slice(this.textCursor);
+        const m = re.exec(rest);
+        if (m === null) return null;
+        this.textCursor += m.index + m[0].length;
+        return { match: m[0], groups: m.slice(1), before: rest.slice(0, m.index) };
+      };
     }
-    const all = Buffer.concat(this.bytes, this.byteLength);
-    const index = all.indexOf(pattern, this.byteCursor);
-    if (index < 0) return null;
-    const before = all.subarray(this.byteCursor, index).toString('latin1');
-    this.byteCursor = index + pattern.length;
-    return { match: Buffer.from(pattern).toString('latin1'), groups: [], before };
+    if (typeof pattern === 'string') {
+      let scanned = this.textCursor;
+      return () => {
+        const from = Math.max(this.textCursor, scanned - pattern.length + 1);
+        const index = this.text.indexOf(pattern, from);
+        if (index < 0) {
+          scanned = this.text.length;
+          return null;
+        }
+        const before = this.text.slice(this.textCursor, index);
+        this.textCursor = index + pattern.length;
+        return { match: pattern, groups: [], before };
+      };
+    }
+    let scanned = this.byteCursor;
+    return () => {
+      const all = this.transcriptBytes();
+      const from = Math.max(this.byteCursor, scanned - pattern.length + 1);
+      const index = all.indexOf(pattern, from);
+      if (index < 0) {
+        scanned = all.length;
+        return null;
+      }
+      const before = all.subarray(this.byteCursor, index).toString('latin1');
+      this.byteCursor = index + pattern.length;
+      return { match: Buffer.from(pattern).toString('latin1'), groups: [], before };
+    };
   }
 
   /** Everything the program has written so far, decoded as UTF-8. */

@@ -34,3 +34,20 @@ t.test('the README shows the usage example as it is in examples/usage.ts', async
   const body = example.slice(example.indexOf('import '));
   t.ok(readme.includes(body.trim()), 'the README quotes examples/usage.ts from its first import on');
 });
+
+t.test('examples/node-pty.ts: node-pty spawns, kqueue-console does the I/O', async (t) => {
+  const run = await runExample('node-pty.ts');
+  t.equal(run.stderr, '');
+  t.equal(run.code, 0);
+  t.equal(run.stdout, 'hello from node-pty\r\nworld\r\nhi world\r\n30 100\r\nexit code 0\n', 'the exact output');
+});
+
+t.test('npm start: the flagship demo runs to completion', async (t) => {
+  const run = await runExample('demo.ts');
+  t.equal(run.stderr, '', 'nothing on stderr');
+  t.equal(run.code, 0, 'exit code 0');
+  t.match(run.stdout, /wrong token: disconnected after 0 bytes/);
+  t.match(run.stdout, /demo\$ stty size\r?\n42 120\r?\n/);
+  t.match(run.stdout, /its 3,000,000 x's all arrived/);
+  t.match(run.stdout, /demo: ok\n$/);
+});

@@ -1,0 +1,71 @@
+// The flagship demo (npm start): a shell served in a pty over a socket on
+// 127.0.0.1 with a token, driven through the socket by the harness.
+// Non-interactive, self-contained; exits 0 when every step checked out.
+import { once } from 'node:events';
+import * as net from 'node:net';
+import { Harness } from 'kqueue-console/harness';
+import { PtyClient, serve } from './pipe-to-socket';
+
+const BIG = 3_000_000;
+
+/** Long runs of one character, abridged for printing. */
+function abridge(text: string): string {
+  return text.replace(/(.)\1{79,}/g, (run, ch: string) => `${ch.repeat(20)}…[${run.length.toLocaleString('en-US')} × ${JSON.stringify(ch)}]…`);
+}
+
+async function main(): Promise<void> {
+  const server = await serve({
+    command: 'sh',
+    args: ['-i'],
+    env: { PATH: process.env.PATH, PS1: 'demo$ ', TERM: 'xterm' },
+  });
+  if ('path' in server.address) throw new Error('expected a TCP address');
+  const { port } = server.address;
+  console.log(`server: 127.0.0.1:${port}, token ${server.token.slice(0, 8)}… (${server.token.length} hex digits)`);
+
+  // A client with the wrong token gets nothing: not one byte of the pty.
+  const intruder = net.connect(port, '127.0.0.1');
+  let stolen = 0;
+  intruder.on('data', (b: Buffer) => (stolen += b.length));
+  intruder.write(Buffer.concat([Buffer.from([1, 0, 0, 0, 5]), Buffer.from('guess')]));
+  await once(intruder, 'close');
+  console.log(`wrong token: disconnected after ${stolen} bytes`);
+  if (stolen !== 0) throw new Error('a wrong token got output');
+
+  const client = new PtyClient(server.address, server.token);
+  const h = Harness.attach(client);
+  await h.expect('demo$ ');
+
+  await h.send('echo hello over the socket\n');
+  await h.expect('hello over the socket\r\n');
+  await h.expect('demo$ ');
+
+  client.resize({ rows: 42, cols: 120 });
+  await h.send('stty size\n');
+  await h.expect('42 120\r\n');
+  await h.expect('demo$ ');
+
+  const before = h.transcriptBytes().length;
+  await h.send(`head -c ${BIG} /dev/zero | tr '\\0' x; echo; echo big-done\n`);
+  await h.expect('; echo big-done\r\n'); // The shell's echo of the command line.
+  const big = await h.expect('\r\nbig-done\r\n', { timeout: 60_000 });
+  const bigBytes = big.before.length - big.before.replace(/x/g, '').length;
+  await h.expect('demo$ ');
+  if (bigBytes !== BIG) throw new Error(`the big output arrived with ${bigBytes} of ${BIG} bytes`);
+
+  await h.send('exit\n');
+  await h.exit();
+  await server.close();
+
+  console.log('--- transcript ---');
+  console.log(abridge(h.transcript()).trimEnd());
+  console.log('--- counts ---');
+  console.log(`bytes from the pty through the socket: ${h.transcriptBytes().length.toLocaleString('en-US')}`);
+  console.log(`of which the big command: ${(h.transcriptBytes().length - before).toLocaleString('en-US')} (its ${BIG.toLocaleString('en-US')} x's all arrived)`);
+  console.log('demo: ok');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

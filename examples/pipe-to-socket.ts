@@ -1,0 +1,306 @@
+// Serve a command in a pty over a socket, and attach a terminal to it.
+//
+//   node dist/examples/pipe-to-socket.js serve [--port N | --unix PATH] [--token T] -- sh -i
+//   node dist/examples/pipe-to-socket.js attach (--port N | --unix PATH) --token T
+//
+// Secure by default: TCP listens on 127.0.0.1 only; a Unix socket is made
+// mode 0600 in a directory only its owner can enter; and a client must
+// present the random token before any byte of the pty flows (a wrong one is
+// disconnected with nothing sent). Backpressure crosses the socket: a client
+// that stops reading stops the pty's reads, and the child blocks in write().
+//
+// The protocol, client to server: frames of [type u8][length u32 BE][payload]:
+// AUTH (the token, first and once), DATA (input), RESIZE (rows u16, cols u16).
+// Server to client: the pty's output, raw.
+import { once } from 'node:events';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Duplex } from 'node:stream';
+import { Kqueuer, current, openPty, type WinSize } from 'kqueue-console';
+import { spawnOnPty } from 'kqueue-console/harness';
+
+const AUTH = 1;
+const DATA = 2;
+const RESIZE = 3;
+const MAX_FRAME = 1 << 20;
+const AUTH_TIMEOUT_MS = 5000;
+
+export type Address = { host?: '127.0.0.1' | 'localhost' | '::1'; port: number } | { path: string };
+
+export interface ServeOptions {
+  /** The program to run for each client, and its arguments. */
+  command: string;
+  args?: string[];
+  /** Where to listen; default 127.0.0.1 on a free port. */
+  listen?: Address;
+  /** The token clients must present; default 32 random bytes, hex. */
+  token?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Server {
+  address: Address;
+  token: string;
+  /** Stops listening and ends every session (their children get SIGHUP). */
+  close(): Promise<void>;
+  /** The process ids of the sessions' children running now. */
+  readonly pids: number[];
+}
+
+function frame(type: number, payload: Uint8Array): Buffer {
+  const head = Buffer.alloc(5);
+  head[0] = type;
+  head.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([head, payload]);
+}
+
+/** Splits a byte stream into frames; calls back with each. */
+class FrameReader {
+  private pending: Buffer = Buffer.alloc(0);
+  constructor(private readonly onFrame: (type: number, payload: Buffer) => void) {}
+  push(data: Buffer): boolean {
+    this.pending = this.pending.length ? Buffer.concat([this.pending, data]) : data;
+    while (this.pending.length >= 5) {
+      const length = this.pending.readUInt32BE(1);
+      if (length > MAX_FRAME) return false;
+      if (this.pending.length < 5 + length) break;
+      const type = this.pending[0];
+      const payload = this.pending.subarray(5, 5 + length);
+      this.pending = this.pending.subarray(5 + length);
+      this.onFrame(type, payload);
+    }
+    return true;
+  }
+}
+
+function tokenMatches(given: Buffer, token: Buffer): boolean {
+  return given.length === token.length && crypto.timingSafeEqual(given, token);
+}
+
+/** Starts a server; resolves once it listens. */
+export async function serve(options: ServeOptions): Promise<Server> {
+  const token = options.token ?? crypto.randomBytes(32).toString('hex');
+  const tokenBytes = Buffer.from(token);
+  const kq = new Kqueuer();
+  const live = new Map<() => void, number>();
+
+  const server = net.createServer((socket) => {
+    let authed = false;
+    const timer = setTimeout(() => socket.destroy(), AUTH_TIMEOUT_MS);
+    let session: { input: (payload: Buffer) => void; resize: (size: WinSize) => void } | null = null;
+    const reader = new FrameReader((type, payload) => {
+      if (!authed) {
+        clearTimeout(timer);
+        if (type !== AUTH || !tokenMatches(payload, tokenBytes)) {
+          socket.destroy(); // Nothing of the pty was sent, nothing will be.
+          return;
+        }
+        authed = true;
+        session = startSession(socket);
+        return;
+      }
+      if (type === DATA) session?.input(payload);
+      else if (type === RESIZE && payload.length === 4) session?.resize({ rows: payload.readUInt16BE(0), cols: payload.readUInt16BE(2) });
+    });
+    socket.on('data', (data: Buffer) => {
+      if (!reader.push(data)) socket.destroy();
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => clearTimeout(timer));
+  });
+
+  function startSession(socket: net.Socket): { input: (payload: Buffer) => void; resize: (size: WinSize) => void } {
+    const { master, slave } = openPty();
+    // A session of its own with the pty as its controlling terminal (where
+    // the platform allows), so that Ctrl-C and job control work remotely.
+    const child = spawnOnPty(slave.fd, options.command, options.args ?? [], {
+      env: options.env ?? { ...process.env, TERM: process.env.TERM ?? 'xterm' },
+    });
+    slave.close();
+    const con = kq.add(master);
+    con.on('error', () => socket.destroy());
+    // Backpressure from the socket to the child: pipe() stops reading the
+    // pty while the socket's buffer is full.
+    con.pipe(socket);
+    const hangUp = (): void => {
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGHUP');
+        } catch {
+          // Already gone.
+        }
+      }
+    };
+    live.set(hangUp, child.pid ?? -1);
+    child.on('exit', () => void con.shutdown());
+    child.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      live.delete(hangUp);
+      hangUp();
+      con.destroy();
+    });
+    return {
+      input: (payload) => {
+        // Backpressure from the child to the socket: stop reading the
+        // socket while the pty does not take input.
+        if (!con.write(payload)) {
+          socket.pause();
+          con.once('drain', () => socket.resume());
+        }
+      },
+      resize: (size) => con.resize(size),
+    };
+  }
+
+  let address: Address;
+  const listen = options.listen ?? { host: '127.0.0.1', port: 0 };
+  if ('path' in listen) {
+    server.listen(listen.path);
+    await once(server, 'listening');
+    fs.chmodSync(listen.path, 0o600);
+    address = { path: listen.path };
+  } else {
+    const host = listen.host ?? '127.0.0.1';
+    if (!['127.0.0.1', 'localhost', '::1'].includes(host)) throw new Error(`refusing to listen on ${host}: loopback only`);
+    server.listen(listen.port, host);
+    await once(server, 'listening');
+    address = { host: host as '127.0.0.1', port: (server.address() as net.AddressInfo).port };
+  }
+
+  return {
+    address,
+    token,
+    get pids() {
+      return [...live.values()];
+    },
+    async close() {
+      for (const hangUp of live.keys()) hangUp();
+      const closed = once(server, 'close');
+      server.close();
+      // Sessions end when their children do.
+      await closed;
+      kq.close();
+    },
+  };
+}
+
+/** A fresh Unix socket path in a directory only this user can enter. */
+export function privateSocketPath(): string {
+  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pty-socket-')), 'pty.sock');
+}
+
+/** The client side: a Duplex of the remote pty's output and input. */
+export class PtyClient extends Duplex {
+  private readonly socket: net.Socket;
+
+  constructor(address: Address, token: string) {
+    super({ allowHalfOpen: false });
+    this.socket = 'path' in address ? net.connect(address.path) : net.connect(address.port, address.host ?? '127.0.0.1');
+    this.socket.write(frame(AUTH, Buffer.from(token)));
+    this.socket.on('data', (data: Buffer) => {
+      if (!this.push(data)) this.socket.pause();
+    });
+    this.socket.on('end', () => this.push(null));
+    this.socket.on('error', (err) => this.destroy(err));
+    this.socket.on('close', () => {
+      this.push(null);
+      this.destroy();
+    });
+  }
+
+  override _read(): void {
+    this.socket.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.socket.write(frame(DATA, chunk), cb);
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.socket.end();
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.socket.destroy();
+    cb(err);
+  }
+
+  /** Sends the window size; the program on the pty gets SIGWINCH. */
+  resize(size: WinSize): void {
+    const payload = Buffer.alloc(4);
+    payload.writeUInt16BE(size.rows, 0);
+    payload.writeUInt16BE(size.cols, 2);
+    this.socket.write(frame(RESIZE, payload));
+  }
+}
+
+/**
+ * Attaches this process's terminal to a served pty: raw mode on (restored on
+ * exit), keys to the server, output to the screen, the window size sent at
+ * attach and on every SIGWINCH. Resolves when the session ends.
+ */
+export async function attachTerminal(client: PtyClient): Promise<void> {
+  const term = current();
+  term.setRaw();
+  const restore = (): void => term.reset();
+  process.once('exit', restore);
+  const sendSize = (): void => client.resize(term.size());
+  sendSize();
+  process.on('SIGWINCH', sendSize);
+  process.stdin.pipe(client);
+  client.pipe(process.stdout, { end: false });
+  try {
+    await once(client, 'close');
+  } finally {
+    process.off('SIGWINCH', sendSize);
+    process.stdin.unpipe(client);
+    process.stdin.pause();
+    restore();
+    process.off('exit', restore);
+  }
+}
+
+function parseArgs(argv: string[]): { mode: string; listen?: Address; token?: string; command: string[] } {
+  const [mode, ...rest] = argv;
+  const out: { mode: string; listen?: Address; token?: string; command: string[] } = { mode, command: [] };
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    if (a === '--') {
+      out.command = rest.slice(i + 1);
+      break;
+    } else if (a === '--port') out.listen = { host: '127.0.0.1', port: Number(rest[++i]) };
+    else if (a === '--unix') out.listen = { path: rest[++i] };
+    else if (a === '--token') out.token = rest[++i];
+    else throw new Error(`unknown argument ${a}`);
+  }
+  return out;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const args = parseArgs(argv);
+  if (args.mode === 'serve') {
+    const [command, ...commandArgs] = args.command.length ? args.command : [process.env.SHELL ?? 'sh', '-i'];
+    const server = await serve({ command, args: commandArgs, listen: args.listen, token: args.token });
+    const where = 'path' in server.address ? `--unix ${server.address.path}` : `--port ${server.address.port}`;
+    console.log(`serving ${command} on ${where}`);
+    console.log(`attach with: node ${process.argv[1]} attach ${where} --token ${server.token}`);
+    process.once('SIGINT', () => void server.close());
+  } else if (args.mode === 'attach') {
+    if (!args.listen || !args.token) throw new Error('attach needs --port or --unix, and --token');
+    await attachTerminal(new PtyClient(args.listen, args.token));
+  } else {
+    console.error('usage: pipe-to-socket serve [--port N | --unix PATH] [--token T] [-- command args...]\n       pipe-to-socket attach (--port N | --unix PATH) --token T');
+    process.exitCode = 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((err: Error) => {
+    console.error(err.message);
+    process.exitCode = 1;
+  });
+}
