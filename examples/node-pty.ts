@@ -13,7 +13,16 @@ async function main(): Promise<void> {
   const exited = new Promise<number>((resolve) => child.onExit(({ exitCode }) => resolve(exitCode)));
   const con = fromNodePty(child); // In the same tick as spawn(): no byte goes astray.
   con.pipe(process.stdout, { end: false });
-  con.write('world\n');
+  // Answer the question once it has been asked: the pty echoes input the
+  // moment it arrives, so typing early would mix the echo into the greeting.
+  let seen = '';
+  const answer = (chunk: Buffer): void => {
+    seen += chunk.toString();
+    if (!seen.includes('hello from node-pty')) return;
+    con.off('data', answer);
+    con.write('world\n');
+  };
+  con.on('data', answer);
   await once(con, 'end');
   console.log(`exit code ${await exited}`);
 }
