@@ -169,7 +169,28 @@ Napi::Value Dup(const Napi::CallbackInfo& info) {
   if (!ArgFd(info, 0, &fd)) return Napi::Value();
   int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (copy < 0) return Fail(info, errno, kSysFcntl);
+  Data(info)->owned.insert(copy);
   return Napi::Number::New(info.Env(), copy);
+}
+
+// own(fd): the library owns fd from now on (autoClose of an fd number).
+Napi::Value Own(const Napi::CallbackInfo& info) {
+  int fd;
+  if (!ArgFd(info, 0, &fd)) return Napi::Value();
+  Data(info)->owned.insert(fd);
+  return info.Env().Undefined();
+}
+
+// closeOwned(fd) -> 0, or -1. Closes an fd the library owns; refuses (EBADF)
+// one it does not, so that it can never close a caller's fd.
+Napi::Value CloseOwned(const Napi::CallbackInfo& info) {
+  int fd;
+  if (!ArgFd(info, 0, &fd)) return Napi::Value();
+  if (Data(info)->owned.erase(fd) == 0) return Fail(info, EBADF, kSysClose);
+  // close(2) releases the fd even when it reports an error (EINTR, EIO), so
+  // it is never retried: the number may already belong to someone else.
+  if (close(fd) != 0) return Fail(info, errno, kSysClose);
+  return Napi::Number::New(info.Env(), 0);
 }
 
 }  // namespace
@@ -179,6 +200,8 @@ void InitFdio(Napi::Env env, Napi::Object exports, void* data) {
   exports.Set("write", Napi::Function::New(env, Write, "write", data));
   exports.Set("writev", Napi::Function::New(env, Writev, "writev", data));
   exports.Set("dup", Napi::Function::New(env, Dup, "dup", data));
+  exports.Set("own", Napi::Function::New(env, Own, "own", data));
+  exports.Set("closeOwned", Napi::Function::New(env, CloseOwned, "closeOwned", data));
   exports.Set("setNonBlocking",
               Napi::Function::New(env, SetNonBlocking, "setNonBlocking", data));
 }

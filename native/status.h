@@ -9,6 +9,9 @@
 #define KQUEUE_CONSOLE_STATUS_H_
 
 #include <napi.h>
+#include <unistd.h>
+
+#include <unordered_set>
 
 namespace kqc {
 
@@ -31,6 +34,7 @@ enum Syscall : int32_t {
   kSysTcgetattr,
   kSysTcsetattr,
   kSysTtyname,
+  kSysClose,
   kSysCount
 };
 
@@ -38,7 +42,7 @@ inline const char* const kSyscallNames[kSysCount] = {
     "",          "read",      "write",    "writev",    "kqueue",
     "kevent",    "pipe",      "fcntl",    "posix_openpt", "grantpt",
     "unlockpt",  "ptsname",   "open",     "ioctl",     "tcgetattr",
-    "tcsetattr", "ttyname"};
+    "tcsetattr", "ttyname",   "close"};
 
 // Slots of the shared status array.
 enum StatusSlot { kStatusErrno = 0, kStatusSyscall = 1, kStatusSlots = 2 };
@@ -47,6 +51,16 @@ enum StatusSlot { kStatusErrno = 0, kStatusSyscall = 1, kStatusSlots = 2 };
 struct AddonData {
   Napi::Reference<Napi::Int32Array> status_ref;
   int32_t* status = nullptr;
+
+  // The fds the library owns in this environment: those it opened (ptys,
+  // dups) and those handed to it with autoClose. They are closed through
+  // CloseOwned(); whatever is left when the environment goes away (a worker
+  // terminated mid-read runs no JavaScript to close them) is closed here.
+  std::unordered_set<int> owned;
+
+  ~AddonData() {
+    for (int fd : owned) close(fd);
+  }
 
   void Set(int err, Syscall syscall) {
     status[kStatusErrno] = err;

@@ -70,6 +70,8 @@ Napi::Value OpenPty(const Napi::CallbackInfo& info) {
     d->Set(err, failed);
     return env.Null();
   }
+  d->owned.insert(master);
+  d->owned.insert(slave);
   Napi::Array out = Napi::Array::New(env, 3);
   out.Set(0u, Napi::Number::New(env, master));
   out.Set(1u, Napi::Number::New(env, slave));

@@ -61,12 +61,16 @@ export interface NativeBinding {
   write(fd: number, buf: Uint8Array, off: number, len: number): number;
   /** writev(2) of `chunks` after skipping `skip` bytes; as write(). */
   writev(fd: number, chunks: readonly Uint8Array[], skip: number): number;
-  /** fcntl(F_DUPFD_CLOEXEC): a new fd for the same open file, or -1. */
+  /** fcntl(F_DUPFD_CLOEXEC): a new fd for the same open file, owned by the library; or -1. */
   dup(fd: number): number;
+  /** The library owns `fd` from now on: closed by closeOwned(), or when the environment goes away. */
+  own(fd: number): void;
+  /** Closes an fd the library owns: 0, or -1 (EBADF for one it does not own). */
+  closeOwned(fd: number): number;
   /** Sets or clears O_NONBLOCK; returns 1/0 for the previous state, or -1. */
   setNonBlocking(fd: number, on: boolean): number;
 
-  /** posix_openpt + grantpt + unlockpt + open of the slave: [master, slave, slavePath], or null. */
+  /** posix_openpt + grantpt + unlockpt + open of the slave: [master, slave, slavePath] (both owned), or null. */
   openPty(): [number, number, string] | null;
   /** TIOCGWINSZ: [rows, cols, xpixel, ypixel], or null. */
   getWinsize(fd: number): [number, number, number, number] | null;

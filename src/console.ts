@@ -3,7 +3,6 @@
  * containerd/console's `Console` (Resize, ResizeFrom, SetRaw, DisableEcho,
  * Reset, Size, Name, Fd).
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { binding } from './binding';
 import { codedError, lastError, systemError, validateFd, validateInteger } from './errors';
@@ -64,6 +63,7 @@ export class Console {
     const saved = native.tcgetattr(fd);
     if (saved === null) throw lastError(native, fd);
     const name = native.ptsname(fd) ?? native.ttyname(fd) ?? '';
+    if (options.autoClose === true) native.own(fd);
     return new Console(fd, name, saved, options.autoClose === true);
   }
 
@@ -149,8 +149,14 @@ export class Console {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.autoClose) fs.closeSync(this.fd);
+    if (this.autoClose) closeOwned(this.fd);
   }
+}
+
+/** @internal Closes an fd the library owns; throws the error close(2) gave. */
+export function closeOwned(fd: number): void {
+  const native = binding();
+  if (native.closeOwned(fd) !== 0) throw lastError(native, fd);
 }
 
 /** @internal TIOCSWINSZ with validation; shared by Console and KqueueConsole. */
@@ -217,8 +223,8 @@ export function openPty(): Pty {
       slavePath,
     };
   } catch (err) {
-    fs.closeSync(masterFd);
-    fs.closeSync(slaveFd);
+    native.closeOwned(masterFd);
+    native.closeOwned(slaveFd);
     throw err;
   }
 }

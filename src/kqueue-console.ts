@@ -11,12 +11,11 @@
  * This file does not know the Kqueuer: it gets a narrow Registration and the
  * native I/O calls, so the state machine can also be driven by fakes.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { Duplex } from 'node:stream';
 import { debuglog } from 'node:util';
 import type { NativeBinding } from './binding';
-import { Console, disableEcho, setRaw, setWinsize, type WinSize } from './console';
+import { Console, closeOwned, disableEcho, setRaw, setWinsize, type WinSize } from './console';
 import { codedError, systemError, validateFunction, validateInteger } from './errors';
 
 const debug = debuglog('kqueue-console');
@@ -443,7 +442,7 @@ export class KqueueConsole extends Duplex {
     if (this.autoClose) {
       try {
         if (this.tty !== null && this.tty.autoClose) this.tty.close();
-        else fs.closeSync(this.fd);
+        else closeOwned(this.fd);
       } catch (err) {
         closeError = err as Error;
       }

@@ -119,6 +119,9 @@ export class Kqueuer {
       release: (fdStillOpen) => this.release(entry, fdStillOpen),
     };
     const autoClose = opts.autoClose ?? (tty !== null && tty.autoClose);
+    // An fd handed over with autoClose is the library's to close from now on
+    // (and to close at environment teardown, if nothing else does).
+    if (autoClose && !(tty !== null && tty.autoClose)) this.native.own(fd);
     entry.console = new KqueueConsole({ fd, io: this.native, registration, console: tty, autoClose, options: opts });
     this.byId.set(id, entry);
     this.byFd.set(fd, entry);

@@ -10,7 +10,6 @@
  * as the master hangs up. node-pty is never imported: any object shaped like
  * its IPty will do, and the core library loads without it.
  */
-import * as fs from 'node:fs';
 import { Kqueuer } from './kqueuer';
 import { binding } from './binding';
 import { codedError, lastError } from './errors';
@@ -89,7 +88,7 @@ export function fromNodePty(pty: NodePtyLike, kqueuer?: Kqueuer, options?: Kqueu
   try {
     con = (kqueuer ?? sharedKqueuer()).add(copy, { ...options, autoClose: true });
   } catch (err) {
-    fs.closeSync(copy);
+    native.closeOwned(copy);
     throw err;
   }
   if (early !== null) con.unshift(early);

@@ -60,11 +60,11 @@ t.test('read loops until the buffer is full or the fd says EAGAIN, then EIO', as
   t.equal(native.read(master, small, 0, 4), 4, 'the rest is still there');
 
   await childWrites(slave, `process.stdout.write('tail')`);
-  fs.closeSync(slave);
+  native.closeOwned(slave);
   n = native.read(master, buf, 0, buf.length);
   t.equal(buf.subarray(0, n).toString(), 'tail', 'bytes written before the last slave fd closed are read');
   t.equal(native.status[0], EIO, 'then the master says EIO');
-  fs.closeSync(master);
+  native.closeOwned(master);
 });
 
 t.test('write and writev go on from where a short write stopped', async (t) => {
@@ -88,14 +88,14 @@ t.test('write and writev go on from where a short write stopped', async (t) => {
   t.ok(written > 0 && written < big.length, `a short write (${written} of ${big.length})`);
   t.equal(native.status[0], EAGAIN, 'stopped on EAGAIN');
   t.equal(path, native.ptsname(master), 'ptsname names the slave');
-  fs.closeSync(slave);
-  fs.closeSync(master);
+  native.closeOwned(slave);
+  native.closeOwned(master);
 });
 
 t.test('errors come back as errno and syscall, never as a throw', async (t) => {
   const { master, slave } = openRawPty();
-  fs.closeSync(slave);
-  fs.closeSync(master);
+  native.closeOwned(slave);
+  native.closeOwned(master);
   const buf = Buffer.alloc(8);
   t.equal(native.read(master, buf, 0, 8), 0);
   t.same([native.status[0], native.syscalls[native.status[1]]], [EBADF, 'read']);
@@ -142,6 +142,6 @@ t.test('tty operations: openPty, winsize, termios, isatty, ttyname', async (t) =
   const noEcho = native.withoutEcho(saved);
   t.equal(native.tcsetattr(slave, noEcho), 0);
   t.same(native.tcgetattr(slave), noEcho, 'echo off applied');
-  fs.closeSync(slave);
-  fs.closeSync(master);
+  native.closeOwned(slave);
+  native.closeOwned(master);
 });

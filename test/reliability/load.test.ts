@@ -1,0 +1,109 @@
+// Many consoles at once, and many short lives: all bytes delivered, one
+// waiter thread, fds back to the baseline exactly, memory flat.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { once } from 'node:events';
+import * as path from 'node:path';
+import t from 'tap';
+import { Kqueuer, openPty } from '../../src/index';
+import { openFdCount } from '../helpers/fds';
+import { dataUntil, memoryFiguresUnreliable, rss } from '../helpers/pty';
+import { SCALE } from '../helpers/scale';
+
+function waiterThreads(): number {
+  return fs.readdirSync('/proc/self/task').filter((tid) => {
+    try {
+      return fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'kqueue-waiter';
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
+t.test('500 consoles on one Kqueuer, all busy at once', async (t) => {
+  const baseline = openFdCount();
+  const kq = new Kqueuer();
+  const size = 256 * 1024;
+  const pairs = Array.from({ length: 250 }, (_, i) => {
+    const { master, slave } = openPty();
+    master.setRaw();
+    const payload = Buffer.alloc(size, i % 251);
+    return { m: kq.add(master), s: kq.add(slave), payload, want: createHash('sha256').update(payload).digest('hex') };
+  });
+  t.equal(waiterThreads(), 1, 'one waiter thread for 500 consoles');
+  // Each master writes to its slave and each slave to its master: 500
+  // consoles reading and writing at once.
+  const done = pairs.map(async ({ m, s, payload, want }) => {
+    const fromSlave = createHash('sha256');
+    const fromMaster = createHash('sha256');
+    let a = 0;
+    let b = 0;
+    m.on('data', (chunk: Buffer) => ((a += chunk.length), fromSlave.update(chunk)));
+    s.on('data', (chunk: Buffer) => ((b += chunk.length), fromMaster.update(chunk)));
+    m.write(payload);
+    s.write(payload);
+    await Promise.all([dataUntil(m, () => a >= size), dataUntil(s, () => b >= size)]);
+    return a === size && b === size && fromSlave.digest('hex') === want && fromMaster.digest('hex') === want;
+  });
+  const results = await Promise.all(done);
+  t.equal(results.filter(Boolean).length, 250, 'all 250 × 2 × 256 KiB arrived, checksums right');
+  t.equal(waiterThreads(), 1, 'still one waiter thread');
+  for (const p of pairs) {
+    p.m.destroy();
+    p.s.destroy();
+  }
+  await new Promise((r) => setImmediate(r));
+  kq.close();
+  t.equal(openFdCount(), baseline, 'fds back to the baseline');
+});
+
+t.test(`${5000 * SCALE} cycles of openPty → add → traffic → shutdown → destroy`, async (t) => {
+  const kq = new Kqueuer();
+  const cycle = async (): Promise<void> => {
+    const { master, slave } = openPty();
+    const con = kq.add(master);
+    let got = '';
+    con.setEncoding('utf8').on('data', (s: string) => (got += s));
+    fs.writeSync(slave.fd, 'ping\n');
+    await dataUntil(con, () => got.includes('ping'));
+    await con.shutdown();
+    await con.close();
+    slave.close();
+  };
+  for (let i = 0; i < 500; i++) await cycle(); // Warm up: JIT and heap settle.
+  const baseline = openFdCount();
+  const rssBefore = rss();
+  for (let i = 0; i < 5000 * SCALE; i++) await cycle();
+  t.equal(openFdCount(), baseline, 'open fds back to the baseline exactly');
+  const growth = rss() - rssBefore;
+  const unreliable = memoryFiguresUnreliable();
+  if (unreliable) t.pass(`RSS growth (${(growth / 1048576).toFixed(2)} MiB) not judged`, { skip: unreliable });
+  else t.ok(growth < 10 * 1024 * 1024, `RSS grew ${(growth / 1048576).toFixed(2)} MiB`);
+  kq.close();
+});
+
+t.test(`${200 * SCALE} Workers created and terminated mid-read`, async (t) => {
+  const fixture = path.join(__dirname, '..', 'fixtures', 'worker-reader.js');
+  const baseline = openFdCount();
+  const threadsBefore = waiterThreads();
+  for (let i = 0; i < 200 * SCALE; i++) {
+    const worker = new Worker(fixture, { execArgv: [] }); // Plain JS: no TypeScript loader to boot.
+    await once(worker, 'message'); // It is reading, with bytes in flight.
+    await worker.terminate();
+  }
+  t.equal(openFdCount(), baseline, 'open fds back to the baseline exactly');
+  t.equal(waiterThreads(), threadsBefore, 'every waiter thread was joined');
+  // The process carries on.
+  const { master, slave } = openPty();
+  const kq = new Kqueuer();
+  const con = kq.add(master);
+  let got = '';
+  con.setEncoding('utf8').on('data', (s: string) => (got += s));
+  fs.writeSync(slave.fd, 'still here\n');
+  await dataUntil(con, () => got.includes('still here'));
+  t.pass('and the main thread carries on');
+  await con.close();
+  slave.close();
+  kq.close();
+});

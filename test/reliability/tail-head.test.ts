@@ -1,0 +1,113 @@
+// Tail and head: children that write a random 0–2 MiB payload and exit at
+// once, and children that print the moment they start. Every byte and its
+// checksum, every time, through openPty() + a child on the slave and through
+// fromNodePty().
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as pty from 'node-pty';
+import t from 'tap';
+import { Kqueuer, fromNodePty, openPty } from '../../src/index';
+import { collect, exitCode, spawnOnSlave } from '../helpers/pty';
+import { SCALE, pool, rng, seed } from '../helpers/scale';
+
+const RUNS = 1000 * SCALE;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-tail-head-'));
+t.teardown(() => fs.rmSync(dir, { recursive: true }));
+
+// Payloads of random printable bytes with no newline, so that the cooked
+// mode of node-pty's ptys leaves them as they are; raw-mode ptys would pass
+// anything, but one set of payloads serves both paths.
+const runSeed = seed();
+const random = rng(runSeed);
+const files = Array.from({ length: 16 }, (_, i) => {
+  const size = i === 0 ? 0 : Math.floor(random() * 2 * 1024 * 1024);
+  const data = Buffer.from(randomBytes(Math.ceil((size * 3) / 4)).toString('base64').slice(0, size));
+  const file = path.join(dir, `payload-${i}`);
+  fs.writeFileSync(file, data);
+  return { file, size: data.length, sha: createHash('sha256').update(data).digest('hex') };
+});
+t.comment(`seed ${runSeed} (KQC_SEED=${runSeed} replays it); ${RUNS} runs per scenario`);
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+t.test(`tail: ${RUNS} children write 0–2 MiB and exit at once (openPty + child)`, async (t) => {
+  const kq = new Kqueuer();
+  let bad = 0;
+  let bytes = 0;
+  await pool(RUNS, 4, async (run) => {
+    const f = files[Math.floor(random() * files.length)];
+    const { master, slave } = openPty();
+    slave.setRaw();
+    const con = kq.add(master);
+    const out = collect(con);
+    const ended = once(con, 'end');
+    const child = spawnOnSlave(slave.fd, 'cat', [f.file]);
+    slave.close();
+    await exitCode(child);
+    await con.shutdown();
+    await ended;
+    await con.close();
+    const got = out.buffer();
+    bytes += got.length;
+    if (got.length !== f.size || sha(got) !== f.sha) {
+      bad++;
+      t.fail(`run ${run}: ${got.length} of ${f.size} bytes, or a wrong checksum`);
+    }
+  });
+  t.equal(bad, 0, `${RUNS} runs, ${(bytes / 1048576).toFixed(0)} MiB, every byte and checksum`);
+  kq.close();
+});
+
+t.test(`tail: ${RUNS} children write 0–2 MiB and exit at once (fromNodePty)`, async (t) => {
+  const kq = new Kqueuer();
+  let bad = 0;
+  await pool(RUNS, 4, async (run) => {
+    const f = files[Math.floor(random() * files.length)];
+    const con = fromNodePty(pty.spawn('cat', [f.file], { cols: 80, rows: 24 }), kq);
+    const out = collect(con);
+    await once(con, 'end');
+    const got = out.buffer();
+    if (got.length !== f.size || sha(got) !== f.sha) {
+      bad++;
+      t.fail(`run ${run}: ${got.length} of ${f.size} bytes, or a wrong checksum`);
+    }
+  });
+  t.equal(bad, 0, `${RUNS} runs, every byte and checksum`);
+  kq.close();
+});
+
+t.test(`head: ${RUNS} children print the moment they start`, async (t) => {
+  const kq = new Kqueuer();
+  let bad = 0;
+  await pool(RUNS, 4, async (run) => {
+    const word = `start-${run}`;
+    let text: string;
+    if (run % 2 === 0) {
+      const { master, slave } = openPty();
+      const con = kq.add(master);
+      const out = collect(con);
+      const ended = once(con, 'end');
+      const child = spawnOnSlave(slave.fd, 'printf', [word]);
+      slave.close();
+      await exitCode(child);
+      await con.shutdown();
+      await ended;
+      await con.close();
+      text = out.text();
+    } else {
+      const con = fromNodePty(pty.spawn('printf', [word], { cols: 80, rows: 24 }), kq);
+      const out = collect(con);
+      await once(con, 'end');
+      text = out.text();
+    }
+    if (text !== word) {
+      bad++;
+      t.fail(`run ${run}: ${JSON.stringify(text)}`);
+    }
+  });
+  t.equal(bad, 0, `${RUNS} runs, half through each path, each output exact from its first byte`);
+  kq.close();
+});
