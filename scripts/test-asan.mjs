@@ -5,7 +5,8 @@
 // preloaded into it. Any report aborts the process that made it, which fails
 // the test that ran it. Leak detection is off for Node processes: Node does
 // not free everything at exit, and those reports would not be ours; the
-// kevent test binary turns it back on for itself. Arguments go to tap.
+// kevent test binary turns it back on for itself. Arguments go to tap. Then
+// the kevent layer's test runs once more, built with ThreadSanitizer.
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,4 +39,23 @@ const run = spawnSync(process.execPath, [path.join(root, 'scripts', 'test.mjs'),
   env,
   stdio: 'inherit',
 });
-process.exit(run.status ?? 1);
+if (run.status !== 0) process.exit(run.status ?? 1);
+
+// ThreadSanitizer on the threaded native code that can run without Node (an
+// uninstrumented Node cannot host a TSan build): the kevent layer's test,
+// whose last checks have one thread waiting while another churns the table.
+execFileSync(cmakeJs, ['compile', '--out', 'build-tsan', '--CDKQC_TSAN=ON', '--target', 'kevent_test'], {
+  cwd: root,
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
+const tsan = spawnSync(path.join(root, 'build-tsan', 'kevent_test'), {
+  encoding: 'utf8',
+  env: { ...process.env, TSAN_OPTIONS: 'halt_on_error=1' },
+});
+const reports = (tsan.stderr.match(/WARNING: ThreadSanitizer/g) ?? []).length;
+const failed = (tsan.stdout.match(/^not ok/gm) ?? []).length;
+console.log(`ThreadSanitizer, kevent layer: ${(tsan.stdout.match(/^ok/gm) ?? []).length} checks passed, ${failed} failed, ${reports} reports`);
+if (tsan.status !== 0 || reports > 0 || failed > 0) {
+  process.stderr.write(tsan.stderr);
+  process.exit(1);
+}
