@@ -1,14 +1,13 @@
 // Bytes through KqueueConsole on real ptys with real children: exact bytes
 // and no tail loss.
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import t from 'tap';
 import { Kqueuer, openPty } from '../src/index';
-import { collect, dataUntil, exitCode, spawnOnSlave } from './helpers/pty';
+import { dataUntil, exitCode, outputOf, spawnOnSlave } from './helpers/pty';
 
 t.test('16 MiB of random bytes through cat in raw mode, written and read at once', async (t) => {
   const kq = new Kqueuer();
@@ -48,22 +47,11 @@ t.test('no tail loss: a child writes 4 MiB and exits at once, 100 times', async 
   const kq = new Kqueuer();
   let failures = 0;
   for (let run = 0; run < 100; run++) {
-    const { master, slave } = openPty();
-    slave.setRaw();
-    const con = kq.add(master);
-    const out = collect(con);
-    const ended = once(con, 'end');
-    const child = spawnOnSlave(slave.fd, 'cat', [file]);
-    slave.close();
-    await exitCode(child);
-    await con.shutdown();
-    await ended;
-    const buf = out.buffer();
+    const buf = await outputOf(kq, 'cat', [file]);
     if (buf.length !== payload.length || createHash('sha256').update(buf).digest('hex') !== want) {
       failures++;
       t.fail(`run ${run}: ${buf.length} of ${payload.length} bytes, or a wrong checksum`);
     }
-    await con.close();
   }
   t.equal(failures, 0, 'every byte, with the right checksum, in all 100 runs');
   kq.close();

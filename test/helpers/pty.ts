@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
+import { openPty, type Kqueuer } from '../../src/index';
 
 /** Spawns `cmd` with the slave fd as its stdin, stdout and stderr. */
 export function spawnOnSlave(slaveFd: number, cmd: string, args: string[] = []): ChildProcess {
@@ -85,4 +86,23 @@ export function rss(): number {
  */
 export function memoryFiguresUnreliable(): string | null {
   return /libasan/.test(process.env.LD_PRELOAD ?? '') ? 'ASan keeps freed memory resident (quarantine)' : null;
+}
+
+/**
+ * Runs `cmd` on a fresh pty of `kq` (raw by default) and resolves with all
+ * it wrote: the child exits, shutdown() reads the rest, the stream ends.
+ */
+export async function outputOf(kq: Kqueuer, cmd: string, args: string[] = [], raw = true): Promise<Buffer> {
+  const { master, slave } = openPty();
+  if (raw) slave.setRaw();
+  const con = kq.add(master);
+  const out = collect(con);
+  const ended = once(con, 'end');
+  const child = spawnOnSlave(slave.fd, cmd, args);
+  slave.close(); // The child has its own copy.
+  await exitCode(child);
+  await con.shutdown();
+  await ended;
+  await con.close();
+  return out.buffer();
 }

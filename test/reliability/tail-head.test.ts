@@ -9,8 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as pty from 'node-pty';
 import t from 'tap';
-import { Kqueuer, fromNodePty, openPty } from '../../src/index';
-import { collect, exitCode, spawnOnSlave } from '../helpers/pty';
+import { Kqueuer, fromNodePty } from '../../src/index';
+import { collect, outputOf } from '../helpers/pty';
 import { SCALE, pool, rng, seed } from '../helpers/scale';
 
 const RUNS = 1000 * SCALE;
@@ -39,18 +39,7 @@ t.test(`tail: ${RUNS} children write 0–2 MiB and exit at once (openPty + child
   let bytes = 0;
   await pool(RUNS, 4, async (run) => {
     const f = files[Math.floor(random() * files.length)];
-    const { master, slave } = openPty();
-    slave.setRaw();
-    const con = kq.add(master);
-    const out = collect(con);
-    const ended = once(con, 'end');
-    const child = spawnOnSlave(slave.fd, 'cat', [f.file]);
-    slave.close();
-    await exitCode(child);
-    await con.shutdown();
-    await ended;
-    await con.close();
-    const got = out.buffer();
+    const got = await outputOf(kq, 'cat', [f.file]);
     bytes += got.length;
     if (got.length !== f.size || sha(got) !== f.sha) {
       bad++;
@@ -86,17 +75,7 @@ t.test(`head: ${RUNS} children print the moment they start`, async (t) => {
     const word = `start-${run}`;
     let text: string;
     if (run % 2 === 0) {
-      const { master, slave } = openPty();
-      const con = kq.add(master);
-      const out = collect(con);
-      const ended = once(con, 'end');
-      const child = spawnOnSlave(slave.fd, 'printf', [word]);
-      slave.close();
-      await exitCode(child);
-      await con.shutdown();
-      await ended;
-      await con.close();
-      text = out.text();
+      text = (await outputOf(kq, 'printf', [word], false)).toString();
     } else {
       const con = fromNodePty(pty.spawn('printf', [word], { cols: 80, rows: 24 }), kq);
       const out = collect(con);
