@@ -1,0 +1,273 @@
+// One benchmark run of one Node peer, in a process of its own:
+//   node node-peer.mjs <peer> <workload> '<json options>'
+// Peers: kqueue-console, node-pty, node-tty. Prints one JSON result line.
+// Every peer gets the same pty settings: the child itself runs
+// `stty raw -echo` before its work, and says "R" when it is ready.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as tty from 'node:tty';
+import { Writable } from 'node:stream';
+
+const require = createRequire(import.meta.url);
+const root = new URL('../../', import.meta.url).pathname;
+const lib = require(`${root}dist/index.js`);
+const { kReady } = require(`${root}dist/kqueue-console.js`);
+
+const [peer, workload, json] = process.argv.slice(2);
+const opt = JSON.parse(json ?? '{}');
+const RAW = 'stty raw -echo cs8 -parenb';
+
+const now = () => Number(process.hrtime.bigint()) / 1e9;
+const cpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+const rss = () => process.memoryUsage.rss();
+const csw = () => process.resourceUsage().voluntaryContextSwitches + process.resourceUsage().involuntaryContextSwitches;
+
+/** Starts `script` (sh) on a new pty for this peer; returns its reader/writer. */
+function start(script) {
+  const cmd = ['sh', ['-c', `${RAW}; printf R; ${script}`]];
+  if (peer === 'node-pty') {
+    const pty = require(`${root}node_modules/node-pty`);
+    const p = pty.spawn(cmd[0], cmd[1], { cols: 80, rows: 24, encoding: null });
+    const exited = new Promise((r) => p.onExit(({ exitCode }) => r(exitCode)));
+    return {
+      onData: (f) => p.onData(f),
+      write: (b) => p.write(b),
+      exited,
+      done: exited.then(() => new Promise((r) => setImmediate(r))),
+    };
+  }
+  const { master, slave } = lib.openPty();
+  const child = spawn(cmd[0], cmd[1], { stdio: [slave.fd, slave.fd, slave.fd] });
+  slave.close();
+  const exited = once(child, 'exit').then(([c]) => c);
+  if (peer === 'node-tty') {
+    const rs = new tty.ReadStream(master.fd);
+    let closed;
+    const done = new Promise((r) => (closed = r));
+    rs.on('error', () => closed()); // EIO once the slave is gone: the end, to libuv.
+    rs.on('close', () => closed());
+    return {
+      onData: (f) => rs.on('data', f),
+      write: (b) => fs.writeSync(master.fd, b),
+      stream: rs,
+      exited,
+      done: Promise.all([exited, done]),
+    };
+  }
+  const kq = new lib.Kqueuer();
+  const con = kq.add(master);
+  const ended = once(con, 'end');
+  return {
+    onData: (f) => con.on('data', f),
+    write: (b) => con.write(b),
+    stream: con,
+    con,
+    exited,
+    done: exited.then(() => con.shutdown()).then(() => ended),
+  };
+}
+
+/** Resolves once the child says it is ready (its "R"), passing on the rest. */
+function ready(s, onData) {
+  return new Promise((resolve) => {
+    let seen = false;
+    s.onData((b) => {
+      if (!seen) {
+        const i = b.indexOf(0x52);
+        if (i < 0) return;
+        seen = true;
+        resolve();
+        b = b.subarray(i + 1);
+        if (b.length === 0) return;
+      }
+      onData(b);
+    });
+  });
+}
+
+async function w1() {
+  // Bulk read: the child writes the payload file and exits at once.
+  let bytes = 0;
+  const out = opt.out ? fs.openSync(opt.out, 'w') : -1;
+  const cpu0 = cpu();
+  const t0 = now();
+  const s = start(`exec cat ${opt.file}`);
+  await ready(s, (b) => {
+    bytes += b.length;
+    if (out >= 0) fs.writeSync(out, b);
+  });
+  await s.done;
+  return { bytes, seconds: now() - t0, cpuSeconds: cpu() - cpu0 };
+}
+
+async function w2() {
+  // Echo round trips of 64 bytes through cat.
+  const msg = Buffer.alloc(64, 'e');
+  let got = 0;
+  let wake = null;
+  const s = start('exec cat');
+  await ready(s, (b) => {
+    got += b.length;
+    if (wake && got >= 64) {
+      got -= 64;
+      const w = wake;
+      wake = null;
+      w();
+    }
+  });
+  const lat = [];
+  const cpu0 = cpu();
+  for (let i = 0; i < opt.trips; i++) {
+    const t = now();
+    await new Promise((r) => {
+      wake = r;
+      s.write(msg);
+    });
+    lat.push((now() - t) * 1e6);
+  }
+  const cpuUs = ((cpu() - cpu0) * 1e6) / opt.trips;
+  lat.sort((a, b) => a - b);
+  return { trips: opt.trips, p50: lat[Math.floor(lat.length * 0.5)], p99: lat[Math.floor(lat.length * 0.99)], cpuUsPerTrip: cpuUs, exit: true };
+}
+
+async function w3() {
+  // Slow consumer: 1 MiB per 10 ms; peak RSS growth over the idle RSS.
+  const idle = rss();
+  let peak = idle;
+  const sampler = setInterval(() => (peak = Math.max(peak, rss())), 20);
+  let bytes = 0;
+  let credit = 0;
+  let marker = true; // The child's "R" comes first; the consumer skips it.
+  const slow = new Writable({
+    highWaterMark: 64 * 1024,
+    write(chunk, _e, cb) {
+      if (marker) {
+        const i = chunk.indexOf(0x52);
+        if (i < 0) return cb();
+        marker = false;
+        chunk = chunk.subarray(i + 1);
+      }
+      bytes += chunk.length;
+      credit += chunk.length;
+      if (credit >= 1 << 20) {
+        credit -= 1 << 20;
+        setTimeout(cb, 10);
+      } else cb();
+    },
+  });
+  const t0 = now();
+  const cpu0 = cpu();
+  const s = start(`exec cat ${opt.file}`);
+  if (s.stream) s.stream.pipe(slow, { end: false }); // The stream's own backpressure.
+  else s.onData((b) => slow.write(b)); // node-pty's onData: no backpressure.
+  await s.done;
+  await new Promise((r) => slow.write(Buffer.alloc(0), r)); // After every earlier write.
+  clearInterval(sampler);
+  return { bytes, seconds: now() - t0, cpuSeconds: cpu() - cpu0, rssGrowth: peak - idle };
+}
+
+async function w4() {
+  // Bulk write: the reader writes `size` bytes; the child reads exactly that.
+  const s = start(`exec head -c ${opt.size} > /dev/null`);
+  await ready(s, () => {});
+  const chunk = Buffer.alloc(64 * 1024, 'w');
+  const cpu0 = cpu();
+  const t0 = now();
+  let sent = 0;
+  if (s.con) {
+    while (sent < opt.size) {
+      const n = Math.min(chunk.length, opt.size - sent);
+      sent += n;
+      if (!s.con.write(n === chunk.length ? chunk : chunk.subarray(0, n))) await once(s.con, 'drain');
+    }
+  } else if (peer === 'node-pty') {
+    while (sent < opt.size) {
+      const n = Math.min(chunk.length, opt.size - sent);
+      s.write(n === chunk.length ? chunk : chunk.subarray(0, n));
+      sent += n;
+    }
+  } else {
+    // Node's tty.WriteStream on the master.
+    const ws = new tty.WriteStream(fs.openSync(`/proc/self/fd/${s.stream.fd}`, 'r+'));
+    while (sent < opt.size) {
+      const n = Math.min(chunk.length, opt.size - sent);
+      sent += n;
+      if (!ws.write(n === chunk.length ? chunk : chunk.subarray(0, n))) await once(ws, 'drain');
+    }
+  }
+  const code = await s.exited;
+  return { bytes: code === 0 ? opt.size : 0, seconds: now() - t0, cpuSeconds: cpu() - cpu0 };
+}
+
+async function w5() {
+  // Many consoles: `count` children each write `each` bytes at once.
+  const idle = rss();
+  let peak = idle;
+  const sampler = setInterval(() => (peak = Math.max(peak, rss())), 20);
+  let bytes = 0;
+  const cpu0 = cpu();
+  const t0 = now();
+  const all = [];
+  for (let i = 0; i < opt.count; i++) {
+    const s = start(`exec head -c ${opt.each} /dev/zero`);
+    all.push(ready(s, (b) => (bytes += b.length)).then(() => s.done));
+  }
+  await Promise.all(all);
+  clearInterval(sampler);
+  return { bytes, seconds: now() - t0, cpuSeconds: cpu() - cpu0, rssPerConsole: (peak - idle) / opt.count };
+}
+
+async function w6() {
+  // Hang-up idle: the slave is closed for `idle` s, then reopened and written.
+  if (peer === 'node-pty') return { skipped: 'node-pty cannot reopen its slave (it does not expose it)' };
+  const { master, slave, slavePath } = lib.openPty();
+  let text = '';
+  let wakeups = 0;
+  let onData;
+  if (peer === 'node-tty') {
+    const rs = new tty.ReadStream(master.fd);
+    rs.on('error', () => {});
+    onData = (f) => rs.on('data', f);
+  } else {
+    const kq = new lib.Kqueuer();
+    const con = kq.add(master);
+    const deliver = con[kReady].bind(con);
+    con[kReady] = (bits) => {
+      wakeups++;
+      deliver(bits);
+    };
+    onData = (f) => con.on('data', f);
+  }
+  onData((b) => (text += b.toString()));
+  fs.writeSync(slave.fd, 'before\n');
+  while (!text.includes('before')) await new Promise((r) => setTimeout(r, 5));
+  slave.close();
+  await new Promise((r) => setTimeout(r, 50)); // The hang-up is seen.
+  const w0 = wakeups;
+  const c0 = csw();
+  const cpu0 = cpu();
+  await new Promise((r) => setTimeout(r, opt.idle * 1000));
+  const cpuMs = (cpu() - cpu0) * 1000;
+  const switches = csw() - c0;
+  const again = fs.openSync(slavePath, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+  fs.writeSync(again, 'after\n');
+  const until = Date.now() + 1000;
+  while (!text.includes('after') && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+  return { cpuMs, wakeups: peer === 'kqueue-console' ? wakeups - w0 : null, contextSwitches: switches, arrivedAfterReopen: text.includes('after') };
+}
+
+const run = { W1: w1, W2: w2, W3: w3, W4: w4, W5: w5, W6: w6 }[workload];
+run()
+  .then((r) => {
+    process.stdout.write(JSON.stringify(r) + '\n');
+    process.exit(0);
+  })
+  .catch((err) => {
+    process.stdout.write(JSON.stringify({ error: String(err && err.stack) }) + '\n');
+    process.exit(1);
+  });

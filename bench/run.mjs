@@ -1,0 +1,257 @@
+#!/usr/bin/env node
+// The benchmark harness (BENCHMARKS.md): every peer, side by side in one run,
+// interleaved (A B C A B C ...), in two conditions (idle, and with N
+// low-priority busy loops beside it), reported as medians with min–max and as
+// ratios to the best. Byte counts and checksums are verified before a speed
+// is reported. Raw figures go to bench/results/*.json, a chart to *.svg.
+//
+//   node bench/run.mjs [--quick] [--reps N] [--spinners N] [--workloads W1,W2]
+//                      [--peers kqueue-console,node-pty,...]
+//
+// --quick: small sizes, one repetition, idle only: correctness checks (the
+// smoke run of npm test). Exit code 1 if kqueue-console lost a byte or a run failed.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.dirname(here);
+const build = path.join(here, '.build');
+const resultsDir = path.join(here, 'results');
+
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(`--${name}`);
+const value = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const quick = flag('quick');
+const reps = Number(value('reps', quick ? 1 : 5));
+const spinners = Number(value('spinners', quick ? 0 : 1));
+const MiB = 1024 * 1024;
+const sizes = quick
+  ? { w1: 8 * MiB, w2: 300, w3: 8 * MiB, w4: 8 * MiB, w5count: 16, w5each: 256 * 1024, w6idle: 0.3 }
+  : { w1: 256 * MiB, w2: 20000, w3: 256 * MiB, w4: 256 * MiB, w5count: 256, w5each: 4 * MiB, w6idle: 2 };
+const workloads = value('workloads', 'W1,W2,W3,W4,W5,W6').split(',');
+const peerFilter = value('peers', null)?.split(',');
+
+fs.mkdirSync(build, { recursive: true });
+fs.mkdirSync(resultsDir, { recursive: true });
+
+// ---- Peers ------------------------------------------------------------------
+const skipped = {};
+const limit = path.join(build, 'limit');
+try {
+  execFileSync('cc', ['-O2', '-o', limit, path.join(here, 'peers', 'limit.c')], { stdio: 'pipe' });
+} catch (err) {
+  skipped['C limit'] = `cc failed: ${String(err.stderr ?? err).trim()}`;
+}
+const goPeer = path.join(build, 'go-peer');
+const gopath = '/usr/share/gocode';
+if (spawnSync('go', ['version']).status !== 0) {
+  skipped['go-epollconsole'] = 'no Go toolchain (Debian package golang-go)';
+} else if (!fs.existsSync(path.join(gopath, 'src/github.com/containerd/console'))) {
+  skipped['go-epollconsole'] = 'containerd/console sources absent (Debian package golang-github-containerd-console-dev)';
+} else {
+  const r = spawnSync('go', ['build', '-o', goPeer, 'main.go'], {
+    cwd: path.join(here, 'peers', 'go'),
+    env: { ...process.env, GO111MODULE: 'off', GOPATH: gopath, GOFLAGS: '', GOCACHE: path.join(build, 'gocache') },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) skipped['go-epollconsole'] = `go build failed: ${r.stderr.trim()}`;
+}
+if (!fs.existsSync(path.join(root, 'node_modules', 'node-pty'))) skipped['node-pty'] = 'node-pty is not installed';
+if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) {
+  console.error('dist/ is missing: run npm run build first');
+  process.exit(1);
+}
+
+const nodePeer = (peer) => (w, opt) => [process.execPath, [path.join(here, 'peers', 'node-peer.mjs'), peer, w, JSON.stringify(opt)]];
+const PEERS = {
+  'C limit (blocking)': { ok: !skipped['C limit'], cmd: (w, o) => [limit, [w, 'blocking', String(o.file ?? o.trips ?? o.size)], o.out ? { LIMIT_OUT: o.out } : {}] },
+  'C limit (epoll ET)': { ok: !skipped['C limit'], cmd: (w, o) => [limit, [w, 'epoll', String(o.file ?? o.trips ?? o.size)], o.out ? { LIMIT_OUT: o.out } : {}] },
+  'go-epollconsole': { ok: !skipped['go-epollconsole'], cmd: (w, o) => [goPeer, [w, String(o.file ?? o.trips)], o.out ? { LIMIT_OUT: o.out } : {}] },
+  'node-pty': { ok: !skipped['node-pty'], cmd: nodePeer('node-pty') },
+  'node-tty': { ok: true, cmd: nodePeer('node-tty') },
+  'kqueue-console': { ok: true, cmd: nodePeer('kqueue-console') },
+};
+const PLAN = {
+  W1: ['C limit (blocking)', 'C limit (epoll ET)', 'go-epollconsole', 'node-pty', 'node-tty', 'kqueue-console'],
+  W2: ['C limit (blocking)', 'C limit (epoll ET)', 'go-epollconsole', 'node-pty', 'node-tty', 'kqueue-console'],
+  W3: ['node-pty', 'node-tty', 'kqueue-console'],
+  W4: ['C limit (blocking)', 'node-pty', 'node-tty', 'kqueue-console'],
+  W5: ['node-pty', 'node-tty', 'kqueue-console'],
+  W6: ['node-tty', 'kqueue-console'],
+};
+
+// ---- Payloads -----------------------------------------------------------------
+function payload(size) {
+  const file = path.join(build, `payload-${size}`);
+  if (!fs.existsSync(file) || fs.statSync(file).size !== size) {
+    const fd = fs.openSync(file, 'w');
+    for (let left = size; left > 0; left -= MiB) fs.writeSync(fd, randomBytes(Math.min(MiB, left)));
+    fs.closeSync(fd);
+  }
+  const sha = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  return { file, size, sha };
+}
+
+function run(peerName, w, opt) {
+  const [cmd, argv, env = {}] = PEERS[peerName].cmd(w, opt);
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 600_000, maxBuffer: 1 << 20 });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line);
+  } catch {
+    return { error: `exit ${r.status}: ${r.stderr.trim().slice(0, 300) || line}` };
+  }
+}
+
+function startSpinners(n) {
+  return Array.from({ length: n }, () => spawn('nice', ['-n', '19', process.execPath, '-e', 'for(;;){}'], { stdio: 'ignore' }));
+}
+
+// ---- The run ---------------------------------------------------------------------
+const conditions = spinners > 0 ? ['idle', `spinners ${spinners}`] : ['idle'];
+const raw = { date: new Date().toISOString(), quick, reps, sizes, skipped, runs: [] };
+let failures = 0;
+for (const [k, why] of Object.entries(skipped)) console.log(`skipped: ${k}: ${why}`);
+
+const w1p = workloads.includes('W1') ? payload(sizes.w1) : null;
+const w3p = workloads.includes('W3') ? (sizes.w3 === sizes.w1 && w1p ? w1p : payload(sizes.w3)) : null;
+const options = {
+  W1: { file: w1p?.file },
+  W2: { trips: sizes.w2 },
+  W3: { file: w3p?.file },
+  W4: { size: sizes.w4 },
+  W5: { count: sizes.w5count, each: sizes.w5each },
+  W6: { idle: sizes.w6idle },
+};
+const expected = { W1: sizes.w1, W3: sizes.w3, W4: sizes.w4, W5: sizes.w5count * sizes.w5each };
+
+for (const condition of conditions) {
+  const spin = condition === 'idle' ? [] : startSpinners(spinners);
+  try {
+    for (const w of workloads) {
+      const peers = PLAN[w].filter((p) => PEERS[p].ok && (!peerFilter || peerFilter.some((f) => p.startsWith(f))));
+      // Verification first: every byte and, for W1/W3, its checksum.
+      const verified = {};
+      for (const p of peers) {
+        if (w !== 'W1' && w !== 'W3') {
+          verified[p] = true;
+          continue;
+        }
+        if (w === 'W3' && !p.startsWith('kqueue') && !p.startsWith('node')) continue;
+        const out = path.join(build, `verify-${process.pid}`);
+        const r = w === 'W1' ? run(p, w, { ...options[w], out }) : run(p, w, options[w]);
+        let ok = !r.error && r.bytes === expected[w];
+        if (ok && w === 'W1') ok = createHash('sha256').update(fs.readFileSync(out)).digest('hex') === w1p.sha;
+        fs.rmSync(out, { force: true });
+        verified[p] = ok;
+        raw.runs.push({ condition, workload: w, peer: p, verification: true, ok, ...r });
+      }
+      for (let rep = 0; rep < reps; rep++) {
+        for (const p of peers) {
+          const r = run(p, w, options[w]);
+          if (r.error) failures++;
+          if (r.bytes !== undefined && expected[w] !== undefined) r.lost = expected[w] - r.bytes;
+          if (p === 'kqueue-console' && r.lost) failures++;
+          if (p === 'kqueue-console' && w === 'W6' && !r.arrivedAfterReopen) failures++;
+          raw.runs.push({ condition, workload: w, peer: p, rep, verified: verified[p], ...r });
+          process.stderr.write('.');
+        }
+      }
+    }
+  } finally {
+    for (const s of spin) s.kill('SIGKILL');
+  }
+}
+process.stderr.write('\n');
+
+// ---- Report --------------------------------------------------------------------
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
+const METRICS = {
+  W1: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low']],
+  W2: [['p50 µs', (r) => r.p50, 'low'], ['p99 µs', (r) => r.p99, 'low'], ['CPU µs/RT', (r) => r.cpuUsPerTrip, 'low']],
+  W3: [['RSS growth MiB', (r) => r.rssGrowth / MiB, 'low'], ['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high']],
+  W4: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low']],
+  W5: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low'], ['KiB RSS/console', (r) => r.rssPerConsole / 1024, 'low']],
+  W6: [['CPU ms', (r) => r.cpuMs, 'low'], ['wake-ups', (r) => r.wakeups ?? r.contextSwitches, 'low']],
+};
+const fmt = (x) => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2)) : '-');
+const summary = [];
+let text = `kqueue-console benchmarks, ${raw.date}${quick ? ' (quick: correctness only)' : ''}; ${reps} interleaved repetitions per peer; medians [min–max] ×ratio to the best\n`;
+for (const w of workloads) {
+  text += `\n${w}\n`;
+  for (const condition of conditions) {
+    text += `  ${condition}\n`;
+    const peers = [...new Set(raw.runs.filter((r) => r.workload === w && r.condition === condition && !r.verification).map((r) => r.peer))];
+    const rows = peers.map((p) => {
+      const runs = raw.runs.filter((r) => r.workload === w && r.condition === condition && r.peer === p && !r.verification);
+      const bad = runs.filter((r) => r.error || r.skipped || (r.lost ?? 0) > 0 || r.verified === false);
+      return { p, runs, bad };
+    });
+    for (const [name, f, better] of METRICS[w]) {
+      const meds = rows.map(({ runs, bad }) => (bad.length ? NaN : median(runs.map(f))));
+      const best = better === 'high' ? Math.max(...meds.filter(Number.isFinite)) : Math.min(...meds.filter(Number.isFinite));
+      text += `    ${name}\n`;
+      rows.forEach(({ p, runs, bad }, i) => {
+        let cell;
+        if (runs.some((r) => r.skipped)) cell = `skipped: ${runs[0].skipped}`;
+        else if (bad.some((r) => r.error)) cell = `FAILED: ${bad.find((r) => r.error).error}`;
+        else if (bad.length) cell = `LOST BYTES in ${bad.length}/${runs.length} runs (up to ${Math.max(...bad.map((r) => r.lost ?? 0))} B) or checksum wrong: no speed reported`;
+        else {
+          const vals = runs.map(f);
+          const ratio = best && meds[i] ? (better === 'high' ? meds[i] / best : meds[i] / best) : NaN;
+          cell = `${fmt(meds[i])} [${fmt(Math.min(...vals))}–${fmt(Math.max(...vals))}] ×${fmt(ratio)}`;
+          summary.push({ workload: w, condition, metric: name, peer: p, median: meds[i], ratio });
+        }
+        text += `      ${p.padEnd(20)} ${cell}\n`;
+      });
+    }
+    if (w === 'W6') {
+      for (const { p, runs } of rows) text += `      ${p.padEnd(20)} bytes after reopen arrived: ${runs.filter((r) => r.arrivedAfterReopen).length}/${runs.length}\n`;
+    }
+  }
+}
+console.log(text);
+const stamp = raw.date.replace(/[:.]/g, '-');
+const jsonFile = path.join(resultsDir, `bench-${stamp}.json`);
+fs.writeFileSync(jsonFile, JSON.stringify({ ...raw, summary }, null, 2));
+fs.writeFileSync(path.join(resultsDir, `bench-${stamp}.txt`), text);
+
+// A chart of W1 MB/s and W2 p50 per peer and condition.
+const bars = summary.filter((s) => (s.workload === 'W1' && s.metric === 'MB/s') || (s.workload === 'W2' && s.metric === 'p50 µs'));
+if (bars.length) {
+  const rowH = 18;
+  const width = 760;
+  let y = 30;
+  let svg = '';
+  for (const [w, metric] of [['W1', 'MB/s'], ['W2', 'p50 µs']]) {
+    const group = bars.filter((b) => b.workload === w);
+    if (!group.length) continue;
+    const max = Math.max(...group.map((b) => b.median));
+    svg += `<text x="10" y="${y}" font-weight="bold">${w} ${metric} (${w === 'W1' ? 'higher' : 'lower'} is better)</text>`;
+    y += 8;
+    for (const b of group) {
+      const len = (b.median / max) * 420;
+      svg += `<text x="10" y="${y + 13}" font-size="12">${b.peer} · ${b.condition}</text>`;
+      svg += `<rect x="250" y="${y + 2}" width="${len.toFixed(1)}" height="${rowH - 5}" fill="${b.peer === 'kqueue-console' ? '#2a7' : '#789'}"/>`;
+      svg += `<text x="${255 + len}" y="${y + 13}" font-size="12">${fmt(b.median)}</text>`;
+      y += rowH;
+    }
+    y += 24;
+  }
+  fs.writeFileSync(
+    path.join(resultsDir, `bench-${stamp}.svg`),
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>${svg}</svg>\n`,
+  );
+}
+console.log(`raw figures: ${path.relative(root, jsonFile)}`);
+if (failures) console.log(`${failures} failed runs (errors, or bytes lost by kqueue-console)`);
+process.exit(failures ? 1 : 0);
