@@ -137,7 +137,7 @@ async function w2() {
 
 async function w3() {
   // Slow consumer: 1 MiB per 10 ms; peak RSS growth over the idle RSS.
-  const idle = rss();
+  let idle = rss();
   let peak = idle;
   const sampler = setInterval(() => (peak = Math.max(peak, rss())), 20);
   let bytes = 0;
@@ -151,6 +151,9 @@ async function w3() {
         if (i < 0) return cb();
         marker = false;
         chunk = chunk.subarray(i + 1);
+        // The reader is set up and the child running: its idle RSS.
+        idle = rss();
+        peak = idle;
       }
       bytes += chunk.length;
       credit += chunk.length;
@@ -190,14 +193,6 @@ async function w4() {
       const n = Math.min(chunk.length, opt.size - sent);
       s.write(n === chunk.length ? chunk : chunk.subarray(0, n));
       sent += n;
-    }
-  } else {
-    // Node's tty.WriteStream on the master.
-    const ws = new tty.WriteStream(fs.openSync(`/proc/self/fd/${s.stream.fd}`, 'r+'));
-    while (sent < opt.size) {
-      const n = Math.min(chunk.length, opt.size - sent);
-      sent += n;
-      if (!ws.write(n === chunk.length ? chunk : chunk.subarray(0, n))) await once(ws, 'drain');
     }
   }
   const code = await s.exited;
@@ -254,7 +249,13 @@ async function w6() {
   await new Promise((r) => setTimeout(r, opt.idle * 1000));
   const cpuMs = (cpu() - cpu0) * 1000;
   const switches = csw() - c0;
-  const again = fs.openSync(slavePath, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+  let again;
+  try {
+    again = fs.openSync(slavePath, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+  } catch (err) {
+    // The reader closed the master when it saw EIO: the pty is gone.
+    return { cpuMs, wakeups: null, contextSwitches: switches, arrivedAfterReopen: false, note: `reopen failed: ${err.code}` };
+  }
   fs.writeSync(again, 'after\n');
   const until = Date.now() + 1000;
   while (!text.includes('after') && Date.now() < until) await new Promise((r) => setTimeout(r, 5));

@@ -1,0 +1,26 @@
+// The benchmark's smoke run: small sizes, one repetition, idle only. It
+// checks correctness (every peer runs; kqueue-console loses no byte, its
+// checksums match, its hung-up console wakes and gets the bytes after the
+// reopen), never speed: timing belongs to npm run bench.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import t from 'tap';
+
+t.test('npm run bench -- --quick', async (t) => {
+  const root = path.join(__dirname, '..');
+  const child = spawn(process.execPath, [path.join(root, 'bench', 'run.mjs'), '--quick'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+  child.stderr.resume();
+  const [code] = await once(child, 'close');
+  t.equal(code, 0, 'the harness ran to the end with no failed kqueue-console run');
+  const rows = out.split('\n').filter((l) => l.trim().startsWith('kqueue-console'));
+  t.ok(rows.length >= 12, `kqueue-console reported in every workload (${rows.length} rows)`);
+  t.notOk(rows.some((l) => /LOST|FAILED|skipped/.test(l)), 'and none of its rows lost bytes, failed or was skipped');
+  t.match(out, /kqueue-console +bytes after reopen arrived: 1\/1/, 'W6: the bytes after the reopen arrived');
+  const json = /raw figures: (\S+)/.exec(out)?.[1];
+  t.ok(json && fs.existsSync(path.join(root, json)), 'the raw figures were written');
+  for (const ext of ['.json', '.txt', '.svg']) if (json) fs.rmSync(path.join(root, json.replace(/\.json$/, ext)), { force: true });
+});
