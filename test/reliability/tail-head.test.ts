@@ -33,6 +33,15 @@ t.comment(`seed ${runSeed} (KQC_SEED=${runSeed} replays it); ${RUNS} runs per sc
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
+/** Where `got` first differs from the payload in `file`, with the bytes around it. */
+function difference(got: Buffer, file: string): string {
+  const want = fs.readFileSync(file);
+  let i = 0;
+  while (i < got.length && i < want.length && got[i] === want[i]) i++;
+  const around = (b: Buffer): string => JSON.stringify(b.subarray(Math.max(0, i - 16), i + 32).toString('latin1'));
+  return `first difference at byte ${i}: got ${around(got)}, want ${around(want)}`;
+}
+
 t.test(`tail: ${RUNS} children write 0–2 MiB and exit at once (openPty + child)`, async (t) => {
   const kq = new Kqueuer();
   let bad = 0;
@@ -43,7 +52,7 @@ t.test(`tail: ${RUNS} children write 0–2 MiB and exit at once (openPty + child
     bytes += got.length;
     if (got.length !== f.size || sha(got) !== f.sha) {
       bad++;
-      t.fail(`run ${run}: ${got.length} of ${f.size} bytes, or a wrong checksum`);
+      t.fail(`run ${run}: ${got.length} of ${f.size} bytes, or a wrong checksum; ${difference(got, f.file)}`);
     }
   });
   t.equal(bad, 0, `${RUNS} runs, ${(bytes / 1048576).toFixed(0)} MiB, every byte and checksum`);
@@ -61,7 +70,7 @@ t.test(`tail: ${RUNS} children write 0–2 MiB and exit at once (fromNodePty)`, 
     const got = out.buffer();
     if (got.length !== f.size || sha(got) !== f.sha) {
       bad++;
-      t.fail(`run ${run}: ${got.length} of ${f.size} bytes, or a wrong checksum`);
+      t.fail(`run ${run}: ${got.length} of ${f.size} bytes, or a wrong checksum; ${difference(got, f.file)}`);
     }
   });
   t.equal(bad, 0, `${RUNS} runs, every byte and checksum`);
