@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import * as net from 'node:net';
 import { Harness } from 'kqueue-console/harness';
-import { PtyClient, serve } from './pipe-to-socket';
+import { PtyClient, authFrame, serve } from './pipe-to-socket';
 
 const BIG = 3_000_000;
 
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const intruder = net.connect(port, '127.0.0.1');
   let stolen = 0;
   intruder.on('data', (b: Buffer) => (stolen += b.length));
-  intruder.write(Buffer.concat([Buffer.from([1, 0, 0, 0, 5]), Buffer.from('guess')]));
+  intruder.write(authFrame('guess'));
   await once(intruder, 'close');
   console.log(`wrong token: disconnected after ${stolen} bytes`);
   if (stolen !== 0) throw new Error('a wrong token got output');

@@ -57,6 +57,11 @@ function frame(type: number, payload: Uint8Array): Buffer {
   return Buffer.concat([head, payload]);
 }
 
+/** The first frame a client sends: its token. */
+export function authFrame(token: string): Buffer {
+  return frame(AUTH, Buffer.from(token));
+}
+
 /** Splits a byte stream into frames; calls back with each. */
 class FrameReader {
   private pending: Buffer = Buffer.alloc(0);
@@ -199,7 +204,7 @@ export class PtyClient extends Duplex {
   constructor(address: Address, token: string) {
     super({ allowHalfOpen: false });
     this.socket = 'path' in address ? net.connect(address.path) : net.connect(address.port, address.host ?? '127.0.0.1');
-    this.socket.write(frame(AUTH, Buffer.from(token)));
+    this.socket.write(authFrame(token));
     this.socket.on('data', (data: Buffer) => {
       if (!this.push(data)) this.socket.pause();
     });

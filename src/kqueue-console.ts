@@ -360,29 +360,20 @@ export class KqueueConsole extends Duplex {
     this.shutdownPromise = new Promise<void>((resolve, reject) => {
       settle = (err) => (err === undefined ? resolve() : reject(err));
     });
+    // Whatever close() does, the stream is woken, then the promise settles.
+    const finish = (err?: unknown, fallback?: string): void => {
+      this.wake();
+      settle(fallback !== undefined ? (err ?? new Error(fallback)) : undefined);
+    };
     let result: unknown;
     try {
       result = close !== undefined ? close(this.fd) : this.registration.deregister();
     } catch (err) {
-      this.wake();
-      settle(err ?? new Error('close callback threw'));
+      finish(err, 'close callback threw');
       return this.shutdownPromise;
     }
-    if (isThenable(result)) {
-      result.then(
-        () => {
-          this.wake();
-          settle();
-        },
-        (err: unknown) => {
-          this.wake();
-          settle(err ?? new Error('close callback rejected'));
-        },
-      );
-    } else {
-      this.wake();
-      settle();
-    }
+    if (isThenable(result)) result.then(() => finish(), (err: unknown) => finish(err, 'close callback rejected'));
+    else finish();
     return this.shutdownPromise;
   }
 

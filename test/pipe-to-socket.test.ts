@@ -7,16 +7,10 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import t from 'tap';
 import { Harness } from '../src/harness';
-import { PtyClient, privateSocketPath, serve } from '../examples/pipe-to-socket';
+import { PtyClient, authFrame, privateSocketPath, serve } from '../examples/pipe-to-socket';
 import { SYS_WRITE, blockedSyscall, eventually, memoryFiguresUnreliable } from './helpers/pty';
 
 const shellEnv = { PATH: process.env.PATH, PS1: 'test$ ', TERM: 'xterm' };
-
-function authFrame(token: string): Buffer {
-  const head = Buffer.from([1, 0, 0, 0, 0]);
-  head.writeUInt32BE(Buffer.byteLength(token), 1);
-  return Buffer.concat([head, Buffer.from(token)]);
-}
 
 t.test('a wrong token gets nothing; the right token gets a shell', async (t) => {
   const server = await serve({ command: 'sh', args: ['-i'], env: shellEnv });

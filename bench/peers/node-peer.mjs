@@ -224,9 +224,10 @@ async function w6() {
   let text = '';
   let wakeups = 0;
   let onData;
+  let hungUp;
   if (peer === 'node-tty') {
     const rs = new tty.ReadStream(master.fd);
-    rs.on('error', () => {});
+    hungUp = new Promise((r) => rs.once('error', r)); // libuv reports the EIO as an error.
     onData = (f) => rs.on('data', f);
   } else {
     const kq = new lib.Kqueuer();
@@ -237,12 +238,13 @@ async function w6() {
       deliver(bits);
     };
     onData = (f) => con.on('data', f);
+    hungUp = once(con, 'hangup');
   }
   onData((b) => (text += b.toString()));
   fs.writeSync(slave.fd, 'before\n');
   while (!text.includes('before')) await new Promise((r) => setTimeout(r, 5));
   slave.close();
-  await new Promise((r) => setTimeout(r, 50)); // The hang-up is seen.
+  await hungUp;
   const w0 = wakeups;
   const c0 = csw();
   const cpu0 = cpu();
