@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { Kqueuer, openPty } from 'kqueue-console';
 
 async function main(): Promise<void> {
-  const kq = new Kqueuer(); // one kqueue, one waiter thread, any number of consoles
+  const kq = new Kqueuer(); // one kqueue, polled by the event loop, any number of consoles
   const waiting = kq.wait(); // settles when the Kqueuer closes
 
   const { master, slave } = openPty();

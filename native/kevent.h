@@ -17,6 +17,9 @@
 // A kqueue is a plain file descriptor there.
 inline int kqueue_close(int kq) { return close(kq); }
 
+// See kevent_linux.h: the kernel's kqueue fills `data` at no cost.
+#define KQC_EV_NODATA 0
+
 #elif defined(__linux__)
 #include "kevent_linux.h"
 #else

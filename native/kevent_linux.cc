@@ -33,6 +33,7 @@ struct Knote {
   uint32_t gen = 0;
   uint8_t filters = 0;
   uint16_t read_flags = 0;
+  bool read_data = true;  // Fill `data` (FIONREAD) for EVFILT_READ.
   uint16_t write_flags = 0;
   void* read_udata = nullptr;
   void* write_udata = nullptr;
@@ -85,6 +86,7 @@ void SetFilter(Knote& k, uint8_t bit, const struct kevent& change) {
   uint16_t flags = change.flags & (EV_ADD | EV_CLEAR);
   if (bit == kRead) {
     k.read_flags = flags;
+    k.read_data = !(change.flags & KQC_EV_NODATA);
     k.read_udata = change.udata;
   } else {
     k.write_flags = flags;
@@ -221,7 +223,7 @@ int Scan(Kq& q, struct kevent* out, int nevents,
       struct kevent ev;
       EV_SET(&ev, fd, EVFILT_READ,
              k.read_flags | ((hup || (e & EPOLLRDHUP)) ? EV_EOF : 0), so_error,
-             ReadableBytes(fd), k.read_udata);
+             k.read_data ? ReadableBytes(fd) : 0, k.read_udata);
       Emit(q, out, nevents, &n, ev);
     }
     if ((k.filters & kWrite) && (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {

@@ -8,6 +8,9 @@
 //     EV_DELETE, and EV_RECEIPT;
 //   - EV_EOF on hang-up or error, with `data` the bytes readable (FIONREAD)
 //     for EVFILT_READ and `fflags` the pending socket error, if any;
+//   - KQC_EV_NODATA, not a kqueue flag: added with EV_ADD of EVFILT_READ, it
+//     says the caller does not use `data`, which here costs an ioctl() per
+//     event (the kernel's kqueue fills it for free; there the flag is 0);
 //   - errors as kqueue reports them: an EV_ERROR entry in the event list
 //     (with the errno in `data`) when there is room for it, otherwise -1 and
 //     errno; EBADF for a bad kqueue or a closed fd, ENOENT when deleting what
@@ -50,6 +53,7 @@ struct kevent {
 #define EV_RECEIPT 0x0040
 #define EV_ERROR 0x4000
 #define EV_EOF 0x8000
+#define KQC_EV_NODATA 0x1000
 
 #define EV_SET(kevp, a, b, c, d, e, f) \
   do {                                 \

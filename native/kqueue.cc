@@ -1,33 +1,36 @@
-// The dedicated kqueue and its waiter thread.
+// The dedicated kqueue, polled by the loop of the Node environment that made
+// it.
 //
-// The waiter thread blocks in kevent() with no timeout and folds what it gets
-// into a pending set (registration id -> readiness bits) under a mutex, then
-// calls uv_async_send(). uv_async_send coalesces, so the loop thread is woken
-// once for any number of events, and its callback swaps the whole set out and
-// makes one call into JavaScript with it: a Float64Array of (id, bits) pairs.
+// The kqueue fd is itself pollable (a kqueue in kqueue on macOS and the BSDs,
+// an epoll fd in epoll on Linux), so it is watched by one uv_poll_t on the
+// environment's own loop: when the kqueue has events, the loop thread wakes,
+// drains them with a zero-timeout kevent(), folds them into one batch
+// (registration id -> readiness bits) and makes one call into JavaScript
+// with it: a Float64Array of (id, bits) pairs. One wake-up per batch, on the
+// thread that reads; there is no thread hop between the kernel's edge and the
+// read() that answers it.
 //
 // Registration ids are chosen by JavaScript and never reused in the life of a
 // Kqueue; an event for an id that has since been removed (or whose fd number
-// was reused) is dropped there. Id 0 is the wake pipe.
+// was reused) is dropped there.
+//
+// READ is registered for as long as an fd is added; WRITE only while a write
+// waits for room (watchWrite), so the write-side wake-ups of a pty (the other
+// side read some input) cost nothing while no write is waiting.
 //
 // Teardown is the same from close(), from the finalizer and from the
-// environment's async cleanup hook (worker exit, process exit): wake the
-// thread through the pipe, join it, close the fds, then uv_close() the async
-// handle and free the state in its close callback.
+// environment's async cleanup hook (worker exit, process exit): stop the poll
+// handle, close the kqueue fd, then uv_close() the handle and free the state
+// in its close callback.
 
 #include "kqueue.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <unistd.h>
 #include <uv.h>
 
-#include <atomic>
-#include <mutex>
-#include <thread>
 #include <unordered_map>
-#include <utility>
 #include <vector>
 
 #include "kevent.h"
@@ -36,10 +39,8 @@
 namespace kqc {
 namespace {
 
-constexpr uint64_t kWakeId = 0;
-constexpr int kWaitEvents = 256;
+constexpr int kDrainEvents = 256;
 constexpr size_t kMinBatch = 128;
-constexpr char kWaiterThreadName[] = "kqueue-waiter";
 
 void* IdToUdata(uint64_t id) {
   return reinterpret_cast<void*>(static_cast<uintptr_t>(id));
@@ -47,9 +48,8 @@ void* IdToUdata(uint64_t id) {
 
 class Kqueue;
 
-// State that must outlive the JavaScript object until the async handle has
-// closed. Touched by the waiter thread only through kq_, the wake pipe, mu_
-// and what mu_ guards.
+// State that must outlive the JavaScript object until the poll handle has
+// closed. Loop thread only.
 class Core {
  public:
   Core(napi_env env, Kqueue* wrapper) : env_(env), wrapper_(wrapper) {}
@@ -57,9 +57,10 @@ class Core {
   // Returns 0, or an errno with *syscall set.
   int Open(Napi::Function on_events, Syscall* syscall);
   int Add(int fd, uint64_t id, bool* was_nonblocking, Syscall* syscall);
+  int WatchWrite(int fd, uint64_t id, bool on);
   int Remove(int fd);
-  void Ref() { uv_ref(reinterpret_cast<uv_handle_t*>(&async_)); }
-  void Unref() { uv_unref(reinterpret_cast<uv_handle_t*>(&async_)); }
+  void Ref() { uv_ref(reinterpret_cast<uv_handle_t*>(&poll_)); }
+  void Unref() { uv_unref(reinterpret_cast<uv_handle_t*>(&poll_)); }
   int fd() const { return kq_; }
   void Close();
 
@@ -69,31 +70,24 @@ class Core {
     uint32_t bits;
   };
 
-  void Run();
-  void Deliver();
+  void Drain(int poll_status);
+  void Deliver(int wait_errno);
   void DeliverInScope(size_t count, int wait_errno);
-  void StopWaiter();
-  static void OnAsync(uv_async_t* handle);
+  void Fold(const struct kevent& ev);
+  static void OnPoll(uv_poll_t* handle, int status, int events);
   static void OnClosed(uv_handle_t* handle);
   static void OnEnvCleanup(napi_async_cleanup_hook_handle hook, void* arg);
 
   const napi_env env_;
   Kqueue* wrapper_;
   int kq_ = -1;
-  int wake_r_ = -1;
-  int wake_w_ = -1;
-  bool async_open_ = false;
+  bool poll_open_ = false;
+  bool polling_ = false;
   bool closed_ = false;
-  uv_async_t async_;
-  std::thread waiter_;
-  std::atomic<bool> stopping_{false};
+  uv_poll_t poll_;
 
-  std::mutex mu_;
-  std::vector<Pending> pending_;                 // Guarded by mu_.
-  std::unordered_map<uint64_t, size_t> index_;  // Guarded by mu_.
-  int wait_errno_ = 0;                           // Guarded by mu_.
-
-  std::vector<Pending> delivering_;  // Loop thread only.
+  std::vector<Pending> pending_;
+  std::unordered_map<uint64_t, size_t> index_;
   Napi::FunctionReference on_events_;
   napi_async_context async_context_ = nullptr;
   Napi::Reference<Napi::Float64Array> batch_ref_;
@@ -111,6 +105,7 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
         env, "Kqueue",
         {
             InstanceMethod<&Kqueue::Add>("add"),
+            InstanceMethod<&Kqueue::WatchWrite>("watchWrite"),
             InstanceMethod<&Kqueue::Remove>("remove"),
             InstanceMethod<&Kqueue::RefHandle>("ref"),
             InstanceMethod<&Kqueue::UnrefHandle>("unref"),
@@ -122,8 +117,8 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
 
   // new Kqueue(onEvents): onEvents(batch, count, waitErrno) is called once per
   // loop wake-up with `count` (id, bits) pairs in `batch`; batch is reused
-  // between calls. A non-zero waitErrno means the waiter thread has stopped
-  // because kevent() failed.
+  // between calls. A non-zero waitErrno means waiting has stopped because
+  // polling or draining the kqueue failed.
   explicit Kqueue(const Napi::CallbackInfo& info)
       : Napi::ObjectWrap<Kqueue>(info),
         data_(info.Env().GetInstanceData<AddonData>()) {
@@ -167,6 +162,20 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
     int err = core_->Add(fd, static_cast<uint64_t>(id), &was_nonblocking, &syscall);
     if (err != 0) return Failed(info, err, syscall);
     return Napi::Number::New(info.Env(), was_nonblocking ? 1 : 0);
+  }
+
+  // watchWrite(fd, id, on) -> 0 or -1: registers EVFILT_WRITE for a write
+  // that waits for room (reported at once if there is room now), or removes
+  // it again.
+  Napi::Value WatchWrite(const Napi::CallbackInfo& info) {
+    int fd;
+    int64_t id;
+    if (!ArgFd(info, 0, &fd) || !ArgInt(info, 1, &id)) return Napi::Value();
+    if (id <= 0) return (ThrowType(info.Env(), "expected an id > 0"), Napi::Value());
+    if (core_ == nullptr) return Failed(info, EBADF, kSysKevent);
+    int err = core_->WatchWrite(fd, static_cast<uint64_t>(id), info[2].ToBoolean());
+    if (err != 0) return Failed(info, err, kSysKevent);
+    return Napi::Number::New(info.Env(), 0);
   }
 
   // remove(fd) -> 0 or -1 (ENOENT/EBADF when the fd was not there).
@@ -213,37 +222,26 @@ int Core::Open(Napi::Function on_events, Syscall* syscall) {
     *syscall = kSysKqueue;
     return errno;
   }
-  int fds[2];
-  if (pipe(fds) != 0) {
-    *syscall = kSysPipe;
-    return errno;
-  }
-  wake_r_ = fds[0];
-  wake_w_ = fds[1];
-  for (int fd : fds) {
-    if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 ||
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
-      *syscall = kSysFcntl;
-      return errno;
-    }
-  }
-  struct kevent change;
-  EV_SET(&change, wake_r_, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0,
-         IdToUdata(kWakeId));
-  if (kevent(kq_, &change, 1, nullptr, 0, nullptr) != 0) {
-    *syscall = kSysKevent;
-    return errno;
-  }
+  // Close-on-exec: epoll_create1(EPOLL_CLOEXEC) has it already; a BSD kqueue
+  // is not inherited across fork() at all, but say so anyway.
+  fcntl(kq_, F_SETFD, FD_CLOEXEC);
 
   // The loop of this environment (main thread or worker), never the default
   // loop. Unref'd: an idle Kqueue does not keep the process alive; the
   // JavaScript side refs it while a console waits for an event.
-  if (uv_async_init(loop, &async_, OnAsync) != 0) {
+  int r = uv_poll_init(loop, &poll_, kq_);
+  if (r != 0) {
     *syscall = kSysKqueue;
-    return ENOMEM;
+    return -r;
   }
-  async_.data = this;
-  async_open_ = true;
+  poll_.data = this;
+  poll_open_ = true;
+  r = uv_poll_start(&poll_, UV_READABLE, OnPoll);
+  if (r != 0) {
+    *syscall = kSysKqueue;
+    return -r;
+  }
+  polling_ = true;
   Unref();
 
   on_events_ = Napi::Persistent(on_events);
@@ -266,108 +264,103 @@ int Core::Add(int fd, uint64_t id, bool* was_nonblocking, Syscall* syscall) {
     *syscall = kSysFcntl;
     return errno;
   }
-
-  // Both filters in one change list, edge-triggered. EV_RECEIPT makes each
-  // change answer for itself, so a half-done registration can be undone.
-  struct kevent changes[2];
-  struct kevent receipts[2];
-  EV_SET(&changes[0], fd, EVFILT_READ, EV_ADD | EV_CLEAR | EV_RECEIPT, 0, 0,
+  // READ only, edge-triggered; WRITE is added while a write waits.
+  struct kevent change;
+  // `data` (bytes readable) is not used here.
+  EV_SET(&change, fd, EVFILT_READ, EV_ADD | EV_CLEAR | KQC_EV_NODATA, 0, 0,
          IdToUdata(id));
-  EV_SET(&changes[1], fd, EVFILT_WRITE, EV_ADD | EV_CLEAR | EV_RECEIPT, 0, 0,
-         IdToUdata(id));
-  int n = kevent(kq_, changes, 2, receipts, 2, nullptr);
-  int err = n < 0 ? errno : 0;
-  for (int i = 0; err == 0 && i < n; i++) {
-    if ((receipts[i].flags & EV_ERROR) && receipts[i].data != 0) {
-      err = static_cast<int>(receipts[i].data);
-    }
-  }
-  if (err != 0) {
-    Remove(fd);
+  if (kevent(kq_, &change, 1, nullptr, 0, nullptr) != 0) {
+    int err = errno;
     if (!*was_nonblocking) fcntl(fd, F_SETFL, flags);
     *syscall = kSysKevent;
     return err;
   }
-  if (!waiter_.joinable()) waiter_ = std::thread(&Core::Run, this);
   return 0;
 }
 
+int Core::WatchWrite(int fd, uint64_t id, bool on) {
+  struct kevent change;
+  EV_SET(&change, fd, EVFILT_WRITE, on ? EV_ADD | EV_CLEAR : EV_DELETE, 0, 0,
+         IdToUdata(id));
+  return kevent(kq_, &change, 1, nullptr, 0, nullptr) == 0 ? 0 : errno;
+}
+
 int Core::Remove(int fd) {
+  // EV_RECEIPT: each filter answers for itself. Only READ's answer counts:
+  // WRITE is there only while a write waits, and ENOENT for it is normal.
   struct kevent changes[2];
   struct kevent receipts[2];
   EV_SET(&changes[0], fd, EVFILT_READ, EV_DELETE | EV_RECEIPT, 0, 0, nullptr);
   EV_SET(&changes[1], fd, EVFILT_WRITE, EV_DELETE | EV_RECEIPT, 0, 0, nullptr);
   int n = kevent(kq_, changes, 2, receipts, 2, nullptr);
   if (n < 0) return errno;
-  int err = 0;
   for (int i = 0; i < n; i++) {
-    if ((receipts[i].flags & EV_ERROR) && receipts[i].data != 0 && err == 0) {
-      err = static_cast<int>(receipts[i].data);
+    if (receipts[i].filter == EVFILT_READ && (receipts[i].flags & EV_ERROR) &&
+        receipts[i].data != 0) {
+      return static_cast<int>(receipts[i].data);
     }
   }
-  return err;
+  return 0;
 }
 
-void Core::Run() {
-  // Named so that it can be told apart in top -H, gdb and /proc/<pid>/task.
-#if defined(__APPLE__)
-  pthread_setname_np(kWaiterThreadName);
-#elif defined(__linux__) || defined(__FreeBSD__)
-  pthread_setname_np(pthread_self(), kWaiterThreadName);
-#endif
-  struct kevent events[kWaitEvents];
-  for (;;) {
-    int n = kevent(kq_, nullptr, 0, events, kWaitEvents, nullptr);
-    if (stopping_.load(std::memory_order_acquire)) return;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        wait_errno_ = errno;
-      }
-      uv_async_send(&async_);
-      return;
-    }
-    bool any = false;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (int i = 0; i < n; i++) {
-        const struct kevent& ev = events[i];
-        uint64_t id = reinterpret_cast<uintptr_t>(ev.udata);
-        if (id == kWakeId || (ev.flags & EV_ERROR)) continue;
-        uint32_t bits = ev.filter == EVFILT_READ ? kReady : kWritable;
-        if (ev.flags & EV_EOF) bits |= kHangup;
-        auto slot = index_.try_emplace(id, pending_.size());
-        if (slot.second) {
-          pending_.push_back({id, bits});
-        } else {
-          pending_[slot.first->second].bits |= bits;
-        }
-        any = true;
+void Core::OnPoll(uv_poll_t* handle, int status, int) {
+  static_cast<Core*>(handle->data)->Drain(status);
+}
+
+void Core::Fold(const struct kevent& ev) {
+  uint64_t id = reinterpret_cast<uintptr_t>(ev.udata);
+  if (ev.flags & EV_ERROR) return;
+  uint32_t bits = ev.filter == EVFILT_READ ? kReady : kWritable;
+  if (ev.flags & EV_EOF) bits |= kHangup;
+  // Few ids per wake-up is the common case: a linear scan beats hashing.
+  if (pending_.size() <= 8) {
+    for (Pending& p : pending_) {
+      if (p.id == id) {
+        p.bits |= bits;
+        return;
       }
     }
-    if (any) uv_async_send(&async_);
-  }
-}
-
-void Core::OnAsync(uv_async_t* handle) {
-  static_cast<Core*>(handle->data)->Deliver();
-}
-
-void Core::Deliver() {
-  int wait_errno;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    delivering_.swap(pending_);
-    index_.clear();
-    wait_errno = wait_errno_;
-    wait_errno_ = 0;
-  }
-  size_t count = delivering_.size();
-  if ((count == 0 && wait_errno == 0) || closed_) {
-    delivering_.clear();
+    pending_.push_back({id, bits});
+    if (pending_.size() > 8) {
+      for (size_t i = 0; i < pending_.size(); i++) index_.emplace(pending_[i].id, i);
+    }
     return;
   }
+  auto slot = index_.try_emplace(id, pending_.size());
+  if (slot.second) {
+    pending_.push_back({id, bits});
+  } else {
+    pending_[slot.first->second].bits |= bits;
+  }
+}
+
+// Takes every event the kqueue has now (a full list means there may be more)
+// and delivers them in one call.
+void Core::Drain(int poll_status) {
+  if (closed_) return;
+  int wait_errno = poll_status < 0 ? -poll_status : 0;
+  struct kevent events[kDrainEvents];
+  const struct timespec zero = {0, 0};
+  while (wait_errno == 0) {
+    int n = kevent(kq_, nullptr, 0, events, kDrainEvents, &zero);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      wait_errno = errno;
+      break;
+    }
+    for (int i = 0; i < n; i++) Fold(events[i]);
+    if (n < kDrainEvents) break;
+  }
+  if (wait_errno != 0 && polling_) {
+    uv_poll_stop(&poll_);
+    polling_ = false;
+  }
+  Deliver(wait_errno);
+}
+
+void Core::Deliver(int wait_errno) {
+  size_t count = pending_.size();
+  if (count == 0 && wait_errno == 0) return;
 
   // Raw Node-API with every status checked: while a worker is being
   // terminated its loop still runs (Environment::CleanupHandles) but
@@ -375,31 +368,40 @@ void Core::Deliver() {
   // pending. What was to be delivered is dropped; the cleanup hook closes
   // the Kqueue next.
   napi_handle_scope scope;
-  if (napi_open_handle_scope(env_, &scope) != napi_ok) return;
+  if (napi_open_handle_scope(env_, &scope) != napi_ok) {
+    pending_.clear();
+    index_.clear();
+    return;
+  }
   DeliverInScope(count, wait_errno);
   napi_close_handle_scope(env_, scope);
 }
 
 void Core::DeliverInScope(size_t count, int wait_errno) {
+  bool ok = true;
   if (batch_capacity_ < count * 2) {
     size_t capacity = kMinBatch;
     while (capacity < count * 2) capacity *= 2;
     napi_value buffer, batch;
     void* data = nullptr;
-    if (napi_create_arraybuffer(env_, capacity * sizeof(double), &data, &buffer) != napi_ok ||
-        napi_create_typedarray(env_, napi_float64_array, capacity, buffer, 0, &batch) != napi_ok) {
-      delivering_.clear();
-      return;
+    ok = napi_create_arraybuffer(env_, capacity * sizeof(double), &data, &buffer) == napi_ok &&
+         napi_create_typedarray(env_, napi_float64_array, capacity, buffer, 0, &batch) == napi_ok;
+    if (ok) {
+      batch_ref_ = Napi::Persistent(Napi::Float64Array(env_, batch));
+      batch_ = static_cast<double*>(data);
+      batch_capacity_ = capacity;
     }
-    batch_ref_ = Napi::Persistent(Napi::Float64Array(env_, batch));
-    batch_ = static_cast<double*>(data);
-    batch_capacity_ = capacity;
   }
-  for (size_t i = 0; i < count; i++) {
-    batch_[2 * i] = static_cast<double>(delivering_[i].id);
-    batch_[2 * i + 1] = delivering_[i].bits;
+  if (ok) {
+    for (size_t i = 0; i < count; i++) {
+      batch_[2 * i] = static_cast<double>(pending_[i].id);
+      batch_[2 * i + 1] = pending_[i].bits;
+    }
   }
-  delivering_.clear();
+  // Cleared before the call: JavaScript may close the Kqueue from it.
+  pending_.clear();
+  index_.clear();
+  if (!ok) return;
 
   napi_value args[3];
   napi_value global, result;
@@ -427,18 +429,6 @@ void Core::DeliverInScope(size_t count, int wait_errno) {
   }
 }
 
-void Core::StopWaiter() {
-  if (!waiter_.joinable()) return;
-  stopping_.store(true, std::memory_order_release);
-  // The wake pipe is registered EV_CLEAR, so one byte is one edge; it is
-  // never read, because the thread exits on it.
-  ssize_t r;
-  do {
-    r = write(wake_w_, "x", 1);
-  } while (r < 0 && errno == EINTR);
-  waiter_.join();
-}
-
 void Core::Close() {
   if (closed_) return;
   closed_ = true;
@@ -446,11 +436,15 @@ void Core::Close() {
     wrapper_->Detach();
     wrapper_ = nullptr;
   }
-  StopWaiter();
+  // The poll handle lets go of the fd (uv_poll_stop) before it is closed.
+  if (polling_) {
+    uv_poll_stop(&poll_);
+    polling_ = false;
+  }
   if (kq_ >= 0) kqueue_close(kq_);
-  if (wake_r_ >= 0) close(wake_r_);
-  if (wake_w_ >= 0) close(wake_w_);
-  kq_ = wake_r_ = wake_w_ = -1;
+  kq_ = -1;
+  pending_.clear();
+  index_.clear();
   on_events_.Reset();
   batch_ref_.Reset();
   batch_ = nullptr;
@@ -459,8 +453,8 @@ void Core::Close() {
     napi_async_destroy(env_, async_context_);
     async_context_ = nullptr;
   }
-  if (async_open_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&async_), OnClosed);
+  if (poll_open_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&poll_), OnClosed);
   } else {
     if (hook_ != nullptr) napi_remove_async_cleanup_hook(hook_);
     delete this;

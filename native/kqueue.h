@@ -1,5 +1,5 @@
-// The dedicated kqueue: one kqueue fd, one wake pipe, one waiter thread and
-// one uv_async_t on the loop of the Node environment that made it.
+// The dedicated kqueue: one kqueue fd, watched by one uv_poll_t on the loop of
+// the Node environment that made it.
 #ifndef KQUEUE_CONSOLE_KQUEUE_H_
 #define KQUEUE_CONSOLE_KQUEUE_H_
 

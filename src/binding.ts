@@ -20,25 +20,32 @@ export interface ReadinessBits {
 /**
  * Called once per loop wake-up with `count` (id, bits) pairs in `batch`.
  * `batch` is reused by the next call: read it, never keep it. A non-zero
- * `waitErrno` means the waiter thread stopped because kevent() failed.
+ * `waitErrno` means waiting stopped because polling or draining the kqueue
+ * failed.
  */
 export type EventsCallback = (batch: Float64Array, count: number, waitErrno: number) => void;
 
-/** One dedicated kqueue with its waiter thread. */
+/** One dedicated kqueue, polled by the loop of the thread that made it. */
 export interface NativeKqueue {
   /**
-   * Registers `fd` for READ and WRITE, edge-triggered, under `id` (> 0, never
+   * Registers `fd` for READ, edge-triggered, under `id` (> 0, never
    * reused), after setting O_NONBLOCK. Returns 1 if the fd was already
    * non-blocking, 0 if this call made it so, -1 on failure.
    */
   add(fd: number, id: number): number;
-  /** Removes both filters of `fd`. Returns 0 or -1. */
+  /**
+   * Adds (`on`) or removes WRITE for `fd`, edge-triggered, under `id`. Added
+   * while a write waits for room; an fd with room now is reported at once.
+   * Returns 0 or -1.
+   */
+  watchWrite(fd: number, id: number, on: boolean): number;
+  /** Removes the filters of `fd` (ENOENT only when READ was not there). Returns 0 or -1. */
   remove(fd: number): number;
-  /** Keeps the event loop alive (uv_ref of the async handle). */
+  /** Keeps the event loop alive (uv_ref of the poll handle). */
   ref(): void;
   /** Lets the event loop exit (uv_unref); the initial state. */
   unref(): void;
-  /** Wakes and joins the waiter thread and closes everything. Idempotent. */
+  /** Stops polling and closes everything. Idempotent. */
   close(): void;
   /** The kqueue fd, or -1 once closed. */
   readonly fd: number;

@@ -25,6 +25,13 @@ const { EAGAIN, EIO, EBADF } = os.constants.errno;
 export const DEFAULT_READ_BUFFER_SIZE = 64 * 1024;
 /** The most room a read buffer may have left and still be replaced by a fresh one. */
 const MIN_READ_ROOM = 8 * 1024;
+/**
+ * The most one read loop takes from the fd before it lets the event loop run
+ * (timers, other consoles, a consumer's pause()); it goes on in a
+ * setImmediate. A child writing flat out would otherwise keep the fd from
+ * ever saying EAGAIN, and the loop from ever getting back to anything else.
+ */
+const READ_BUDGET = 256 * 1024;
 /** At shutdown, the most that is read past backpressure before the stream ends. */
 const SHUTDOWN_DRAIN_LIMIT = 4 * 1024 * 1024;
 
@@ -35,6 +42,11 @@ export type ConsoleIo = Pick<NativeBinding, 'read' | 'write' | 'writev' | 'statu
 export interface Registration {
   /** Whether the console waits for an edge: the Kqueuer keeps the loop alive while any does. */
   setWaiting(waiting: boolean): void;
+  /**
+   * Whether WRITE edges are wanted: on while a write waits for room, off
+   * when one comes with no write waiting. Returns 0, or an errno.
+   */
+  watchWrite(on: boolean): number;
   /** Stops the events (containerd/console's `CloseConsole`); the default shutdown close. */
   deregister(): void;
   /** The console is gone: deregister, and give the fd back as it was if it stays open. */
@@ -112,6 +124,10 @@ export class KqueueConsole extends Duplex {
   private readDone = false;
   /** readLoop() is on the stack (push() can call _read() back). */
   private reading = false;
+  /** Bytes read since the fd last said EAGAIN or the event loop last had a turn. */
+  private turnBytes = 0;
+  /** Reading used its budget and goes on in a setImmediate. */
+  private readYielded = false;
   /** The last read said EIO: the other side is gone, for now. */
   private otherSideGone = false;
 
@@ -164,18 +180,46 @@ export class KqueueConsole extends Duplex {
     this.updateWaiting();
   }
 
-  /** Reads while the stream wants data and the fd has it. */
+  /**
+   * Reads while the stream wants data and the fd has it, up to READ_BUDGET
+   * per turn of the event loop. (A flowing stream calls _read() again from
+   * push(), so the budget counts across calls, until EAGAIN or the next turn.)
+   */
   private readLoop(): void {
-    if (this.reading) return;
+    if (this.reading || this.readYielded) return;
     this.reading = true;
     try {
       while (this.wantRead && !this.readDone && !this.destroyed) {
+        if (this.turnBytes >= READ_BUDGET) {
+          this.yieldRead();
+          break;
+        }
         const n = this.readOnce();
-        if (n < 0) break;
+        if (n < 0) {
+          this.turnBytes = 0;
+          break;
+        }
+        this.turnBytes += n;
       }
     } finally {
       this.reading = false;
     }
+  }
+
+  /**
+   * The fd may still hold data and no edge will say so: go on reading once
+   * the event loop has had its turn. Not waiting, so the loop is held by the
+   * immediate itself.
+   */
+  private yieldRead(): void {
+    this.readYielded = true;
+    setImmediate(() => {
+      this.readYielded = false;
+      this.turnBytes = 0;
+      if (this.shut || this.destroyed) return;
+      this.readLoop();
+      this.updateWaiting();
+    });
   }
 
   /**
@@ -275,6 +319,13 @@ export class KqueueConsole extends Duplex {
     } else if (this.shut) {
       this.failOnShutdown(req);
     } else {
+      // WRITE is watched only while a write waits; watching it reports the
+      // fd at once if it has room again already, so no edge is missed.
+      const err = this.registration.watchWrite(true);
+      if (err !== 0) {
+        req.cb(systemError(err, 'kevent', this.fd));
+        return;
+      }
       this.writeReq = req;
       this.writeArmed = true;
       this.updateWaiting();
@@ -324,6 +375,8 @@ export class KqueueConsole extends Duplex {
       this.writeArmed = false;
       const req = this.writeReq;
       if (req !== null) this.tryWrite(req);
+      // Room, and nothing to write: stop the WRITE edges until a write waits.
+      else if (bits & WRITABLE) this.registration.watchWrite(false);
     }
     this.updateWaiting();
   }

@@ -1,5 +1,5 @@
 /**
- * Kqueuer: one dedicated kqueue and its waiter thread (Go's `Kqueuer`). Maps
+ * Kqueuer: one dedicated kqueue, polled by the event loop (Go's `Kqueuer`). Maps
  * registration ids to consoles and dispatches each wake-up's batch of events.
  */
 import * as fs from 'node:fs';
@@ -27,12 +27,15 @@ interface Entry {
   /** Whether add() set O_NONBLOCK, to clear it when the fd is given back. */
   madeNonBlocking: boolean;
   waiting: boolean;
+  /** Whether WRITE is in the kqueue (only while a write waits). */
+  writeWatched: boolean;
 }
 
 /**
- * One dedicated kqueue with one waiter thread, shared by any number of
- * consoles (Go's `NewKqueuer`). The waiter starts on the first add(); events
- * are delivered on the event loop of the thread that made the Kqueuer.
+ * One dedicated kqueue, shared by any number of consoles (Go's
+ * `NewKqueuer`). Its fd is watched by the event loop of the thread that made
+ * the Kqueuer: when the kqueue has events, the loop drains them and delivers
+ * them in one batch, on that thread, with no thread of the library's own.
  */
 export class Kqueuer {
   private readonly native: NativeBinding;
@@ -112,9 +115,10 @@ export class Kqueuer {
     const id = this.nextId++;
     const result = this.kq.add(fd, id);
     if (result < 0) throw lastError(this.native, fd);
-    const entry: Entry = { id, fd, console: null as unknown as KqueueConsole, registered: true, madeNonBlocking: result === 0, waiting: false };
+    const entry: Entry = { id, fd, console: null as unknown as KqueueConsole, registered: true, madeNonBlocking: result === 0, waiting: false, writeWatched: false };
     const registration: Registration = {
       setWaiting: (waiting) => this.setWaiting(entry, waiting),
+      watchWrite: (on) => this.watchWrite(entry, on),
       deregister: () => this.deregister(entry),
       release: (fdStillOpen) => this.release(entry, fdStillOpen),
     };
@@ -144,8 +148,8 @@ export class Kqueuer {
 
   /**
    * Resolves when the Kqueuer is closed; rejects if waiting for events
-   * failed (Go's `Wait`). The waiter thread runs from the first add() whether
-   * or not this is called.
+   * failed (Go's `Wait`). Events are delivered from the moment of add(),
+   * whether or not this is called.
    */
   wait(): Promise<void> {
     return this.done;
@@ -169,7 +173,7 @@ export class Kqueuer {
   }
 
   /**
-   * Closes the kqueue and joins its thread. Consoles still added are
+   * Closes the kqueue and stops polling it. Consoles still added are
    * destroyed (a pending write fails with ERR_STREAM_DESTROYED; fds they own
    * are closed). Idempotent; wait() resolves.
    */
@@ -193,7 +197,7 @@ export class Kqueuer {
       if (entry !== undefined) entry.console[kReady](batch[2 * i + 1]);
     }
     if (waitErrno !== 0) {
-      debug('waiter failed: errno %d', waitErrno);
+      debug('waiting failed: errno %d', waitErrno);
       this.shutdownWith(systemError(waitErrno, 'kevent'));
     }
   }
@@ -214,9 +218,20 @@ export class Kqueuer {
     else this.kq.unref();
   }
 
+  private watchWrite(entry: Entry, on: boolean): number {
+    if (entry.writeWatched === on || !entry.registered || this.kq === null) return 0;
+    if (this.kq.watchWrite(entry.fd, entry.id, on) !== 0) {
+      debug('watch write fd %d %s: errno %d', entry.fd, on, this.native.status[0]);
+      return this.native.status[0];
+    }
+    entry.writeWatched = on;
+    return 0;
+  }
+
   private deregister(entry: Entry): void {
     if (!entry.registered) return;
     entry.registered = false;
+    entry.writeWatched = false;
     this.byId.delete(entry.id);
     // ENOENT/EBADF: the fd was closed under us (its knotes went with it).
     if (this.kq !== null && this.kq.remove(entry.fd) !== 0) debug('remove fd %d: errno %d', entry.fd, this.native.status[0]);

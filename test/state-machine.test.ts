@@ -50,8 +50,16 @@ class FakeRegistration implements Registration {
   waiting: boolean[] = [];
   deregistered = 0;
   released: boolean[] = [];
+  /** Every watchWrite() call, in order. */
+  watches: boolean[] = [];
+  /** The errno watchWrite() answers with. */
+  watchErrno = 0;
   setWaiting(waiting: boolean): void {
     this.waiting.push(waiting);
+  }
+  watchWrite(on: boolean): number {
+    this.watches.push(on);
+    return this.watchErrno;
   }
   deregister(): void {
     this.deregistered++;
@@ -201,4 +209,59 @@ t.test('shutdown: close once, drain past backpressure, end; events after it are 
   t.equal(fd.reads, reads, 'no read after shutdown');
   await con.close();
   t.same(reg.released, [true], 'released once, fd left open (autoClose false)');
+});
+
+t.test('WRITE edges are watched only while a write waits for room', async (t) => {
+  const { fd, reg, con } = make();
+  con.write('fits');
+  await tick();
+  t.same(reg.watches, [], 'a write that fits never watches WRITE');
+  fd.writeRoom = 2;
+  let done = false;
+  con.write('abcdef', () => (done = true));
+  await tick();
+  t.same(reg.watches, [true], 'a write that waits for room watches WRITE');
+  t.ok(reg.isWaiting);
+  fd.writeRoom = Infinity;
+  con[kReady](bits.WRITABLE);
+  await tick();
+  t.ok(done, 'the edge finished the write');
+  t.equal(fd.text(), 'fitsabcdef');
+  t.same(reg.watches, [true], 'still watched: more writes may wait soon');
+  con[kReady](bits.WRITABLE);
+  t.same(reg.watches, [true, false], 'an edge with no write waiting stops the watch');
+  con[kReady](bits.HANGUP);
+  t.same(reg.watches, [true, false], 'a hang-up alone does not touch it');
+  con.destroy();
+});
+
+t.test('a write that cannot watch for room fails with the errno', async (t) => {
+  const { fd, reg, con } = make();
+  fd.writeRoom = 0;
+  reg.watchErrno = EBADF;
+  const err = await new Promise<NodeJS.ErrnoException | null | undefined>((resolve) => {
+    con.on('error', () => {});
+    con.write('x', resolve);
+  });
+  t.equal(err?.code, 'EBADF');
+  t.equal(err?.syscall, 'kevent');
+  t.ok(con.destroyed, 'the stream is destroyed, as for any write error');
+});
+
+t.test('a fd that never runs dry cannot keep the event loop from its other work', async (t) => {
+  const { fd, con } = make();
+  const total = 4 * 1024 * 1024;
+  fd.incoming = Buffer.alloc(total, 'z');
+  let got = 0;
+  let atImmediate = -1;
+  setImmediate(() => (atImmediate = got));
+  con.on('data', (b: Buffer) => (got += b.length)); // Flowing: reading starts on the next tick.
+  await new Promise((r) => setImmediate(r));
+  t.ok(
+    atImmediate > 0 && atImmediate <= 256 * 1024 + 64 * 1024,
+    `an immediate queued before the flood ran after ${atImmediate} of ${total} bytes (a budget of 256 KiB per turn)`,
+  );
+  while (got < total) await new Promise((r) => setImmediate(r));
+  t.equal(got, total, 'and reading went on by itself, with no further edge, to the last byte');
+  con.destroy();
 });

@@ -28,12 +28,12 @@ export function cpuMs(): number {
 }
 
 /**
- * CPU time in milliseconds of the threads the library runs on: the loop
- * thread and every waiter thread ("kqueue-waiter"), from /proc/self/task.
- * Unlike process.cpuUsage() this leaves out V8's compiler and GC threads,
- * whose work depends on whatever else the process did before.
+ * CPU time in milliseconds of the thread the library runs on, the loop
+ * thread, from /proc/self/task. Unlike process.cpuUsage() this leaves out
+ * V8's compiler and GC threads, whose work depends on whatever else the
+ * process did before.
  */
-export function libraryThreadsCpuMs(): number {
+export function loopThreadCpuMs(): number {
   const ticksPerSecond = 100; // USER_HZ on Linux.
   let ticks = 0;
   for (const tid of fs.readdirSync('/proc/self/task')) {
@@ -43,8 +43,7 @@ export function libraryThreadsCpuMs(): number {
     } catch {
       continue; // The thread exited meanwhile.
     }
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    if (Number(tid) !== process.pid && comm !== 'kqueue-waiter') continue;
+    if (Number(tid) !== process.pid) continue;
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat).
   }

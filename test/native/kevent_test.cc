@@ -93,6 +93,21 @@ void TestOneEventPerEdge() {
   Ok(Poll(kq, ev, 4, 50) == 0,
      "with EV_CLEAR the same unread data is not reported again");
 
+  // The same, for a caller that said it does not use `data`: still one
+  // event, with its udata; `data` left 0 where filling it costs a syscall.
+  Ok(Change(kq, p[0], EVFILT_READ, EV_ADD | EV_CLEAR | KQC_EV_NODATA, Udata(7)) == 0,
+     "re-adding with KQC_EV_NODATA");
+  Drain(p[0]);
+  Ok(Poll(kq, ev, 4, 0) == 0, "reading to EAGAIN makes no event");
+  if (write(p[1], "xy", 2) != 2) Die("write");
+  n = Poll(kq, ev, 4, 1000);
+  Ok(n == 1 && ev[0].filter == EVFILT_READ && ev[0].udata == Udata(7) &&
+         (KQC_EV_NODATA != 0 || ev[0].data == 2) &&
+         (KQC_EV_NODATA == 0 || ev[0].data == 0),
+     "with KQC_EV_NODATA: the event, and `data` only where it is free");
+  Ok(Change(kq, p[0], EVFILT_READ, EV_ADD | EV_CLEAR, Udata(7)) == 0,
+     "re-adding without it");
+
   Drain(p[0]);
   Ok(Poll(kq, ev, 4, 0) == 0, "reading to EAGAIN makes no event");
   if (write(p[1], "d", 1) != 1) Die("write");
