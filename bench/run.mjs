@@ -126,7 +126,7 @@ const w3p = workloads.includes('W3') ? (sizes.w3 === sizes.w1 && w1p ? w1p : pay
 const options = {
   W1: { file: w1p?.file },
   W2: { trips: sizes.w2 },
-  W3: { file: w3p?.file },
+  W3: { file: w3p?.file, warm: Math.min(sizes.w3, 32 * MiB) },
   W4: { size: sizes.w4 },
   W5: { count: sizes.w5count, each: sizes.w5each },
   W6: { idle: sizes.w6idle },
@@ -180,7 +180,11 @@ const median = (xs) => {
 const METRICS = {
   W1: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low']],
   W2: [['p50 µs', (r) => r.p50, 'low'], ['p99 µs', (r) => r.p99, 'low'], ['CPU µs/RT', (r) => r.cpuUsPerTrip, 'low']],
-  W3: [['RSS growth MiB', (r) => r.rssGrowth / MiB, 'low'], ['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high']],
+  W3: [
+    ['RSS growth MiB', (r) => r.rssGrowth / MiB, 'low'],
+    ['first-transfer RSS growth MiB', (r) => r.firstRssGrowth / MiB, 'low'],
+    ['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'],
+  ],
   W4: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low']],
   W5: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low'], ['KiB RSS/console', (r) => r.rssPerConsole / 1024, 'low']],
   W6: [['CPU ms', (r) => r.cpuMs, 'low'], ['wake-ups', (r) => r.wakeups ?? r.contextSwitches, 'low']],
