@@ -182,8 +182,9 @@ export class KqueueConsole extends Duplex {
 
   /**
    * Reads while the stream wants data and the fd has it, up to READ_BUDGET
-   * per turn of the event loop. (A flowing stream calls _read() again from
-   * push(), so the budget counts across calls, until EAGAIN or the next turn.)
+   * before the event loop gets a turn. (A flowing stream calls _read() again
+   * from push(), so the budget counts across calls: until the fd says EAGAIN,
+   * or reading yields to the loop and goes on in a setImmediate.)
    */
   private readLoop(): void {
     if (this.reading || this.readYielded) return;
