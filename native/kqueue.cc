@@ -30,7 +30,6 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include <unordered_map>
 #include <vector>
 
 #include "kevent.h"
@@ -86,8 +85,7 @@ class Core {
   bool closed_ = false;
   uv_poll_t poll_;
 
-  std::vector<Pending> pending_;
-  std::unordered_map<uint64_t, size_t> index_;
+  std::vector<Pending> pending_;  // One wake-up's events, folded.
   Napi::FunctionReference on_events_;
   napi_async_context async_context_ = nullptr;
   Napi::Reference<Napi::Float64Array> batch_ref_;
@@ -149,17 +147,26 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
     return Fail(info.Env(), data_, err, syscall);
   }
 
+  // The (fd, id) arguments of add() and watchWrite(). False with a
+  // JavaScript exception pending when they are wrong.
+  static bool ArgFdId(const Napi::CallbackInfo& info, int* fd, uint64_t* id) {
+    int64_t n;
+    if (!ArgFd(info, 0, fd) || !ArgInt(info, 1, &n)) return false;
+    if (n <= 0) return ThrowType(info.Env(), "expected an id > 0");
+    *id = static_cast<uint64_t>(n);
+    return true;
+  }
+
   // add(fd, id) -> 1 if the fd was already non-blocking, 0 if add() made it
   // so, or -1.
   Napi::Value Add(const Napi::CallbackInfo& info) {
     int fd;
-    int64_t id;
-    if (!ArgFd(info, 0, &fd) || !ArgInt(info, 1, &id)) return Napi::Value();
-    if (id <= 0) return (ThrowType(info.Env(), "expected an id > 0"), Napi::Value());
+    uint64_t id;
+    if (!ArgFdId(info, &fd, &id)) return Napi::Value();
     if (core_ == nullptr) return Failed(info, EBADF, kSysKevent);
     bool was_nonblocking = false;
     Syscall syscall = kSysKevent;
-    int err = core_->Add(fd, static_cast<uint64_t>(id), &was_nonblocking, &syscall);
+    int err = core_->Add(fd, id, &was_nonblocking, &syscall);
     if (err != 0) return Failed(info, err, syscall);
     return Napi::Number::New(info.Env(), was_nonblocking ? 1 : 0);
   }
@@ -169,11 +176,10 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
   // it again.
   Napi::Value WatchWrite(const Napi::CallbackInfo& info) {
     int fd;
-    int64_t id;
-    if (!ArgFd(info, 0, &fd) || !ArgInt(info, 1, &id)) return Napi::Value();
-    if (id <= 0) return (ThrowType(info.Env(), "expected an id > 0"), Napi::Value());
+    uint64_t id;
+    if (!ArgFdId(info, &fd, &id)) return Napi::Value();
     if (core_ == nullptr) return Failed(info, EBADF, kSysKevent);
-    int err = core_->WatchWrite(fd, static_cast<uint64_t>(id), info[2].ToBoolean());
+    int err = core_->WatchWrite(fd, id, info[2].ToBoolean());
     if (err != 0) return Failed(info, err, kSysKevent);
     return Napi::Number::New(info.Env(), 0);
   }
@@ -307,30 +313,19 @@ void Core::OnPoll(uv_poll_t* handle, int status, int) {
   static_cast<Core*>(handle->data)->Drain(status);
 }
 
+// One entry per event, except that the READ and WRITE events of one fd that
+// come together (one epoll event split in two by the Linux emulation) make
+// one. An id that comes twice otherwise gets two entries: the streams take
+// a repeated event as a spurious one.
 void Core::Fold(const struct kevent& ev) {
-  uint64_t id = reinterpret_cast<uintptr_t>(ev.udata);
   if (ev.flags & EV_ERROR) return;
+  uint64_t id = reinterpret_cast<uintptr_t>(ev.udata);
   uint32_t bits = ev.filter == EVFILT_READ ? kReady : kWritable;
   if (ev.flags & EV_EOF) bits |= kHangup;
-  // Few ids per wake-up is the common case: a linear scan beats hashing.
-  if (pending_.size() <= 8) {
-    for (Pending& p : pending_) {
-      if (p.id == id) {
-        p.bits |= bits;
-        return;
-      }
-    }
-    pending_.push_back({id, bits});
-    if (pending_.size() > 8) {
-      for (size_t i = 0; i < pending_.size(); i++) index_.emplace(pending_[i].id, i);
-    }
-    return;
-  }
-  auto slot = index_.try_emplace(id, pending_.size());
-  if (slot.second) {
-    pending_.push_back({id, bits});
+  if (!pending_.empty() && pending_.back().id == id) {
+    pending_.back().bits |= bits;
   } else {
-    pending_[slot.first->second].bits |= bits;
+    pending_.push_back({id, bits});
   }
 }
 
@@ -370,7 +365,6 @@ void Core::Deliver(int wait_errno) {
   napi_handle_scope scope;
   if (napi_open_handle_scope(env_, &scope) != napi_ok) {
     pending_.clear();
-    index_.clear();
     return;
   }
   DeliverInScope(count, wait_errno);
@@ -400,7 +394,6 @@ void Core::DeliverInScope(size_t count, int wait_errno) {
   }
   // Cleared before the call: JavaScript may close the Kqueue from it.
   pending_.clear();
-  index_.clear();
   if (!ok) return;
 
   napi_value args[3];
@@ -444,7 +437,6 @@ void Core::Close() {
   if (kq_ >= 0) kqueue_close(kq_);
   kq_ = -1;
   pending_.clear();
-  index_.clear();
   on_events_.Reset();
   batch_ref_.Reset();
   batch_ = nullptr;

@@ -131,9 +131,8 @@ export class KqueueConsole extends Duplex {
   /** The last read said EIO: the other side is gone, for now. */
   private otherSideGone = false;
 
+  /** A write that said EAGAIN/EIO and waits for a WRITE edge. */
   private writeReq: WriteRequest | null = null;
-  /** The pending write said EAGAIN/EIO, and no WRITE edge has come since. */
-  private writeArmed = false;
   /** A write failed by shutdown, held until the readable side has ended. */
   private heldFailure: { req: WriteRequest; err: ShutdownError } | null = null;
 
@@ -328,7 +327,6 @@ export class KqueueConsole extends Duplex {
         return;
       }
       this.writeReq = req;
-      this.writeArmed = true;
       this.updateWaiting();
     }
   }
@@ -373,7 +371,6 @@ export class KqueueConsole extends Duplex {
       if (this.wantRead) this.readLoop();
     }
     if (bits & (WRITABLE | HANGUP)) {
-      this.writeArmed = false;
       const req = this.writeReq;
       if (req !== null) this.tryWrite(req);
       // Room, and nothing to write: stop the WRITE edges until a write waits.
@@ -386,7 +383,7 @@ export class KqueueConsole extends Duplex {
     const waiting =
       !this.destroyed &&
       !this.shut &&
-      ((this.wantRead && this.readArmed) || (this.writeReq !== null && this.writeArmed));
+      ((this.wantRead && this.readArmed) || this.writeReq !== null);
     if (waiting !== this.waiting) {
       this.waiting = waiting;
       this.registration.setWaiting(waiting);
@@ -434,7 +431,6 @@ export class KqueueConsole extends Duplex {
   private wake(): void {
     this.shut = true;
     this.readArmed = false;
-    this.writeArmed = false;
     if (!this.destroyed) {
       // Read what the fd holds now, past backpressure (the kernel's buffer
       // bounds it), then end.
