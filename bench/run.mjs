@@ -126,7 +126,7 @@ const w3p = workloads.includes('W3') ? (sizes.w3 === sizes.w1 && w1p ? w1p : pay
 const options = {
   W1: { file: w1p?.file },
   W2: { trips: sizes.w2 },
-  W3: { file: w3p?.file, warm: Math.min(sizes.w3, 32 * MiB) },
+  W3: { file: w3p?.file },
   W4: { size: sizes.w4 },
   W5: { count: sizes.w5count, each: sizes.w5each },
   W6: { idle: sizes.w6idle },
@@ -181,14 +181,15 @@ const METRICS = {
   W1: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low']],
   W2: [['p50 µs', (r) => r.p50, 'low'], ['p99 µs', (r) => r.p99, 'low'], ['CPU µs/RT', (r) => r.cpuUsPerTrip, 'low']],
   W3: [
-    ['RSS growth MiB', (r) => r.rssGrowth / MiB, 'low'],
-    ['first-transfer RSS growth MiB', (r) => r.firstRssGrowth / MiB, 'low'],
+    ['RSS growth MiB', (r) => r.rssGrowth / MiB, 'low', 'memory'],
+    ['peak ArrayBuffer MiB', (r) => r.peakArrayBuffers / MiB, 'low', 'memory'],
     ['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'],
   ],
   W4: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low']],
-  W5: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low'], ['KiB RSS/console', (r) => r.rssPerConsole / 1024, 'low']],
+  W5: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low'], ['KiB RSS/console', (r) => r.rssPerConsole / 1024, 'low', 'memory'], ['peak ArrayBuffer MiB', (r) => r.peakArrayBuffers / MiB, 'low', 'memory']],
   W6: [['CPU ms', (r) => r.cpuMs, 'low'], ['wake-ups', (r) => r.wakeups ?? r.contextSwitches, 'low']],
 };
+const lossText = (bad) => `up to ${Math.max(...bad.map((r) => r.lost ?? 0))} B`;
 const fmt = (x) => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2)) : '-');
 const summary = [];
 let text = `kqueue-console benchmarks, ${raw.date}${quick ? ' (quick: correctness only)' : ''}; ${reps} interleaved repetitions per peer; medians [min–max] ×ratio to the best\n`;
@@ -202,20 +203,24 @@ for (const w of workloads) {
       const bad = runs.filter((r) => r.error || r.skipped || (r.lost ?? 0) > 0 || r.verified === false);
       return { p, runs, bad };
     });
-    for (const [name, f, better] of METRICS[w]) {
-      const meds = rows.map(({ runs, bad }) => (bad.length ? NaN : median(runs.map(f))));
+    for (const [name, f, better, kind] of METRICS[w]) {
+      // A run that lost bytes has no speed; what it used is still measured
+      // (memory), and is shown with the loss beside it.
+      const shown = ({ runs, bad }) => !runs.some((r) => r.skipped || r.error) && (!bad.length || kind === 'memory');
+      const meds = rows.map((row) => (shown(row) ? median(row.runs.map(f)) : NaN));
       const best = better === 'high' ? Math.max(...meds.filter(Number.isFinite)) : Math.min(...meds.filter(Number.isFinite));
       text += `    ${name}\n`;
       rows.forEach(({ p, runs, bad }, i) => {
         let cell;
         if (runs.some((r) => r.skipped)) cell = `skipped: ${runs[0].skipped}`;
         else if (bad.some((r) => r.error)) cell = `FAILED: ${bad.find((r) => r.error).error}`;
-        else if (bad.length) cell = `LOST BYTES in ${bad.length}/${runs.length} runs (up to ${Math.max(...bad.map((r) => r.lost ?? 0))} B) or checksum wrong: no speed reported`;
+        else if (bad.length && kind !== 'memory') cell = `LOST BYTES in ${bad.length}/${runs.length} runs (${lossText(bad)}) or checksum wrong: no speed reported`;
         else {
           const vals = runs.map(f);
-          const ratio = best && meds[i] ? (better === 'high' ? meds[i] / best : meds[i] / best) : NaN;
+          const ratio = best && meds[i] ? meds[i] / best : NaN;
           cell = `${fmt(meds[i])} [${fmt(Math.min(...vals))}–${fmt(Math.max(...vals))}] ×${fmt(ratio)}`;
-          summary.push({ workload: w, condition, metric: name, peer: p, median: meds[i], ratio });
+          if (bad.length) cell += `  (lost bytes in ${bad.length}/${runs.length} runs, ${lossText(bad)})`;
+          summary.push({ workload: w, condition, metric: name, peer: p, median: meds[i], ratio, runsLosingBytes: bad.length });
         }
         text += `      ${p.padEnd(20)} ${cell}\n`;
       });

@@ -27,6 +27,33 @@ const cpu = () => {
 const rss = () => process.memoryUsage.rss();
 const csw = () => process.resourceUsage().voluntaryContextSwitches + process.resourceUsage().involuntaryContextSwitches;
 
+/**
+ * Samples the RSS and `process.memoryUsage().arrayBuffers` (the Buffers alive
+ * plus those spent and not yet collected by V8) every 20 ms; `reset()` starts
+ * over from now, `stop()` returns the peaks over the RSS at the (re)start.
+ */
+function memorySampler() {
+  let idle, peak, peakBuffers;
+  const reset = () => {
+    idle = rss();
+    peak = idle;
+    peakBuffers = process.memoryUsage().arrayBuffers;
+  };
+  reset();
+  const timer = setInterval(() => {
+    const m = process.memoryUsage();
+    peak = Math.max(peak, m.rss);
+    peakBuffers = Math.max(peakBuffers, m.arrayBuffers);
+  }, 20);
+  return {
+    reset,
+    stop() {
+      clearInterval(timer);
+      return { rssGrowth: peak - idle, peakArrayBuffers: peakBuffers };
+    },
+  };
+}
+
 /** Starts `script` (sh) on a new pty for this peer; returns its reader/writer. */
 function start(script) {
   const cmd = ['sh', ['-c', `${RAW}; printf R; ${script}`]];
@@ -136,13 +163,13 @@ async function w2() {
 }
 
 /**
- * One slow-consumer transfer of what `script` prints: 1 MiB per 10 ms; peak
- * RSS growth over the RSS once the reader is set up and the child running.
+ * W3, slow consumer: the child prints the payload, the consumer takes 1 MiB
+ * per 10 ms. Reports the peak RSS over the RSS once the reader is set up and
+ * the child running, and the peak of `process.memoryUsage().arrayBuffers`:
+ * the Buffers alive plus those spent and not yet collected by V8.
  */
-async function slowTransfer(script) {
-  let idle = rss();
-  let peak = idle;
-  const sampler = setInterval(() => (peak = Math.max(peak, rss())), 20);
+async function w3() {
+  const memory = memorySampler();
   let bytes = 0;
   let credit = 0;
   let marker = true; // The child's "R" comes first; the consumer skips it.
@@ -154,8 +181,7 @@ async function slowTransfer(script) {
         if (i < 0) return cb();
         marker = false;
         chunk = chunk.subarray(i + 1);
-        idle = rss();
-        peak = idle;
+        memory.reset();
       }
       bytes += chunk.length;
       credit += chunk.length;
@@ -167,24 +193,12 @@ async function slowTransfer(script) {
   });
   const t0 = now();
   const cpu0 = cpu();
-  const s = start(script);
+  const s = start(`exec cat ${opt.file}`);
   if (s.stream) s.stream.pipe(slow, { end: false }); // The stream's own backpressure.
   else s.onData((b) => slow.write(b)); // node-pty's onData: no backpressure.
   await s.done;
   await new Promise((r) => slow.write(Buffer.alloc(0), r)); // After every earlier write.
-  clearInterval(sampler);
-  return { bytes, seconds: now() - t0, cpuSeconds: cpu() - cpu0, rssGrowth: peak - idle };
-}
-
-async function w3() {
-  // Slow consumer. A first, shorter transfer through the same path warms the
-  // process up (JIT code, heap and allocator sizes, V8's pace of collecting
-  // spent buffers), which every Node peer pays once; the measured transfer
-  // comes second, so its growth is what the reader buffers. The first
-  // transfer's growth is reported too.
-  const first = await slowTransfer(`exec head -c ${opt.warm} ${opt.file}`);
-  const r = await slowTransfer(`exec cat ${opt.file}`);
-  return { ...r, firstRssGrowth: first.rssGrowth };
+  return { bytes, seconds: now() - t0, cpuSeconds: cpu() - cpu0, ...memory.stop() };
 }
 
 async function w4() {
@@ -214,9 +228,7 @@ async function w4() {
 
 async function w5() {
   // Many consoles: `count` children each write `each` bytes at once.
-  const idle = rss();
-  let peak = idle;
-  const sampler = setInterval(() => (peak = Math.max(peak, rss())), 20);
+  const memory = memorySampler();
   let bytes = 0;
   const cpu0 = cpu();
   const t0 = now();
@@ -226,8 +238,8 @@ async function w5() {
     all.push(ready(s, (b) => (bytes += b.length)).then(() => s.done));
   }
   await Promise.all(all);
-  clearInterval(sampler);
-  return { bytes, seconds: now() - t0, cpuSeconds: cpu() - cpu0, rssPerConsole: (peak - idle) / opt.count };
+  const m = memory.stop();
+  return { bytes, seconds: now() - t0, cpuSeconds: cpu() - cpu0, rssPerConsole: m.rssGrowth / opt.count, peakArrayBuffers: m.peakArrayBuffers };
 }
 
 async function w6() {
