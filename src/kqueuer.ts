@@ -11,6 +11,7 @@ import { codedError, lastError, systemError, validateFd } from './errors';
 import {
   KqueueConsole,
   kReady,
+  ReadBuffer,
   validateConsoleOptions,
   type KqueueConsoleOptions,
   type Registration,
@@ -44,6 +45,8 @@ export class Kqueuer {
   private nextId = 1;
   private readonly byId = new Map<number, Entry>();
   private readonly byFd = new Map<number, Entry>();
+  /** The buffer this Kqueuer's consoles read into, unless given a readBufferSize of their own. */
+  private readonly readBuffer = new ReadBuffer();
   private waitingCount = 0;
   private refed = true;
   private loopRefed = false;
@@ -126,7 +129,7 @@ export class Kqueuer {
     // An fd handed over with autoClose is the library's to close from now on
     // (and to close at environment teardown, if nothing else does).
     if (autoClose && !(tty !== null && tty.autoClose)) this.native.own(fd);
-    entry.console = new KqueueConsole({ fd, io: this.native, registration, console: tty, autoClose, options: opts });
+    entry.console = new KqueueConsole({ fd, io: this.native, registration, console: tty, autoClose, options: opts, readBuffer: this.readBuffer });
     this.byId.set(id, entry);
     this.byFd.set(fd, entry);
     debug('add fd %d as id %d', fd, id);

@@ -57,3 +57,83 @@ t.test('no tail loss: a child writes 4 MiB and exits at once, 100 times', async 
   kq.close();
   fs.rmSync(dir, { recursive: true });
 });
+
+t.test('consoles of one Kqueuer read into one buffer, one after the other', async (t) => {
+  const kq = new Kqueuer();
+  const [a, b] = [openPty(), openPty()];
+  const conA = kq.add(a.master);
+  const conB = kq.add(b.master);
+  const [fromA, fromB]: Buffer[][] = [[], []];
+  conA.on('data', (c: Buffer) => fromA.push(c));
+  conB.on('data', (c: Buffer) => fromB.push(c));
+  fs.writeSync(a.slave.fd, 'first\n');
+  await dataUntil(conA, () => fromA.length > 0);
+  fs.writeSync(b.slave.fd, 'second\n');
+  await dataUntil(conB, () => fromB.length > 0);
+  t.equal(fromA[0].toString(), 'first\r\n');
+  t.equal(fromB[0].toString(), 'second\r\n');
+  t.equal(fromB[0].buffer, fromA[0].buffer, "the second console's bytes went into the first's buffer");
+  t.equal(fromB[0].byteOffset, fromA[0].byteOffset + fromA[0].length, 'right after them');
+  for (const con of [conA, conB]) {
+    await con.shutdown();
+    await con.close();
+  }
+  a.slave.close();
+  b.slave.close();
+  kq.close();
+});
+
+t.test("many consoles on one Kqueuer, reading at once: each one's bytes stay its own", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-shared-'));
+  const kq = new Kqueuer();
+  const count = 8;
+  const runs = Array.from({ length: count }, (_, i) => {
+    const payload = randomBytes(1024 * 1024);
+    const file = path.join(dir, `payload-${i}`);
+    fs.writeFileSync(file, payload);
+    const { master, slave } = openPty();
+    slave.setRaw();
+    const child = spawnOnSlave(slave.fd, 'cat', [file]);
+    slave.close();
+    // The last console reads into buffers of its own.
+    const con = kq.add(master, i === count - 1 ? { readBufferSize: 16 * 1024 } : {});
+    const chunks: Buffer[] = [];
+    con.on('data', (b: Buffer) => chunks.push(b));
+    return { payload, child, con, chunks };
+  });
+  for (const r of runs) {
+    await exitCode(r.child);
+    await dataUntil(r.con, () => r.chunks.reduce((n, b) => n + b.length, 0) >= r.payload.length);
+  }
+  for (const [i, r] of runs.entries()) t.ok(Buffer.concat(r.chunks).equals(r.payload), `console ${i}: every byte, in order`);
+
+  // Which consoles each underlying buffer served, and the byte ranges it handed out.
+  const users = new Map<ArrayBuffer, Set<number>>();
+  const ranges = new Map<ArrayBuffer, [number, number][]>();
+  runs.forEach((r, i) => {
+    for (const b of r.chunks) {
+      const ab = b.buffer as ArrayBuffer;
+      if (!users.has(ab)) users.set(ab, new Set());
+      users.get(ab)!.add(i);
+      if (!ranges.has(ab)) ranges.set(ab, []);
+      ranges.get(ab)!.push([b.byteOffset, b.byteOffset + b.length]);
+    }
+  });
+  t.notOk(
+    [...users.values()].some((s) => s.size > 1 && s.has(count - 1)),
+    'a console with a readBufferSize of its own never shares',
+  );
+  let overlaps = 0;
+  for (const list of ranges.values()) {
+    list.sort((a, b) => a[0] - b[0]);
+    for (let k = 1; k < list.length; k++) if (list[k][0] < list[k - 1][1]) overlaps++;
+  }
+  t.equal(overlaps, 0, 'no two chunks of one buffer overlap');
+
+  for (const r of runs) {
+    await r.con.shutdown();
+    await r.con.close();
+  }
+  kq.close();
+  fs.rmSync(dir, { recursive: true });
+});
