@@ -189,7 +189,11 @@ const METRICS = {
   W5: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low'], ['KiB RSS/console', (r) => r.rssPerConsole / 1024, 'low', 'memory'], ['peak ArrayBuffer MiB', (r) => r.peakArrayBuffers / MiB, 'low', 'memory']],
   W6: [['CPU ms', (r) => r.cpuMs, 'low'], ['wake-ups', (r) => r.wakeups ?? r.contextSwitches, 'low']],
 };
-const lossText = (bad) => `up to ${Math.max(...bad.map((r) => r.lost ?? 0))} B`;
+const lossText = (bad, runs) => {
+  const lost = bad.filter((r) => (r.lost ?? 0) > 0);
+  if (!lost.length) return 'in its verification run, or a wrong checksum';
+  return `in ${lost.length}/${runs.length} runs, up to ${Math.max(...lost.map((r) => r.lost))} B`;
+};
 const fmt = (x) => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2)) : '-');
 const summary = [];
 let text = `kqueue-console benchmarks, ${raw.date}${quick ? ' (quick: correctness only)' : ''}; ${reps} interleaved repetitions per peer; medians [min–max] ×ratio to the best\n`;
@@ -214,12 +218,12 @@ for (const w of workloads) {
         let cell;
         if (runs.some((r) => r.skipped)) cell = `skipped: ${runs[0].skipped}`;
         else if (bad.some((r) => r.error)) cell = `FAILED: ${bad.find((r) => r.error).error}`;
-        else if (bad.length && kind !== 'memory') cell = `LOST BYTES in ${bad.length}/${runs.length} runs (${lossText(bad)}) or checksum wrong: no speed reported`;
+        else if (bad.length && kind !== 'memory') cell = `LOST BYTES ${lossText(bad, runs)}: no speed reported`;
         else {
           const vals = runs.map(f);
           const ratio = best && meds[i] ? meds[i] / best : NaN;
           cell = `${fmt(meds[i])} [${fmt(Math.min(...vals))}–${fmt(Math.max(...vals))}] ×${fmt(ratio)}`;
-          if (bad.length) cell += `  (lost bytes in ${bad.length}/${runs.length} runs, ${lossText(bad)})`;
+          if (bad.length) cell += `  (lost bytes ${lossText(bad, runs)})`;
           summary.push({ workload: w, condition, metric: name, peer: p, median: meds[i], ratio, runsLosingBytes: bad.length });
         }
         text += `      ${p.padEnd(20)} ${cell}\n`;

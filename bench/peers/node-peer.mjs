@@ -54,6 +54,8 @@ function memorySampler() {
   };
 }
 
+let kqueuer = null;
+
 /** Starts `script` (sh) on a new pty for this peer; returns its reader/writer. */
 function start(script) {
   const cmd = ['sh', ['-c', `${RAW}; printf R; ${script}`]];
@@ -86,8 +88,8 @@ function start(script) {
       done: Promise.all([exited, done]),
     };
   }
-  const kq = new lib.Kqueuer();
-  const con = kq.add(master);
+  kqueuer ??= new lib.Kqueuer(); // One for every console of the run (W5: 256 on one).
+  const con = kqueuer.add(master);
   const ended = once(con, 'end');
   return {
     onData: (f) => con.on('data', f),
