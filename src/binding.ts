@@ -61,9 +61,11 @@ export interface NativeBinding {
   /**
    * Reads into buf[off, off+len) until it is full or the fd says stop.
    * Returns the count; when short, status[0] is the errno (EAGAIN, EIO, ...)
-   * or 0 for end of file.
+   * or 0 for end of file. With `noWait`, once some bytes are in it also
+   * stops (as EAGAIN) when FIONREAD says nothing is queued, rather than let
+   * a tty read wait for the kernel to move more in.
    */
-  read(fd: number, buf: Uint8Array, off: number, len: number): number;
+  read(fd: number, buf: Uint8Array, off: number, len: number, noWait?: boolean): number;
   /** Writes buf[off, off+len) until done or the fd says stop; count back, errno in status[0] when short. */
   write(fd: number, buf: Uint8Array, off: number, len: number): number;
   /** writev(2) of `chunks` after skipping `skip` bytes; as write(). */

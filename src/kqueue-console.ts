@@ -161,6 +161,12 @@ export class KqueueConsole extends Duplex {
   private readYielded = false;
   /** The last read said EIO: the other side is gone, for now. */
   private otherSideGone = false;
+  /**
+   * Set while an event that came with other consoles' events is handled:
+   * reads then stop when the tty has nothing queued, rather than wait for
+   * the kernel to move more in (see the native read).
+   */
+  private readNoWait = false;
 
   /** A write that said EAGAIN/EIO and waits for a WRITE edge. */
   private writeReq: WriteRequest | null = null;
@@ -262,7 +268,8 @@ export class KqueueConsole extends Duplex {
     rb.reserve();
     const { buffer, offset } = rb;
     const room = buffer.length - offset;
-    const n = this.io.read(this.fd, buffer, offset, room);
+    // Never at shutdown: its drain must wait for every byte the kernel holds.
+    const n = this.io.read(this.fd, buffer, offset, room, this.readNoWait && !this.shut);
     const errno = n < room ? this.io.status[0] : 0;
     if (n > 0) {
       this.otherSideGone = false;
@@ -390,15 +397,27 @@ export class KqueueConsole extends Duplex {
 
   // ---- Events and shutdown ------------------------------------------------
 
-  /** @internal Readiness bits from the Kqueuer. */
-  [kReady](bits: number): void {
+  /**
+   * @internal Readiness bits from the Kqueuer; `crowded`: other consoles'
+   * events came in the same batch.
+   */
+  [kReady](bits: number, crowded = false): void {
     if (this.destroyed || this.shut) return;
     const { READABLE, WRITABLE, HANGUP } = this.io.bits;
     // A hang-up counts as both: the waiting side retries, sees EIO, and
     // waits again (edge-triggered, so it is reported once, not in a loop).
     if (bits & (READABLE | HANGUP)) {
       this.readArmed = false;
-      if (this.wantRead) this.readLoop();
+      if (this.wantRead) {
+        // Not after a hang-up: the bytes written before it and then the EIO
+        // must be read now, as no other edge will come for them.
+        this.readNoWait = crowded && this.tty !== null && !(bits & HANGUP);
+        try {
+          this.readLoop();
+        } finally {
+          this.readNoWait = false;
+        }
+      }
     }
     if (bits & (WRITABLE | HANGUP)) {
       const req = this.writeReq;

@@ -194,10 +194,12 @@ export class Kqueuer {
   }
 
   private dispatch(batch: Float64Array, count: number, waitErrno: number): void {
+    // With other consoles ready too, none of them waits for its kernel worker.
+    const crowded = count > 1;
     for (let i = 0; i < count; i++) {
       // An id that is gone was removed while its event was in flight: drop it.
       const entry = this.byId.get(batch[2 * i]);
-      if (entry !== undefined) entry.console[kReady](batch[2 * i + 1]);
+      if (entry !== undefined) entry.console[kReady](batch[2 * i + 1], crowded);
     }
     if (waitErrno !== 0) {
       debug('waiting failed: errno %d', waitErrno);

@@ -3,6 +3,7 @@
 // write of an exact size, a spurious edge, an odd errno).
 import * as os from 'node:os';
 import t from 'tap';
+import type { Console } from '../src/console';
 import { KqueueConsole, kReady, type ConsoleIo, type KqueueConsoleOptions, type Registration } from '../src/kqueue-console';
 
 const { EAGAIN, EIO, EBADF, EINVAL } = os.constants.errno;
@@ -18,9 +19,12 @@ class FakeFd implements ConsoleIo {
   whenFull = EAGAIN;
   written: Buffer[] = [];
   reads = 0;
+  /** The noWait argument of every read. */
+  noWaits: boolean[] = [];
 
-  read(_fd: number, buf: Uint8Array, off: number, len: number): number {
+  read(_fd: number, buf: Uint8Array, off: number, len: number, noWait = false): number {
     this.reads++;
+    this.noWaits.push(noWait);
     const n = Math.min(len, this.incoming.length);
     Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).set(this.incoming.subarray(0, n), off);
     this.incoming = this.incoming.subarray(n);
@@ -72,10 +76,12 @@ class FakeRegistration implements Registration {
   }
 }
 
-function make(options: KqueueConsoleOptions = {}): { fd: FakeFd; reg: FakeRegistration; con: KqueueConsole } {
+function make(options: KqueueConsoleOptions = {}, tty = false): { fd: FakeFd; reg: FakeRegistration; con: KqueueConsole } {
   const fd = new FakeFd();
   const reg = new FakeRegistration();
-  const con = new KqueueConsole({ fd: 99, io: fd, registration: reg, console: null, autoClose: false, options });
+  // Only whether there is a Console matters to the stream's reads.
+  const console = tty ? ({} as unknown as Console) : null;
+  const con = new KqueueConsole({ fd: 99, io: fd, registration: reg, console, autoClose: false, options });
   return { fd, reg, con };
 }
 
@@ -264,4 +270,34 @@ t.test('a fd that never runs dry cannot keep the event loop from its other work'
   while (got < total) await new Promise((r) => setImmediate(r));
   t.equal(got, total, 'and reading went on by itself, with no further edge, to the last byte');
   con.destroy();
+});
+
+t.test("a tty's reads skip the kernel's wait only for events that came with others, and never for a hang-up or at shutdown", async (t) => {
+  const { fd, con } = make({}, true);
+  con.on('data', () => {});
+  const feed = async (what: number, crowded: boolean): Promise<boolean[]> => {
+    fd.noWaits = [];
+    fd.incoming = Buffer.from('x');
+    con[kReady](what, crowded);
+    await new Promise((r) => setImmediate(r));
+    return fd.noWaits;
+  };
+  await new Promise((r) => setImmediate(r)); // The first _read() and its EAGAIN.
+  t.same(await feed(bits.READABLE, true), [true], 'readable, with other consoles: noWait');
+  t.same(await feed(bits.READABLE, false), [false], 'readable, alone: the plain read');
+  t.same(await feed(bits.READABLE | bits.HANGUP, true), [false], 'a hang-up, even with others: the plain read, on to the EIO');
+  fd.noWaits = [];
+  fd.incoming = Buffer.from('y');
+  const shut = con.shutdown();
+  await shut;
+  t.notOk(fd.noWaits.includes(true), "shutdown's drain: plain reads only");
+
+  const pipe = make({}, false);
+  pipe.con.on('data', () => {});
+  await new Promise((r) => setImmediate(r));
+  pipe.fd.noWaits = [];
+  pipe.fd.incoming = Buffer.from('z');
+  pipe.con[kReady](bits.READABLE, true);
+  t.same(pipe.fd.noWaits, [false], 'not a tty: the plain read (only ttys wait for a kernel worker)');
+  await pipe.con.shutdown();
 });
