@@ -53,6 +53,7 @@ export class ReadBuffer {
     }
   }
 }
+
 /**
  * The most one read loop takes from the fd before it lets the event loop run
  * (timers, other consoles, a consumer's pause()); it goes on in a
