@@ -23,7 +23,6 @@ enum Syscall : int32_t {
   kSysWritev,
   kSysKqueue,
   kSysKevent,
-  kSysPipe,
   kSysFcntl,
   kSysPosixOpenpt,
   kSysGrantpt,
@@ -40,7 +39,7 @@ enum Syscall : int32_t {
 
 inline const char* const kSyscallNames[kSysCount] = {
     "",          "read",      "write",    "writev",    "kqueue",
-    "kevent",    "pipe",      "fcntl",    "posix_openpt", "grantpt",
+    "kevent",    "fcntl",     "posix_openpt", "grantpt",
     "unlockpt",  "ptsname",   "open",     "ioctl",     "tcgetattr",
     "tcsetattr", "ttyname",   "close"};
 
