@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'ERR_EXPECT_TIMEOUT'
   | 'ERR_INVALID_ARG_TYPE'
   | 'ERR_INVALID_ARG_VALUE'
+  | 'ERR_INCOMPATIBLE_OPTION_PAIR'
+  | 'ERR_INVALID_RETURN_VALUE'
   | 'ERR_OUT_OF_RANGE';
 
 function errnoName(errno: number): string {

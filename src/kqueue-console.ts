@@ -101,6 +101,34 @@ export interface KqueueConsoleOptions {
    * a size reads into buffers of its own.
    */
   readBufferSize?: number;
+  /**
+   * Reads go into memory the caller provides and reuses, and each is handed
+   * to `onread.callback` instead of to the stream (as `net.Socket`'s
+   * `onread`): no Buffer is made per read, so nothing is left for the
+   * garbage collector. The readable side gives no data (`'data'` is never
+   * emitted), but still ends, emits `'hangup'`, and drains at shutdown.
+   * Reading starts when the console is added. Not with `readBufferSize`.
+   */
+  onread?: OnRead;
+}
+
+/** The `onread` option of {@link KqueueConsoleOptions}. */
+export interface OnRead {
+  /**
+   * The memory each read goes into, from its start: one buffer reused for
+   * every read, or a function that returns it, called for the first read and
+   * again after each callback (the buffer just handed over is then the
+   * caller's to keep), as `net.Socket` does.
+   */
+  buffer: Uint8Array | (() => Uint8Array);
+  /**
+   * Called after each read that got bytes: they are `buf[0, bytesRead)`,
+   * and a `buffer` that is not a function is read into again after the
+   * callback returns. Returning `false` pauses
+   * reading, as `pause()` does; `resume()` goes on. At shutdown, what the fd
+   * still holds is delivered whatever the callback returns.
+   */
+  callback(bytesRead: number, buf: Uint8Array): boolean | void;
 }
 
 /** @internal How the Kqueuer makes a console. */
@@ -148,6 +176,10 @@ export class KqueueConsole extends Duplex {
   private readonly tty: Console | null;
   private readonly autoClose: boolean;
   private readonly readBuffer: ReadBuffer;
+  /** options.onread: where reads go instead of push(), or null. */
+  private readonly onread: OnRead | null;
+  /** The buffer the next read goes into with onread; null: ask onread.buffer(). */
+  private userBuffer: Uint8Array | null = null;
   /** The stream wants data: _read() was called and push() has not said stop. */
   private wantRead = false;
   /** The last read said EAGAIN/EIO, and no READ edge has come since. */
@@ -190,6 +222,13 @@ export class KqueueConsole extends Duplex {
     this.tty = init.console;
     this.autoClose = init.autoClose;
     this.readBuffer = options.readBufferSize !== undefined || !init.readBuffer ? new ReadBuffer(options.readBufferSize) : init.readBuffer;
+    this.onread = options.onread ?? null;
+    if (this.onread !== null) {
+      // No _read() will ask for data: reading starts now, and pause() and
+      // resume() stop and start it.
+      this.wantRead = true;
+      this.readSoon();
+    }
   }
 
   /** The terminal's name (see {@link Console.name}); empty for an fd that is not a tty. */
@@ -205,9 +244,37 @@ export class KqueueConsole extends Duplex {
   // ---- Read side ----------------------------------------------------------
 
   override _read(): void {
+    if (this.onread !== null) return; // pause() and resume() drive reading.
     this.wantRead = true;
     if (!this.readArmed) this.readLoop();
     this.updateWaiting();
+  }
+
+  /** With `onread`, pausing stops reading (the stream itself has no data to hold back). */
+  override pause(): this {
+    if (this.onread !== null) {
+      this.wantRead = false;
+      this.updateWaiting();
+    }
+    return super.pause();
+  }
+
+  /** With `onread`, resuming reads again (from the next tick, never inside the call). */
+  override resume(): this {
+    if (this.onread !== null && !this.wantRead && !this.readDone && !this.destroyed && !this.shut) {
+      this.wantRead = true;
+      this.readSoon();
+    }
+    return super.resume();
+  }
+
+  /** Reads on the next tick, unless an edge must come first (the last read said EAGAIN). */
+  private readSoon(): void {
+    process.nextTick(() => {
+      if (this.shut || this.destroyed) return;
+      if (!this.readArmed) this.readLoop();
+      this.updateWaiting();
+    });
   }
 
   /**
@@ -261,18 +328,37 @@ export class KqueueConsole extends Duplex {
    * ending or destroying as the errno says).
    */
   private readOnce(noWait: boolean, ignoreBackpressure = false): number {
-    const rb = this.readBuffer;
-    rb.reserve();
-    const { buffer, offset } = rb;
+    const { onread } = this;
+    let buffer: Uint8Array;
+    let offset = 0;
+    if (onread !== null) {
+      buffer = this.userBuffer ??= typeof onread.buffer === 'function' ? onread.buffer() : onread.buffer;
+      if (!(buffer instanceof Uint8Array) || buffer.length === 0) {
+        this.destroy(codedError('ERR_INVALID_RETURN_VALUE', 'onread.buffer must be, or return, a non-empty Uint8Array'));
+        return -1;
+      }
+    } else {
+      const rb = this.readBuffer;
+      rb.reserve();
+      ({ buffer, offset } = rb);
+    }
     const room = buffer.length - offset;
     const n = this.io.read(this.fd, buffer, offset, room, noWait);
     const errno = n < room ? this.io.status[0] : 0;
     if (n > 0) {
       this.otherSideGone = false;
-      // Taken before push(): a 'data' listener may make another console
-      // read into the same buffer.
-      rb.offset = offset + n;
-      if (!this.push(buffer.subarray(offset, offset + n)) && !ignoreBackpressure) this.wantRead = false;
+      let more: boolean;
+      if (onread !== null) {
+        // Handed over: a buffer function is asked for the next one.
+        if (typeof onread.buffer === 'function') this.userBuffer = null;
+        more = onread.callback(n, buffer) !== false;
+      } else {
+        // Taken before push(): a 'data' listener may make another console
+        // read into the same buffer.
+        this.readBuffer.offset = offset + n;
+        more = this.push((buffer as Buffer).subarray(offset, offset + n));
+      }
+      if (!more && !ignoreBackpressure) this.wantRead = false;
     }
     if (n === room) return n;
     if (errno === 0) {
@@ -317,6 +403,8 @@ export class KqueueConsole extends Duplex {
     this.readDone = true;
     this.wantRead = false;
     this.push(null);
+    // With onread nothing reads the stream, so 'end' is asked for here.
+    if (this.onread !== null) this.read(0);
   }
 
   // ---- Write side ---------------------------------------------------------
@@ -585,5 +673,23 @@ export function validateConsoleOptions(options: unknown): KqueueConsoleOptions {
   if (o.readableHighWaterMark !== undefined) validateInteger(o.readableHighWaterMark, 'options.readableHighWaterMark', 0, 2 ** 30);
   if (o.writableHighWaterMark !== undefined) validateInteger(o.writableHighWaterMark, 'options.writableHighWaterMark', 0, 2 ** 30);
   if (o.readBufferSize !== undefined) validateInteger(o.readBufferSize, 'options.readBufferSize', 4096, 16 * 1024 * 1024);
+  if (o.onread !== undefined) validateOnRead(o.onread, o.readBufferSize !== undefined);
   return o;
+}
+
+function validateOnRead(onread: unknown, withReadBufferSize: boolean): void {
+  if (typeof onread !== 'object' || onread === null) {
+    throw codedError('ERR_INVALID_ARG_TYPE', `The "options.onread" property must be of type object. Received ${String(onread)}`);
+  }
+  const { buffer, callback } = onread as OnRead;
+  if (typeof buffer !== 'function' && !(buffer instanceof Uint8Array)) {
+    throw codedError('ERR_INVALID_ARG_TYPE', 'The "options.onread.buffer" property must be a Uint8Array or a function.');
+  }
+  if (buffer instanceof Uint8Array && buffer.length === 0) {
+    throw codedError('ERR_INVALID_ARG_VALUE', 'The "options.onread.buffer" property must not be empty.');
+  }
+  validateFunction(callback, 'options.onread.callback');
+  if (withReadBufferSize) {
+    throw codedError('ERR_INCOMPATIBLE_OPTION_PAIR', 'Option "onread" cannot be used with "readBufferSize"; onread.buffer is where reads go.');
+  }
 }
