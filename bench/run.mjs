@@ -76,15 +76,18 @@ const PEERS = {
   'node-pty': { ok: !skipped['node-pty'], cmd: nodePeer('node-pty') },
   'node-tty': { ok: true, cmd: nodePeer('node-tty') },
   'kqueue-console': { ok: true, cmd: nodePeer('kqueue-console') },
+  // The same readers with their onread option: reads into buffers the consumer reuses.
+  'node-tty (onread)': { ok: true, cmd: nodePeer('node-tty (onread)') },
+  'kqueue-console (onread)': { ok: true, cmd: nodePeer('kqueue-console (onread)') },
 };
 const PLAN = {
   W1: ['C limit (blocking)', 'C limit (epoll ET)', 'go-epollconsole', 'node-pty', 'node-tty', 'kqueue-console'],
   W2: ['C limit (blocking)', 'C limit (epoll ET)', 'go-epollconsole', 'node-pty', 'node-tty', 'kqueue-console'],
-  W3: ['node-pty', 'node-tty', 'kqueue-console'],
+  W3: ['node-pty', 'node-tty', 'kqueue-console', 'node-tty (onread)', 'kqueue-console (onread)'],
   // node-tty cannot take W4: Node's tty streams cannot read (for the child's
   // ready marker) and write one fd through two handles.
   W4: ['C limit (blocking)', 'node-pty', 'kqueue-console'],
-  W5: ['node-pty', 'node-tty', 'kqueue-console'],
+  W5: ['node-pty', 'node-tty', 'kqueue-console', 'node-tty (onread)', 'kqueue-console (onread)'],
   W6: ['node-tty', 'kqueue-console'],
 };
 
@@ -157,10 +160,11 @@ for (const condition of conditions) {
       for (let rep = 0; rep < reps; rep++) {
         for (const p of peers) {
           const r = run(p, w, options[w]);
-          if (r.error && p === 'kqueue-console') failures++;
+          const ours = p.startsWith('kqueue-console');
+          if (r.error && ours) failures++;
           if (r.bytes !== undefined && expected[w] !== undefined) r.lost = expected[w] - r.bytes;
-          if (p === 'kqueue-console' && r.lost) failures++;
-          if (p === 'kqueue-console' && w === 'W6' && !r.arrivedAfterReopen) failures++;
+          if (ours && r.lost) failures++;
+          if (ours && w === 'W6' && !r.arrivedAfterReopen) failures++;
           raw.runs.push({ condition, workload: w, peer: p, rep, verified: verified[p], ...r });
           process.stderr.write('.');
         }
@@ -182,11 +186,12 @@ const METRICS = {
   W2: [['p50 µs', (r) => r.p50, 'low'], ['p99 µs', (r) => r.p99, 'low'], ['CPU µs/RT', (r) => r.cpuUsPerTrip, 'low']],
   W3: [
     ['RSS growth MiB', (r) => r.rssGrowth / MiB, 'low', 'memory'],
+    ['of it file-backed MiB', (r) => (r.fileBackedGrowth ?? NaN) / MiB, 'low', 'memory'],
     ['peak ArrayBuffer MiB', (r) => r.peakArrayBuffers / MiB, 'low', 'memory'],
     ['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'],
   ],
   W4: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low']],
-  W5: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low'], ['KiB RSS/console', (r) => r.rssPerConsole / 1024, 'low', 'memory'], ['peak ArrayBuffer MiB', (r) => r.peakArrayBuffers / MiB, 'low', 'memory']],
+  W5: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low'], ['KiB RSS/console', (r) => r.rssPerConsole / 1024, 'low', 'memory'], ['of it file-backed KiB', (r) => (r.fileBackedPerConsole ?? NaN) / 1024, 'low', 'memory'], ['peak ArrayBuffer MiB', (r) => r.peakArrayBuffers / MiB, 'low', 'memory']],
   W6: [['CPU ms', (r) => r.cpuMs, 'low'], ['wake-ups', (r) => r.wakeups ?? r.contextSwitches, 'low']],
 };
 const lossText = (bad, runs) => {
@@ -226,11 +231,11 @@ for (const w of workloads) {
           if (bad.length) cell += `  (lost bytes ${lossText(bad, runs)})`;
           summary.push({ workload: w, condition, metric: name, peer: p, median: meds[i], ratio, runsLosingBytes: bad.length });
         }
-        text += `      ${p.padEnd(20)} ${cell}\n`;
+        text += `      ${p.padEnd(24)} ${cell}\n`;
       });
     }
     if (w === 'W6') {
-      for (const { p, runs } of rows) text += `      ${p.padEnd(20)} bytes after reopen arrived: ${runs.filter((r) => r.arrivedAfterReopen).length}/${runs.length}\n`;
+      for (const { p, runs } of rows) text += `      ${p.padEnd(24)} bytes after reopen arrived: ${runs.filter((r) => r.arrivedAfterReopen).length}/${runs.length}\n`;
     }
   }
 }
@@ -256,7 +261,7 @@ if (bars.length) {
     for (const b of group) {
       const len = (b.median / max) * 420;
       svg += `<text x="10" y="${y + 13}" font-size="12">${b.peer} · ${b.condition}</text>`;
-      svg += `<rect x="250" y="${y + 2}" width="${len.toFixed(1)}" height="${rowH - 5}" fill="${b.peer === 'kqueue-console' ? '#2a7' : '#789'}"/>`;
+      svg += `<rect x="250" y="${y + 2}" width="${len.toFixed(1)}" height="${rowH - 5}" fill="${b.peer.startsWith('kqueue-console') ? '#2a7' : '#789'}"/>`;
       svg += `<text x="${255 + len}" y="${y + 13}" font-size="12">${fmt(b.median)}</text>`;
       y += rowH;
     }

@@ -1,6 +1,8 @@
 // One benchmark run of one Node peer, in a process of its own:
 //   node node-peer.mjs <peer> <workload> '<json options>'
-// Peers: kqueue-console, node-pty, node-tty. Prints one JSON result line.
+// Peers: kqueue-console, node-pty, node-tty; "kqueue-console (onread)" and
+// "node-tty (onread)" read into buffers the consumer reuses (the onread
+// option of each, W3 and W5 only). Prints one JSON result line.
 // Every peer gets the same pty settings: the child itself runs
 // `stty raw -echo` before its work, and says "R" when it is ready.
 import { spawn } from 'node:child_process';
@@ -16,6 +18,9 @@ const lib = require(`${root}dist/index.js`);
 const { kReady } = require(`${root}dist/kqueue-console.js`);
 
 const [peer, workload, json] = process.argv.slice(2);
+const ONREAD = ' (onread)';
+const onreadMode = peer.endsWith(ONREAD);
+const kind = onreadMode ? peer.slice(0, -ONREAD.length) : peer;
 const opt = JSON.parse(json ?? '{}');
 const RAW = 'stty raw -echo cs8 -parenb';
 
@@ -28,38 +33,62 @@ const rss = () => process.memoryUsage.rss();
 const csw = () => process.resourceUsage().voluntaryContextSwitches + process.resourceUsage().involuntaryContextSwitches;
 
 /**
+ * The file-backed part of the RSS in bytes (Linux: RssFile), or null: pages
+ * of the node binary and libraries, paged in as new code runs (the JIT
+ * compiler's own code, say); clean and shared with the page cache.
+ */
+function rssFile() {
+  try {
+    const m = /^RssFile:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Samples the RSS and `process.memoryUsage().arrayBuffers` (the Buffers alive
  * plus those spent and not yet collected by V8) every 20 ms; `reset()` starts
- * over from now, `stop()` returns the peaks over the RSS at the (re)start.
+ * over from now, `stop()` returns the peaks over the RSS at the (re)start,
+ * and how much of the RSS peak's growth was file-backed.
  */
 function memorySampler() {
-  let idle, peak, peakBuffers;
+  let idle, peak, peakBuffers, file0, fileAtPeak;
   const reset = () => {
     idle = rss();
     peak = idle;
     peakBuffers = process.memoryUsage().arrayBuffers;
+    file0 = fileAtPeak = rssFile();
   };
   reset();
   const timer = setInterval(() => {
     const m = process.memoryUsage();
-    peak = Math.max(peak, m.rss);
+    if (m.rss > peak) {
+      peak = m.rss;
+      fileAtPeak = rssFile();
+    }
     peakBuffers = Math.max(peakBuffers, m.arrayBuffers);
   }, 20);
   return {
     reset,
     stop() {
       clearInterval(timer);
-      return { rssGrowth: peak - idle, peakArrayBuffers: peakBuffers };
+      const fileGrowth = file0 === null || fileAtPeak === null ? null : fileAtPeak - file0;
+      return { rssGrowth: peak - idle, fileBackedGrowth: fileGrowth, peakArrayBuffers: peakBuffers };
     },
   };
 }
 
 let kqueuer = null;
 
-/** Starts `script` (sh) on a new pty for this peer; returns its reader/writer. */
-function start(script) {
+/**
+ * Starts `script` (sh) on a new pty for this peer; returns its reader/writer.
+ * `onread` ({ buffer, callback }, for the onread peers) is given to the
+ * reader, which then reads into the caller's buffers and emits no 'data'.
+ */
+function start(script, onread) {
   const cmd = ['sh', ['-c', `${RAW}; printf R; ${script}`]];
-  if (peer === 'node-pty') {
+  if (kind === 'node-pty') {
     const pty = require(`${root}node_modules/node-pty`);
     const p = pty.spawn(cmd[0], cmd[1], { cols: 80, rows: 24, encoding: null });
     const exited = new Promise((r) => p.onExit(({ exitCode }) => r(exitCode)));
@@ -74,8 +103,9 @@ function start(script) {
   const child = spawn(cmd[0], cmd[1], { stdio: [slave.fd, slave.fd, slave.fd] });
   slave.close();
   const exited = once(child, 'exit').then(([c]) => c);
-  if (peer === 'node-tty') {
-    const rs = new tty.ReadStream(master.fd);
+  if (kind === 'node-tty') {
+    const rs = new tty.ReadStream(master.fd, onread ? { onread } : undefined);
+    if (onread) rs.resume(); // Its reading starts on resume() (or a 'data' listener).
     let closed;
     const done = new Promise((r) => (closed = r));
     rs.on('error', () => closed()); // EIO once the slave is gone: the end, to libuv.
@@ -89,7 +119,7 @@ function start(script) {
     };
   }
   kqueuer ??= new lib.Kqueuer(); // One for every console of the run (W5: 256 on one).
-  const con = kqueuer.add(master);
+  const con = kqueuer.add(master, onread ? { onread } : undefined);
   const ended = once(con, 'end');
   return {
     onData: (f) => con.on('data', f),
@@ -103,20 +133,23 @@ function start(script) {
 
 /** Resolves once the child says it is ready (its "R"), passing on the rest. */
 function ready(s, onData) {
-  return new Promise((resolve) => {
-    let seen = false;
-    s.onData((b) => {
-      if (!seen) {
-        const i = b.indexOf(0x52);
-        if (i < 0) return;
-        seen = true;
-        resolve();
-        b = b.subarray(i + 1);
-        if (b.length === 0) return;
-      }
-      onData(b);
-    });
-  });
+  return new Promise((resolve) => s.onData(afterMarker(onData, resolve)));
+}
+
+/** A data handler that skips what comes before the child's "R" and calls `onReady` at it. */
+function afterMarker(onData, onReady = () => {}) {
+  let seen = false;
+  return (b) => {
+    if (!seen) {
+      const i = b.indexOf(0x52);
+      if (i < 0) return;
+      seen = true;
+      onReady();
+      b = b.subarray(i + 1);
+      if (b.length === 0) return;
+    }
+    onData(b);
+  };
 }
 
 async function w1() {
@@ -195,9 +228,24 @@ async function w3() {
   });
   const t0 = now();
   const cpu0 = cpu();
-  const s = start(`exec cat ${opt.file}`);
-  if (s.stream) s.stream.pipe(slow, { end: false }); // The stream's own backpressure.
-  else s.onData((b) => slow.write(b)); // node-pty's onData: no backpressure.
+  let s;
+  if (onreadMode) {
+    // Reads go into 16 KiB buffers from a pool; each goes back when the
+    // consumer has taken it, and reading pauses while the consumer is full.
+    const pool = [];
+    s = start(`exec cat ${opt.file}`, {
+      buffer: () => pool.pop() ?? Buffer.allocUnsafe(16 * 1024),
+      callback(n, buf) {
+        if (slow.write(buf.subarray(0, n), () => pool.push(buf))) return true;
+        slow.once('drain', () => s.stream.resume());
+        return false;
+      },
+    });
+  } else {
+    s = start(`exec cat ${opt.file}`);
+    if (s.stream) s.stream.pipe(slow, { end: false }); // The stream's own backpressure.
+    else s.onData((b) => slow.write(b)); // node-pty's onData: no backpressure.
+  }
   await s.done;
   await new Promise((r) => slow.write(Buffer.alloc(0), r)); // After every earlier write.
   return { bytes, seconds: now() - t0, cpuSeconds: cpu() - cpu0, ...memory.stop() };
@@ -217,7 +265,7 @@ async function w4() {
       sent += n;
       if (!s.con.write(n === chunk.length ? chunk : chunk.subarray(0, n))) await once(s.con, 'drain');
     }
-  } else if (peer === 'node-pty') {
+  } else if (kind === 'node-pty') {
     while (sent < opt.size) {
       const n = Math.min(chunk.length, opt.size - sent);
       s.write(n === chunk.length ? chunk : chunk.subarray(0, n));
@@ -235,24 +283,39 @@ async function w5() {
   const cpu0 = cpu();
   const t0 = now();
   const all = [];
+  const count = (b) => (bytes += b.length);
+  const shared = Buffer.allocUnsafe(64 * 1024); // onread: one buffer for every console.
   for (let i = 0; i < opt.count; i++) {
-    const s = start(`exec head -c ${opt.each} /dev/zero`);
-    all.push(ready(s, (b) => (bytes += b.length)).then(() => s.done));
+    const script = `exec head -c ${opt.each} /dev/zero`;
+    if (onreadMode) {
+      const take = afterMarker(count);
+      all.push(start(script, { buffer: shared, callback: (n, buf) => take(buf.subarray(0, n)) }).done);
+    } else {
+      const s = start(script);
+      all.push(ready(s, count).then(() => s.done));
+    }
   }
   await Promise.all(all);
   const m = memory.stop();
-  return { bytes, seconds: now() - t0, cpuSeconds: cpu() - cpu0, rssPerConsole: m.rssGrowth / opt.count, peakArrayBuffers: m.peakArrayBuffers };
+  return {
+    bytes,
+    seconds: now() - t0,
+    cpuSeconds: cpu() - cpu0,
+    rssPerConsole: m.rssGrowth / opt.count,
+    fileBackedPerConsole: m.fileBackedGrowth === null ? null : m.fileBackedGrowth / opt.count,
+    peakArrayBuffers: m.peakArrayBuffers,
+  };
 }
 
 async function w6() {
   // Hang-up idle: the slave is closed for `idle` s, then reopened and written.
-  if (peer === 'node-pty') return { skipped: 'node-pty cannot reopen its slave (it does not expose it)' };
+  if (kind === 'node-pty') return { skipped: 'node-pty cannot reopen its slave (it does not expose it)' };
   const { master, slave, slavePath } = lib.openPty();
   let text = '';
   let wakeups = 0;
   let onData;
   let hungUp;
-  if (peer === 'node-tty') {
+  if (kind === 'node-tty') {
     const rs = new tty.ReadStream(master.fd);
     hungUp = new Promise((r) => rs.once('error', r)); // libuv reports the EIO as an error.
     onData = (f) => rs.on('data', f);
@@ -288,7 +351,7 @@ async function w6() {
   fs.writeSync(again, 'after\n');
   const until = Date.now() + 1000;
   while (!text.includes('after') && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-  return { cpuMs, wakeups: peer === 'kqueue-console' ? wakeups - w0 : null, contextSwitches: switches, arrivedAfterReopen: text.includes('after') };
+  return { cpuMs, wakeups: kind === 'kqueue-console' ? wakeups - w0 : null, contextSwitches: switches, arrivedAfterReopen: text.includes('after') };
 }
 
 const run = { W1: w1, W2: w2, W3: w3, W4: w4, W5: w5, W6: w6 }[workload];
