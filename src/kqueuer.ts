@@ -196,15 +196,28 @@ export class Kqueuer {
   private dispatch(batch: Float64Array, count: number, waitErrno: number): void {
     // With other consoles ready too, none of them waits for its kernel worker.
     const crowded = count > 1;
+    // A listener that throws (say in 'data') must not cost the consoles after
+    // it in the batch their events: edges do not come again. The first error
+    // is thrown once all are delivered, as it would have been from a stream
+    // of its own.
+    let failed = false;
+    let error: unknown;
     for (let i = 0; i < count; i++) {
       // An id that is gone was removed while its event was in flight: drop it.
       const entry = this.byId.get(batch[2 * i]);
-      if (entry !== undefined) entry.console[kReady](batch[2 * i + 1], crowded);
+      if (entry === undefined) continue;
+      try {
+        entry.console[kReady](batch[2 * i + 1], crowded);
+      } catch (err) {
+        if (!failed) error = err;
+        failed = true;
+      }
     }
     if (waitErrno !== 0) {
       debug('waiting failed: errno %d', waitErrno);
       this.shutdownWith(systemError(waitErrno, 'kevent'));
     }
+    if (failed) throw error;
   }
 
   private setWaiting(entry: Entry, waiting: boolean): void {

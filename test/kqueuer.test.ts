@@ -2,10 +2,13 @@
 // waits for data, unref(), and close() with consoles still added.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
+import { binding } from '../src/binding';
 import { Kqueuer, openPty } from '../src/index';
-import { isOpen, openFdCount } from './helpers/fds';
+import { isOpen, openFdCount, openFifo } from './helpers/fds';
 
 async function lifecycle(mode: string): Promise<{ code: number | null; stdout: string }> {
   const child = spawn(process.execPath, [...process.execArgv, path.join(__dirname, 'fixtures', 'lifecycle.ts'), mode], {
@@ -45,4 +48,38 @@ t.test('wait() resolves on close(); close() destroys what is still added', async
   t.notOk(isOpen(master.fd), 'and the master it owned was closed');
   slave.close();
   t.equal(openFdCount(), baseline, 'no fd leaked');
+});
+
+t.test("a listener that throws does not cost the other consoles of its batch their event", async (t) => {
+  const kq = new Kqueuer();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-kqueuer-'));
+  // FIFOs opened read-write: one fd both ends, and a write is readable at once.
+  const pipes = [0, 1].map(() => openFifo(dir)).map((fd) => [fd, fd]);
+  const calls = [0, 0];
+  let armed = false;
+  const cons = pipes.map(([r], i) => {
+    const con = kq.add(r);
+    con.on('data', () => {
+      calls[i]++;
+      if (armed) throw new Error(`listener ${i}`);
+    });
+    return con;
+  });
+  // Both read to EAGAIN first, then wait for an edge.
+  pipes.forEach(([, w]) => fs.writeSync(w, 'a'));
+  while (calls[0] === 0 || calls[1] === 0) await new Promise((r) => setImmediate(r));
+  // Both pipes readable, then one batch with both events, delivered before
+  // the loop could poll (pipe writes are there at once).
+  pipes.forEach(([, w]) => fs.writeSync(w, 'b'));
+  armed = true;
+  const { READABLE } = binding().bits;
+  const ids = pipes.map(([r]) => (kq as unknown as { byFd: Map<number, { id: number }> }).byFd.get(r)!.id);
+  const dispatch = (kq as unknown as { dispatch(b: Float64Array, n: number, e: number): void }).dispatch.bind(kq);
+  t.throws(() => dispatch(Float64Array.of(ids[0], READABLE, ids[1], READABLE), 2, 0), { message: 'listener 0' }, "the first listener's error is thrown");
+  t.same(calls, [2, 2], 'and the second console read its bytes all the same');
+  armed = false;
+  for (const con of cons) await con.close();
+  for (const [fd] of pipes) fs.closeSync(fd);
+  fs.rmSync(dir, { recursive: true });
+  kq.close();
 });

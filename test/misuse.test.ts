@@ -1,22 +1,15 @@
 // Misuse gets a stable code; no fd leaks; no fd the library does not own is closed.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { Console, Kqueuer, openPty } from '../src/index';
-import { isOpen, openFdCount } from './helpers/fds';
+import { isOpen, openFdCount, openFifo } from './helpers/fds';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-misuse-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true }));
 
-/** A FIFO opened read-write: a real pipe fd that is not a tty. */
-function openPipe(): number {
-  const fifo = path.join(dir, `fifo-${Math.random().toString(36).slice(2)}`);
-  const made = spawnSync('mkfifo', [fifo]);
-  if (made.status !== 0) throw new Error(`mkfifo failed: ${made.stderr}`);
-  return fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
-}
+const openPipe = (): number => openFifo(dir);
 
 t.test('Kqueuer.add refuses bad input with a stable code', async (t) => {
   const baseline = openFdCount();

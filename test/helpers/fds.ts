@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /** The number of open fds of this process, from /proc/self/fd. */
 export function openFdCount(): number {
@@ -48,4 +50,12 @@ export function loopThreadCpuMs(): number {
     ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat).
   }
   return (ticks * 1000) / ticksPerSecond;
+}
+
+/** A FIFO made in `dir` and opened read-write, non-blocking: a real pipe fd that is not a tty. */
+export function openFifo(dir: string): number {
+  const fifo = path.join(dir, `fifo-${Math.random().toString(36).slice(2)}`);
+  const made = spawnSync('mkfifo', [fifo]);
+  if (made.status !== 0) throw new Error(`mkfifo failed: ${made.stderr}`);
+  return fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
 }
