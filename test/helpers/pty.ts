@@ -107,12 +107,18 @@ export function memoryFiguresUnreliable(): string | null {
 /**
  * Runs `cmd` on a fresh pty of `kq` (raw by default) and resolves with all
  * it wrote: the child exits, shutdown() reads the rest, the stream ends.
+ * `onread`: read with the onread option into one reused 16 KiB buffer,
+ * copying out what each callback gets, instead of through the stream.
  */
-export async function outputOf(kq: Kqueuer, cmd: string, args: string[] = [], raw = true): Promise<Buffer> {
+export async function outputOf(kq: Kqueuer, cmd: string, args: string[] = [], raw = true, onread = false): Promise<Buffer> {
   const { master, slave } = openPty();
   if (raw) slave.setRaw();
-  const con = kq.add(master);
-  const out = collect(con);
+  const copies: Buffer[] = [];
+  const reused = Buffer.alloc(16 * 1024);
+  const con = onread
+    ? kq.add(master, { onread: { buffer: reused, callback: (n) => void copies.push(Buffer.from(reused.subarray(0, n))) } })
+    : kq.add(master);
+  const out = onread ? { buffer: () => Buffer.concat(copies) } : collect(con);
   const ended = once(con, 'end');
   const child = spawnOnSlave(slave.fd, cmd, args);
   slave.close(); // The child has its own copy.
