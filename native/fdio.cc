@@ -43,10 +43,24 @@ bool ArgRange(const Napi::CallbackInfo& info, size_t i, uint8_t** data,
   return true;
 }
 
-// read(fd, buffer, offset, length, noWait) -> bytes read.
+// Reads shorter than this are small (see stopSmall below).
+constexpr ssize_t kSmallRead = 1024;
+
+// read(fd, buffer, offset, length, noWait, stopSmall) -> bytes read.
 // A pty master hands out at most about 4 KiB per read(2), so looping here
 // until the buffer is full or the fd runs dry batches many reads into one
 // call from JavaScript.
+//
+// stopSmall: stop (as EAGAIN) after a read of fewer than kSmallRead bytes
+// that did not fill the buffer, rather than make another read to hear
+// EAGAIN. Only for fds whose reads hand out all that is queued (a pty
+// master: its line discipline is never canonical, as termios calls on it
+// change the slave's): a short read then emptied the fd, and whatever
+// arrives after it wakes the fd's waiters, which is a new edge. Small
+// reads are interactive traffic (an echo, a prompt), where that second
+// read is a third of the syscalls; after a large one more is likely on its
+// way (a pty hands out at most ~4 KiB per read), and reading on is cheaper
+// than waiting for an edge.
 //
 // noWait: once some bytes are in, stop (as EAGAIN) when the fd has nothing
 // queued, instead of reading again. On Linux a tty read that finds its line
@@ -62,6 +76,7 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   size_t len;
   if (!ArgFd(info, 0, &fd) || !ArgRange(info, 1, &p, &len)) return Napi::Value();
   const bool no_wait = info.Length() > 4 && info[4].ToBoolean().Value();
+  const bool stop_small = info.Length() > 5 && info[5].ToBoolean().Value();
   size_t done = 0;
   int err = 0;
   while (done < len) {
@@ -73,6 +88,10 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
     ssize_t r = read(fd, p + done, len - done);
     if (r > 0) {
       done += static_cast<size_t>(r);
+      if (stop_small && r < kSmallRead && done < len) {
+        err = EAGAIN;
+        break;
+      }
       continue;
     }
     if (r == 0) break;  // End of file: err stays 0.

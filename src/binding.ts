@@ -63,9 +63,12 @@ export interface NativeBinding {
    * Returns the count; when short, status[0] is the errno (EAGAIN, EIO, ...)
    * or 0 for end of file. With `noWait`, once some bytes are in it also
    * stops (as EAGAIN) when FIONREAD says nothing is queued, rather than let
-   * a tty read wait for the kernel to move more in.
+   * a tty read wait for the kernel to move more in. With `stopSmall`, it
+   * also stops (as EAGAIN) after a read of under 1 KiB that did not fill
+   * the buffer: only for fds whose reads hand out all that is queued (a pty
+   * master), where the fd is then empty and new bytes raise a new edge.
    */
-  read(fd: number, buf: Uint8Array, off: number, len: number, noWait?: boolean): number;
+  read(fd: number, buf: Uint8Array, off: number, len: number, noWait?: boolean, stopSmall?: boolean): number;
   /** Writes buf[off, off+len) until done or the fd says stop; count back, errno in status[0] when short. */
   write(fd: number, buf: Uint8Array, off: number, len: number): number;
   /** writev(2) of `chunks` after skipping `skip` bytes; as write(). */

@@ -41,14 +41,17 @@ export class Console {
   readonly name: string;
   /** Whether {@link close} closes the fd. */
   readonly autoClose: boolean;
+  /** @internal Whether the fd is a pty master (ptsname() names its slave). */
+  readonly ptyMaster: boolean;
   private readonly saved: Buffer;
   private closed = false;
 
-  private constructor(fd: number, name: string, saved: Buffer, autoClose: boolean) {
+  private constructor(fd: number, name: string, saved: Buffer, autoClose: boolean, ptyMaster: boolean) {
     this.fd = fd;
     this.name = name;
     this.saved = saved;
     this.autoClose = autoClose;
+    this.ptyMaster = ptyMaster;
   }
 
   /**
@@ -62,9 +65,10 @@ export class Console {
     const native = binding();
     const saved = native.tcgetattr(fd);
     if (saved === null) throw lastError(native, fd);
-    const name = native.ptsname(fd) ?? native.ttyname(fd) ?? '';
+    const slave = native.ptsname(fd);
+    const name = slave ?? native.ttyname(fd) ?? '';
     if (options.autoClose === true) native.own(fd);
-    return new Console(fd, name, saved, options.autoClose === true);
+    return new Console(fd, name, saved, options.autoClose === true, slave !== null);
   }
 
   /** @internal Used by openPty(), which owns the fds it opens. */
@@ -72,7 +76,7 @@ export class Console {
     const native = binding();
     const saved = native.tcgetattr(fd);
     if (saved === null) throw lastError(native, fd);
-    return new Console(fd, name, saved, true);
+    return new Console(fd, name, saved, true, true);
   }
 
   /** Whether {@link close} has been called. */

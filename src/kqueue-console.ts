@@ -176,6 +176,13 @@ export class KqueueConsole extends Duplex {
   private readonly tty: Console | null;
   private readonly autoClose: boolean;
   private readonly readBuffer: ReadBuffer;
+  /** Reads may stop after a small one rather than read again to hear EAGAIN (a pty master's). */
+  private readonly stopSmall: boolean;
+  /**
+   * A hang-up edge came and no read has said EIO (or a plain EAGAIN) since:
+   * reads go on to EIO, as no other edge will come for the bytes before it.
+   */
+  private hangupPending = false;
   /** options.onread: where reads go instead of push(), or null. */
   private readonly onread: OnRead | null;
   /** The buffer the next read goes into with onread; null: ask onread.buffer(). */
@@ -222,6 +229,7 @@ export class KqueueConsole extends Duplex {
     this.tty = init.console;
     this.autoClose = init.autoClose;
     this.readBuffer = options.readBufferSize !== undefined || !init.readBuffer ? new ReadBuffer(options.readBufferSize) : init.readBuffer;
+    this.stopSmall = init.console?.ptyMaster === true;
     this.onread = options.onread ?? null;
     if (this.onread !== null) {
       // No _read() will ask for data: reading starts now, and pause() and
@@ -325,9 +333,13 @@ export class KqueueConsole extends Duplex {
   /**
    * One native read into the current buffer. Returns the count, or -1 when
    * the read stopped short and the caller must stop looping (after arming,
-   * ending or destroying as the errno says).
+   * ending or destroying as the errno says). `draining`: shutdown's drain,
+   * which reads past backpressure. A pty master's reads stop after a small
+   * one (see the native read), except while a hang-up is pending and in
+   * the drain.
    */
-  private readOnce(noWait: boolean, ignoreBackpressure = false): number {
+  private readOnce(noWait: boolean, draining = false): number {
+    const stopSmall = this.stopSmall && !this.hangupPending && !draining;
     const { onread } = this;
     let buffer: Uint8Array;
     let offset = 0;
@@ -343,8 +355,9 @@ export class KqueueConsole extends Duplex {
       ({ buffer, offset } = rb);
     }
     const room = buffer.length - offset;
-    const n = this.io.read(this.fd, buffer, offset, room, noWait);
+    const n = this.io.read(this.fd, buffer, offset, room, noWait, stopSmall);
     const errno = n < room ? this.io.status[0] : 0;
+    if (errno === EIO || (errno === EAGAIN && !noWait && !stopSmall)) this.hangupPending = false;
     if (n > 0) {
       this.otherSideGone = false;
       let more: boolean;
@@ -358,7 +371,7 @@ export class KqueueConsole extends Duplex {
         this.readBuffer.offset = offset + n;
         more = this.push((buffer as Buffer).subarray(offset, offset + n));
       }
-      if (!more && !ignoreBackpressure) this.wantRead = false;
+      if (!more && !draining) this.wantRead = false;
     }
     if (n === room) return n;
     if (errno === 0) {
@@ -492,9 +505,12 @@ export class KqueueConsole extends Duplex {
     // waits again (edge-triggered, so it is reported once, not in a loop).
     if (bits & (READABLE | HANGUP)) {
       this.readArmed = false;
-      // noWait not after a hang-up: the bytes written before it and then
-      // the EIO must be read now, as no other edge will come for them.
-      if (this.wantRead) this.readLoop(crowded && this.tty !== null && !(bits & HANGUP));
+      // Neither noWait nor stopSmall after a hang-up: the bytes written
+      // before it and then the EIO must be read, now or once the stream
+      // wants them, as no other edge will come for them.
+      const hangup = (bits & HANGUP) !== 0;
+      if (hangup) this.hangupPending = true;
+      if (this.wantRead) this.readLoop(crowded && this.tty !== null && !hangup);
     }
     if (bits & (WRITABLE | HANGUP)) {
       const req = this.writeReq;
@@ -559,8 +575,8 @@ export class KqueueConsole extends Duplex {
     this.readArmed = false;
     if (!this.destroyed) {
       // Read what the fd holds now, past backpressure (the kernel's buffer
-      // bounds it), then end; never noWait, as the drain must wait for every
-      // byte the kernel still holds.
+      // bounds it), then end; never noWait or stopSmall, as the drain must
+      // wait for every byte the kernel still holds.
       let budget = SHUTDOWN_DRAIN_LIMIT;
       while (!this.readDone && !this.destroyed && budget > 0) {
         const n = this.readOnce(false, true);

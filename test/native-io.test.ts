@@ -67,40 +67,45 @@ t.test('read loops until the buffer is full or the fd says EAGAIN, then EIO', as
   native.closeOwned(master);
 });
 
-t.test('read with noWait stops at what the tty has queued', async (t) => {
-  const { master, slave } = openRawPty();
-  const buf = Buffer.alloc(64 * 1024);
-  // Every byte of a steady writer, read only in noWait calls.
-  const payload = Buffer.alloc(200_000, 'klmnopqrst');
-  const exited = childWrites(slave, `process.stdout.write(Buffer.alloc(${payload.length}, 'klmnopqrst'))`);
-  const chunks: Buffer[] = [];
-  let got = 0;
-  const otherStatus: number[] = [];
-  while (got < payload.length) {
-    const n = native.read(master, buf, 0, buf.length, true);
-    if (native.status[0] !== (n === buf.length ? 0 : EAGAIN)) otherStatus.push(native.status[0]);
-    if (n > 0) chunks.push(Buffer.from(buf.subarray(0, n)));
-    got += n;
-    if (n < buf.length) await new Promise((r) => setImmediate(r));
-  }
-  t.equal(await exited, 0, 'the child exited');
-  t.same(otherStatus, [], 'every short noWait read said EAGAIN');
-  t.ok(Buffer.concat(chunks).equals(payload), 'all 200,000 bytes, in order');
+// noWait: stop when FIONREAD says nothing is queued; stopSmall: stop after a
+// read of under 1 KiB. Either way every byte comes, and a stop says EAGAIN.
+for (const mode of ['noWait', 'stopSmall'] as const) {
+  const flags = mode === 'noWait' ? ([true, false] as const) : ([false, true] as const);
+  t.test(`read with ${mode} stops at what the tty has queued`, async (t) => {
+    const { master, slave } = openRawPty();
+    const buf = Buffer.alloc(64 * 1024);
+    // Every byte of a steady writer, read only in such calls.
+    const payload = Buffer.alloc(200_000, 'klmnopqrst');
+    const exited = childWrites(slave, `process.stdout.write(Buffer.alloc(${payload.length}, 'klmnopqrst'))`);
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const otherStatus: number[] = [];
+    while (got < payload.length) {
+      const n = native.read(master, buf, 0, buf.length, ...flags);
+      if (native.status[0] !== (n === buf.length ? 0 : EAGAIN)) otherStatus.push(native.status[0]);
+      if (n > 0) chunks.push(Buffer.from(buf.subarray(0, n)));
+      got += n;
+      if (n < buf.length) await new Promise((r) => setImmediate(r));
+    }
+    t.equal(await exited, 0, 'the child exited');
+    t.same(otherStatus, [], `every short ${mode} read said EAGAIN`);
+    t.ok(Buffer.concat(chunks).equals(payload), 'all 200,000 bytes, in order');
 
-  // With the other side gone, a plain read goes on to the EIO (the test
-  // above); noWait stops at the queued bytes and leaves the EIO for later.
-  await childWrites(slave, `process.stdout.write('tail')`);
-  native.closeOwned(slave);
-  let n = 0;
-  while ((n = native.read(master, buf, 0, buf.length, true)) === 0 && native.status[0] === EAGAIN) {
-    await new Promise((r) => setImmediate(r));
-  }
-  t.equal(buf.subarray(0, n).toString(), 'tail', 'the bytes written before the slave closed');
-  t.equal(native.status[0], EAGAIN, 'then EAGAIN: nothing queued, and no wait for more');
-  t.equal(native.read(master, buf, 0, buf.length), 0, 'a plain read then finds nothing');
-  t.equal(native.status[0], EIO, 'and says EIO');
-  native.closeOwned(master);
-});
+    // With the other side gone, a plain read goes on to the EIO (the test
+    // above); these stop at the queued bytes and leave the EIO for later.
+    await childWrites(slave, `process.stdout.write('tail')`);
+    native.closeOwned(slave);
+    let n = 0;
+    while ((n = native.read(master, buf, 0, buf.length, ...flags)) === 0 && native.status[0] === EAGAIN) {
+      await new Promise((r) => setImmediate(r));
+    }
+    t.equal(buf.subarray(0, n).toString(), 'tail', 'the bytes written before the slave closed');
+    t.equal(native.status[0], EAGAIN, 'then EAGAIN, where a plain read goes on to the EIO');
+    t.equal(native.read(master, buf, 0, buf.length), 0, 'a plain read then finds nothing');
+    t.equal(native.status[0], EIO, 'and says EIO');
+    native.closeOwned(master);
+  });
+}
 
 t.test('write and writev go on from where a short write stopped', async (t) => {
   const { master, slave, path } = openRawPty();

@@ -21,10 +21,13 @@ class FakeFd implements ConsoleIo {
   reads = 0;
   /** The noWait argument of every read. */
   noWaits: boolean[] = [];
+  /** The stopSmall argument of every read. */
+  stopSmalls: boolean[] = [];
 
-  read(_fd: number, buf: Uint8Array, off: number, len: number, noWait = false): number {
+  read(_fd: number, buf: Uint8Array, off: number, len: number, noWait = false, stopSmall = false): number {
     this.reads++;
     this.noWaits.push(noWait);
+    this.stopSmalls.push(stopSmall);
     const n = Math.min(len, this.incoming.length);
     Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).set(this.incoming.subarray(0, n), off);
     this.incoming = this.incoming.subarray(n);
@@ -76,11 +79,11 @@ class FakeRegistration implements Registration {
   }
 }
 
-function make(options: KqueueConsoleOptions = {}, tty = false): { fd: FakeFd; reg: FakeRegistration; con: KqueueConsole } {
+function make(options: KqueueConsoleOptions = {}, tty: boolean | 'pty master' = false): { fd: FakeFd; reg: FakeRegistration; con: KqueueConsole } {
   const fd = new FakeFd();
   const reg = new FakeRegistration();
-  // Only whether there is a Console matters to the stream's reads.
-  const console = tty ? ({} as unknown as Console) : null;
+  // Only whether there is a Console, and whether it is a pty master, matter to the stream's reads.
+  const console = tty ? ({ ptyMaster: tty === 'pty master' } as unknown as Console) : null;
   const con = new KqueueConsole({ fd: 99, io: fd, registration: reg, console, autoClose: false, options });
   return { fd, reg, con };
 }
@@ -300,4 +303,40 @@ t.test("a tty's reads skip the kernel's wait only for events that came with othe
   pipe.con[kReady](bits.READABLE, true);
   t.same(pipe.fd.noWaits, [false], 'not a tty: the plain read (only ttys wait for a kernel worker)');
   await pipe.con.shutdown();
+});
+
+t.test("a pty master's reads may stop after a small one; not while a hang-up waits for its EIO, nor at shutdown", async (t) => {
+  const { fd, con } = make({}, 'pty master');
+  // A hang-up edge before anyone reads: nothing is read yet.
+  fd.incoming = Buffer.from('tail');
+  fd.whenEmpty = EIO;
+  con[kReady](bits.READABLE | bits.HANGUP);
+  t.same(fd.stopSmalls, [], 'nobody reads yet: no read');
+  con.on('data', () => {});
+  await tick();
+  t.same(fd.stopSmalls, [false], 'the first read after the hang-up goes on to the EIO');
+  fd.whenEmpty = EAGAIN;
+  const feed = async (what: number): Promise<boolean[]> => {
+    fd.stopSmalls = [];
+    fd.incoming = Buffer.from('x');
+    con[kReady](what);
+    await tick();
+    return fd.stopSmalls;
+  };
+  t.same(await feed(bits.READABLE), [true], 'after the EIO, a readable edge: may stop after a small read');
+  t.same(await feed(bits.READABLE | bits.HANGUP), [false], 'a hang-up edge: reads on');
+  t.same(await feed(bits.READABLE), [true], 'which said EAGAIN (the slave is back): small reads stop again');
+  fd.stopSmalls = [];
+  fd.incoming = Buffer.from('y');
+  await con.shutdown();
+  t.ok(fd.stopSmalls.length > 0 && !fd.stopSmalls.includes(true), "shutdown's drain: plain reads only");
+
+  for (const [what, tty] of [['a tty that is not a pty master', true], ['a pipe', false]] as const) {
+    const other = make({}, tty);
+    other.con.on('data', () => {});
+    other.fd.incoming = Buffer.from('z');
+    await tick();
+    t.same(other.fd.stopSmalls, [false], `${what}: reads go on to EAGAIN (a canonical tty hands out a line per read)`);
+    await other.con.shutdown();
+  }
 });
