@@ -124,9 +124,9 @@ export interface OnRead {
   /**
    * Called after each read that got bytes: they are `buf[0, bytesRead)`,
    * and a `buffer` that is not a function is read into again after the
-   * callback returns. Returning `false` pauses
-   * reading, as `pause()` does; `resume()` goes on. At shutdown, what the fd
-   * still holds is delivered whatever the callback returns.
+   * callback returns. Returning `false` pauses reading, as `pause()` does;
+   * `resume()` goes on. At shutdown, what the fd still holds is delivered
+   * whatever the callback returns.
    */
   callback(bytesRead: number, buf: Uint8Array): boolean | void;
 }
