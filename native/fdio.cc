@@ -74,9 +74,11 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   int fd;
   uint8_t* p;
   size_t len;
-  if (!ArgFd(info, 0, &fd) || !ArgRange(info, 1, &p, &len)) return Napi::Value();
-  const bool no_wait = info.Length() > 4 && info[4].ToBoolean().Value();
-  const bool stop_small = info.Length() > 5 && info[5].ToBoolean().Value();
+  bool no_wait, stop_small;
+  if (!ArgFd(info, 0, &fd) || !ArgRange(info, 1, &p, &len) ||
+      !ArgFlag(info, 4, &no_wait) || !ArgFlag(info, 5, &stop_small)) {
+    return Napi::Value();
+  }
   size_t done = 0;
   int err = 0;
   while (done < len) {
@@ -186,8 +188,8 @@ Napi::Value Writev(const Napi::CallbackInfo& info) {
 // setNonBlocking(fd, on) -> whether O_NONBLOCK was set before, or -1.
 Napi::Value SetNonBlocking(const Napi::CallbackInfo& info) {
   int fd;
-  if (!ArgFd(info, 0, &fd)) return Napi::Value();
-  bool on = info[1].ToBoolean();
+  bool on;
+  if (!ArgFd(info, 0, &fd) || !ArgFlag(info, 1, &on)) return Napi::Value();
   int flags = fcntl(fd, F_GETFL);
   if (flags == -1) return Fail(info, errno, kSysFcntl);
   bool was = (flags & O_NONBLOCK) != 0;

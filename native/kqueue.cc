@@ -65,7 +65,7 @@ class Core {
 
  private:
   struct Pending {
-    uint64_t id;
+    uint64_t id = 0;
     uint32_t bits;
   };
 
@@ -161,7 +161,7 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
   // so, or -1.
   Napi::Value Add(const Napi::CallbackInfo& info) {
     int fd;
-    uint64_t id;
+    uint64_t id = 0;
     if (!ArgFdId(info, &fd, &id)) return Napi::Value();
     if (core_ == nullptr) return Failed(info, EBADF, kSysKevent);
     bool was_nonblocking = false;
@@ -176,10 +176,11 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
   // it again.
   Napi::Value WatchWrite(const Napi::CallbackInfo& info) {
     int fd;
-    uint64_t id;
-    if (!ArgFdId(info, &fd, &id)) return Napi::Value();
+    uint64_t id = 0;
+    bool on;
+    if (!ArgFdId(info, &fd, &id) || !ArgFlag(info, 2, &on)) return Napi::Value();
     if (core_ == nullptr) return Failed(info, EBADF, kSysKevent);
-    int err = core_->WatchWrite(fd, id, info[2].ToBoolean());
+    int err = core_->WatchWrite(fd, id, on);
     if (err != 0) return Failed(info, err, kSysKevent);
     return Napi::Number::New(info.Env(), 0);
   }

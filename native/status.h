@@ -111,6 +111,18 @@ inline bool ArgFd(const Napi::CallbackInfo& info, size_t i, int* fd) {
   return true;
 }
 
+// An optional boolean: absent or undefined is false. Read, never coerced:
+// coercion (ToBoolean) may call into JavaScript, so Node-API refuses it
+// while a Worker is being terminated, and node-addon-api then aborts the
+// process building the error. A read or a kevent() can be that late.
+inline bool ArgFlag(const Napi::CallbackInfo& info, size_t i, bool* out) {
+  *out = false;
+  if (i >= info.Length() || info[i].IsUndefined()) return true;
+  if (!info[i].IsBoolean()) return ThrowType(info.Env(), "expected a boolean");
+  *out = info[i].As<Napi::Boolean>().Value();
+  return true;
+}
+
 inline bool ArgBytes(const Napi::CallbackInfo& info, size_t i,
                      Napi::Uint8Array* out) {
   if (!info[i].IsTypedArray() ||

@@ -107,6 +107,18 @@ for (const mode of ['noWait', 'stopSmall'] as const) {
   });
 }
 
+t.test("read's flags are booleans, read and never coerced (coercion can call into JavaScript, refused while a Worker is terminated)", async (t) => {
+  const { master, slave } = openRawPty();
+  const buf = Buffer.alloc(16);
+  t.throws(() => native.read(master, buf, 0, 16, 'yes' as never), { code: 'ERR_INVALID_ARG_TYPE' }, 'noWait');
+  t.throws(() => native.read(master, buf, 0, 16, false, 1 as never), { code: 'ERR_INVALID_ARG_TYPE' }, 'stopSmall');
+  t.throws(() => native.setNonBlocking(master, 'on' as never), { code: 'ERR_INVALID_ARG_TYPE' }, "setNonBlocking's flag");
+  t.equal(native.read(master, buf, 0, 16, undefined, undefined), 0, 'undefined is false');
+  t.equal(native.status[0], EAGAIN, 'and the read ran');
+  native.closeOwned(slave);
+  native.closeOwned(master);
+});
+
 t.test('write and writev go on from where a short write stopped', async (t) => {
   const { master, slave, path } = openRawPty();
   native.setNonBlocking(slave, true);
