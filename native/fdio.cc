@@ -58,9 +58,9 @@ constexpr ssize_t kSmallRead = 1024;
 // change the slave's): a short read then emptied the fd, and whatever
 // arrives after it wakes the fd's waiters, which is a new edge. Small
 // reads are interactive traffic (an echo, a prompt), where that second
-// read is a third of the syscalls; after a large one more is likely on its
-// way (a pty hands out at most ~4 KiB per read), and reading on is cheaper
-// than waiting for an edge.
+// read is one of the five syscalls a round trip costs the reader; after a
+// large one more is likely on its way (a pty hands out at most ~4 KiB per
+// read), and reading on is cheaper than waiting for an edge.
 //
 // noWait: once some bytes are in, stop (as EAGAIN) when the fd has nothing
 // queued, instead of reading again. On Linux a tty read that finds its line

@@ -65,7 +65,7 @@ class Core {
 
  private:
   struct Pending {
-    uint64_t id = 0;
+    uint64_t id;
     uint32_t bits;
   };
 

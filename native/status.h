@@ -117,7 +117,7 @@ inline bool ArgFd(const Napi::CallbackInfo& info, size_t i, int* fd) {
 // process building the error. A read or a kevent() can be that late.
 inline bool ArgFlag(const Napi::CallbackInfo& info, size_t i, bool* out) {
   *out = false;
-  if (i >= info.Length() || info[i].IsUndefined()) return true;
+  if (info[i].IsUndefined()) return true;  // Also past the last argument.
   if (!info[i].IsBoolean()) return ThrowType(info.Env(), "expected a boolean");
   *out = info[i].As<Napi::Boolean>().Value();
   return true;

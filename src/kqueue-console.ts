@@ -176,11 +176,9 @@ export class KqueueConsole extends Duplex {
   private readonly tty: Console | null;
   private readonly autoClose: boolean;
   private readonly readBuffer: ReadBuffer;
-  /** Reads may stop after a small one rather than read again to hear EAGAIN (a pty master's). */
-  private readonly stopSmall: boolean;
   /**
-   * A hang-up edge came and no read has said EIO (or a plain EAGAIN) since:
-   * reads go on to EIO, as no other edge will come for the bytes before it.
+   * A hang-up edge came and no read has said EIO or EAGAIN since: reads go
+   * on to the EIO, as no other edge will come for the bytes before it.
    */
   private hangupPending = false;
   /** options.onread: where reads go instead of push(), or null. */
@@ -229,7 +227,6 @@ export class KqueueConsole extends Duplex {
     this.tty = init.console;
     this.autoClose = init.autoClose;
     this.readBuffer = options.readBufferSize !== undefined || !init.readBuffer ? new ReadBuffer(options.readBufferSize) : init.readBuffer;
-    this.stopSmall = init.console?.ptyMaster === true;
     this.onread = options.onread ?? null;
     if (this.onread !== null) {
       // No _read() will ask for data: reading starts now, and pause() and
@@ -290,10 +287,9 @@ export class KqueueConsole extends Duplex {
    * before the event loop gets a turn. (A flowing stream calls _read() again
    * from push(), so the budget counts across calls: until the fd says EAGAIN,
    * or reading yields to the loop and goes on in a setImmediate.)
-   * `noWait`: stop when the tty has nothing queued, rather than wait for the
-   * kernel to move more in (see the native read).
+   * `crowded`: other consoles' events came in the same batch.
    */
-  private readLoop(noWait = false): void {
+  private readLoop(crowded = false): void {
     if (this.reading || this.readYielded) return;
     this.reading = true;
     try {
@@ -302,7 +298,7 @@ export class KqueueConsole extends Duplex {
           this.yieldRead();
           break;
         }
-        const n = this.readOnce(noWait);
+        const n = this.readOnce(crowded);
         if (n < 0) {
           this.turnBytes = 0;
           break;
@@ -334,12 +330,18 @@ export class KqueueConsole extends Duplex {
    * One native read into the current buffer. Returns the count, or -1 when
    * the read stopped short and the caller must stop looping (after arming,
    * ending or destroying as the errno says). `draining`: shutdown's drain,
-   * which reads past backpressure. A pty master's reads stop after a small
-   * one (see the native read), except while a hang-up is pending and in
-   * the drain.
+   * which reads past backpressure.
+   *
+   * Reads may stop before the fd says EAGAIN (see the native read): a tty's
+   * when FIONREAD says nothing is queued if other consoles are ready too
+   * (`crowded`), so that none waits for its kernel worker; a pty master's
+   * after a small read. Neither while a hang-up waits for its EIO, nor in
+   * the drain: those must read every byte the kernel still holds.
    */
-  private readOnce(noWait: boolean, draining = false): number {
-    const stopSmall = this.stopSmall && !this.hangupPending && !draining;
+  private readOnce(crowded: boolean, draining = false): number {
+    const readOn = this.hangupPending || draining;
+    const noWait = crowded && this.tty !== null && !readOn;
+    const stopSmall = !readOn && this.tty !== null && this.tty.ptyMaster;
     const { onread } = this;
     let buffer: Uint8Array;
     let offset = 0;
@@ -357,7 +359,7 @@ export class KqueueConsole extends Duplex {
     const room = buffer.length - offset;
     const n = this.io.read(this.fd, buffer, offset, room, noWait, stopSmall);
     const errno = n < room ? this.io.status[0] : 0;
-    if (errno === EIO || (errno === EAGAIN && !noWait && !stopSmall)) this.hangupPending = false;
+    if (readOn && (errno === EIO || errno === EAGAIN)) this.hangupPending = false;
     if (n > 0) {
       this.otherSideGone = false;
       let more: boolean;
@@ -505,12 +507,8 @@ export class KqueueConsole extends Duplex {
     // waits again (edge-triggered, so it is reported once, not in a loop).
     if (bits & (READABLE | HANGUP)) {
       this.readArmed = false;
-      // Neither noWait nor stopSmall after a hang-up: the bytes written
-      // before it and then the EIO must be read, now or once the stream
-      // wants them, as no other edge will come for them.
-      const hangup = (bits & HANGUP) !== 0;
-      if (hangup) this.hangupPending = true;
-      if (this.wantRead) this.readLoop(crowded && this.tty !== null && !hangup);
+      if (bits & HANGUP) this.hangupPending = true;
+      if (this.wantRead) this.readLoop(crowded);
     }
     if (bits & (WRITABLE | HANGUP)) {
       const req = this.writeReq;
@@ -575,8 +573,7 @@ export class KqueueConsole extends Duplex {
     this.readArmed = false;
     if (!this.destroyed) {
       // Read what the fd holds now, past backpressure (the kernel's buffer
-      // bounds it), then end; never noWait or stopSmall, as the drain must
-      // wait for every byte the kernel still holds.
+      // bounds it), then end.
       let budget = SHUTDOWN_DRAIN_LIMIT;
       while (!this.readDone && !this.destroyed && budget > 0) {
         const n = this.readOnce(false, true);

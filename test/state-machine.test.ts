@@ -282,10 +282,10 @@ t.test("a tty's reads skip the kernel's wait only for events that came with othe
     fd.noWaits = [];
     fd.incoming = Buffer.from('x');
     con[kReady](what, crowded);
-    await new Promise((r) => setImmediate(r));
+    await tick();
     return fd.noWaits;
   };
-  await new Promise((r) => setImmediate(r)); // The first _read() and its EAGAIN.
+  await tick(); // The first _read() and its EAGAIN.
   t.same(await feed(bits.READABLE, true), [true], 'readable, with other consoles: noWait');
   t.same(await feed(bits.READABLE, false), [false], 'readable, alone: the plain read');
   t.same(await feed(bits.READABLE | bits.HANGUP, true), [false], 'a hang-up, even with others: the plain read, on to the EIO');
@@ -297,7 +297,7 @@ t.test("a tty's reads skip the kernel's wait only for events that came with othe
 
   const pipe = make({}, false);
   pipe.con.on('data', () => {});
-  await new Promise((r) => setImmediate(r));
+  await tick();
   pipe.fd.noWaits = [];
   pipe.fd.incoming = Buffer.from('z');
   pipe.con[kReady](bits.READABLE, true);

@@ -205,6 +205,7 @@ async function w2() {
  */
 async function w3() {
   const memory = memorySampler();
+  const out = opt.out ? fs.openSync(opt.out, 'w') : -1; // The verification run's copy, for its checksum.
   let bytes = 0;
   let credit = 0;
   let marker = true; // The child's "R" comes first; the consumer skips it.
@@ -219,6 +220,7 @@ async function w3() {
         memory.reset();
       }
       bytes += chunk.length;
+      if (out >= 0) fs.writeSync(out, chunk);
       credit += chunk.length;
       if (credit >= 1 << 20) {
         credit -= 1 << 20;
