@@ -188,10 +188,11 @@ const METRICS = {
     ['RSS growth MiB', (r) => r.rssGrowth / MiB, 'low', 'memory'],
     ['of it file-backed MiB', (r) => (r.fileBackedGrowth ?? NaN) / MiB, 'low', 'memory'],
     ['peak ArrayBuffer MiB', (r) => r.peakArrayBuffers / MiB, 'low', 'memory'],
+    ['JIT warm-up paged in MiB (before the baseline)', (r) => (r.warmUpFileBacked ?? NaN) / MiB, 'low', 'memory'],
     ['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'],
   ],
   W4: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low']],
-  W5: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low'], ['KiB RSS/console', (r) => r.rssPerConsole / 1024, 'low', 'memory'], ['of it file-backed KiB', (r) => (r.fileBackedPerConsole ?? NaN) / 1024, 'low', 'memory'], ['peak ArrayBuffer MiB', (r) => r.peakArrayBuffers / MiB, 'low', 'memory']],
+  W5: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low'], ['KiB RSS/console', (r) => r.rssPerConsole / 1024, 'low', 'memory'], ['of it file-backed KiB', (r) => (r.fileBackedPerConsole ?? NaN) / 1024, 'low', 'memory'], ['peak ArrayBuffer MiB', (r) => r.peakArrayBuffers / MiB, 'low', 'memory'], ['JIT warm-up paged in MiB (before the baseline)', (r) => (r.warmUpFileBacked ?? NaN) / MiB, 'low', 'memory']],
   W6: [['CPU ms', (r) => r.cpuMs, 'low'], ['wake-ups', (r) => r.wakeups ?? r.contextSwitches, 'low']],
 };
 const lossText = (bad, runs) => {

@@ -79,6 +79,61 @@ function memorySampler() {
   };
 }
 
+/**
+ * Runs before W3's and W5's RSS baseline, in every Node peer alike: makes
+ * V8's optimizing compiler run, on code that does no I/O and keeps nothing
+ * (numbers, small objects, a typed array, closures), until the file-backed
+ * RSS has stopped growing. The compiler's first runs page about 4 MiB of
+ * the node binary in; without this that lands in whichever workload comes
+ * first, although every Node process pays it once, early, whatever it
+ * reads. So the baseline is a Node process that has run optimized code.
+ * Touches no console, stream or Buffer, so it cannot hide what reading
+ * costs. Returns how much it paged in (bytes, or null off Linux): the
+ * growth a cold process would add.
+ */
+let jitSink = 0;
+function warmUpJit() {
+  const arith = (n, s) => {
+    for (let i = 0; i < n; i++) s = (s * 31 + i) % 1000003;
+    return s;
+  };
+  const objects = (n, s) => {
+    const a = [];
+    for (let i = 0; i < n; i++) a.push({ x: i, y: s });
+    let t = 0;
+    for (const o of a) t += o.x ^ o.y;
+    return t % 1000003;
+  };
+  const typed = (n, s) => {
+    const u = new Uint8Array(256);
+    for (let i = 0; i < n; i++) u[i & 255] = (s + i) & 255;
+    let t = 0;
+    for (let i = 0; i < 256; i++) t += u[i];
+    return t;
+  };
+  const steps = [(x) => x + 1, (x) => x * 2, (x) => x - 3];
+  const closures = (n, s) => {
+    for (let i = 0; i < n; i++) s = steps[i % 3](s) % 1000003;
+    return s;
+  };
+  const file0 = rssFile();
+  const t0 = now();
+  let sink = jitSink + 1;
+  let file = file0;
+  let still = now();
+  // At least 0.3 s, then until nothing more was paged in for 0.1 s (2 s at most).
+  while (now() - t0 < 2 && (now() - t0 < 0.3 || now() - still < 0.1)) {
+    for (let k = 0; k < 20; k++) sink = closures(1000, typed(1000, objects(100, arith(1000, sink))));
+    const f = rssFile();
+    if (f !== file) {
+      file = f;
+      still = now();
+    }
+  }
+  jitSink = sink; // Kept, so the work is not dead code.
+  return file0 === null || file === null ? null : file - file0;
+}
+
 let kqueuer = null;
 
 /**
@@ -199,11 +254,13 @@ async function w2() {
 
 /**
  * W3, slow consumer: the child prints the payload, the consumer takes 1 MiB
- * per 10 ms. Reports the peak RSS over the RSS once the reader is set up and
- * the child running, and the peak of `process.memoryUsage().arrayBuffers`:
- * the Buffers alive plus those spent and not yet collected by V8.
+ * per 10 ms. Reports the peak RSS over the RSS once the JIT is warm
+ * (warmUpJit), the reader set up and the child running, and the peak of
+ * `process.memoryUsage().arrayBuffers`: the Buffers alive plus those spent
+ * and not yet collected by V8.
  */
 async function w3() {
+  const warmUpFileBacked = warmUpJit();
   const memory = memorySampler();
   const out = opt.out ? fs.openSync(opt.out, 'w') : -1; // The verification run's copy, for its checksum.
   let bytes = 0;
@@ -250,7 +307,7 @@ async function w3() {
   }
   await s.done;
   await new Promise((r) => slow.write(Buffer.alloc(0), r)); // After every earlier write.
-  return { bytes, seconds: now() - t0, cpuSeconds: cpu() - cpu0, ...memory.stop() };
+  return { bytes, seconds: now() - t0, cpuSeconds: cpu() - cpu0, ...memory.stop(), warmUpFileBacked };
 }
 
 async function w4() {
@@ -280,6 +337,7 @@ async function w4() {
 
 async function w5() {
   // Many consoles: `count` children each write `each` bytes at once.
+  const warmUpFileBacked = warmUpJit();
   const memory = memorySampler();
   let bytes = 0;
   const cpu0 = cpu();
@@ -306,6 +364,7 @@ async function w5() {
     rssPerConsole: m.rssGrowth / opt.count,
     fileBackedPerConsole: m.fileBackedGrowth === null ? null : m.fileBackedGrowth / opt.count,
     peakArrayBuffers: m.peakArrayBuffers,
+    warmUpFileBacked,
   };
 }
 
