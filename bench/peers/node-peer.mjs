@@ -82,7 +82,7 @@ function memorySampler() {
 /**
  * Runs before W3's and W5's RSS baseline, in every Node peer alike: makes
  * V8's optimizing compiler run, on code that does no I/O and keeps nothing
- * (numbers, small objects, a typed array, closures), until the file-backed
+ * (numbers, small objects, one typed array, closures), until the file-backed
  * RSS has stopped growing. The compiler's first runs page about 4 MiB of
  * the node binary in; without this that lands in whichever workload comes
  * first, although every Node process pays it once, early, whatever it
@@ -104,8 +104,8 @@ function warmUpJit() {
     for (const o of a) t += o.x ^ o.y;
     return t % 1000003;
   };
+  const u = new Uint8Array(256); // One, reused: the warm-up frees no ArrayBuffer memory for later reuse.
   const typed = (n, s) => {
-    const u = new Uint8Array(256);
     for (let i = 0; i < n; i++) u[i & 255] = (s + i) & 255;
     let t = 0;
     for (let i = 0; i < 256; i++) t += u[i];
