@@ -34,14 +34,16 @@ export function cpuMs(): number {
  * thread, and how it was read. Unlike process.cpuUsage() this leaves out
  * V8's compiler and GC threads, whose work depends on whatever else the
  * process did before (under ASan, tens of ms in an idle 2 s). Read from
- * /proc/self/task/<pid>/schedstat (nanoseconds), or where the kernel has no
- * schedstat from its stat (utime + stime, 10 ms ticks).
+ * /proc/self/task/<pid>/schedstat (nanoseconds), or where the kernel gives no
+ * schedstat figure from its stat (utime + stime, 10 ms ticks).
  */
 export function loopThreadCpu(): { ms: number; precise: boolean } {
   const task = `/proc/self/task/${process.pid}`;
   try {
+    // A kernel without sched_info prints "0 0 0": no figure, not no time
+    // (this thread has run the test's setup).
     const ns = Number(fs.readFileSync(`${task}/schedstat`, 'utf8').split(' ')[0]);
-    if (Number.isFinite(ns)) return { ms: ns / 1e6, precise: true };
+    if (ns > 0) return { ms: ns / 1e6, precise: true };
   } catch {
     // No schedstat: the ticks below.
   }
