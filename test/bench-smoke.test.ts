@@ -20,6 +20,9 @@ t.test('npm run bench -- --quick', async (t) => {
   t.ok(rows.length >= 12, `kqueue-console reported in every workload (${rows.length} rows)`);
   t.notOk(rows.some((l) => /LOST|FAILED|skipped/.test(l)), 'and none of its rows lost bytes, failed or was skipped');
   t.match(out, /kqueue-console +bytes after reopen arrived: 1\/1/, 'W6: the bytes after the reopen arrived');
+  const targets = out.slice(out.indexOf('\nTargets'));
+  t.match(targets, /^ {4}must (met|MISSED) +W6 wake-ups ≤ 10: /m, 'the targets are judged after the table');
+  t.notMatch(targets, /LOST BYTES/, 'and no target line says kqueue-console lost bytes');
   const json = /raw figures: (\S+)/.exec(out)?.[1];
   t.ok(json && fs.existsSync(path.join(root, json)), 'the raw figures were written');
   for (const ext of ['.json', '.txt', '.svg']) if (json) fs.rmSync(path.join(root, json.replace(/\.json$/, ext)), { force: true });
