@@ -25,20 +25,22 @@ namespace {
 // Bounds-checked view of (buffer, offset, length) arguments.
 bool ArgRange(const Napi::CallbackInfo& info, size_t i, uint8_t** data,
               size_t* len) {
-  Napi::Uint8Array buf;
+  Bytes buf;
   int64_t off, n;
   if (!ArgBytes(info, i, &buf) || !ArgInt(info, i + 1, &off) ||
       !ArgInt(info, i + 2, &n)) {
     return false;
   }
-  if (off < 0 || n < 0 || static_cast<uint64_t>(off + n) > buf.ByteLength()) {
+  // Compared apart: off + n may overflow (the getter saturates huge values).
+  if (off < 0 || n < 0 || static_cast<uint64_t>(off) > buf.length ||
+      static_cast<uint64_t>(n) > buf.length - static_cast<uint64_t>(off)) {
     Napi::RangeError e =
         Napi::RangeError::New(info.Env(), "offset/length out of range");
     e.Set("code", Napi::String::New(info.Env(), "ERR_OUT_OF_RANGE"));
     e.ThrowAsJavaScriptException();
     return false;
   }
-  *data = buf.Data() + off;
+  *data = buf.data + off;
   *len = static_cast<size_t>(n);
   return true;
 }
@@ -140,15 +142,14 @@ Napi::Value Writev(const Napi::CallbackInfo& info) {
   std::vector<struct iovec> iov;
   iov.reserve(count);
   for (uint32_t i = 0; i < count; i++) {
+    Bytes b;
     Napi::Value v = chunks[i];
-    if (!v.IsTypedArray() ||
-        v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    if (!BytesOf(info.Env(), v, &b)) {
       ThrowType(info.Env(), "expected an array of Uint8Array");
       return Napi::Value();
     }
-    Napi::Uint8Array b = v.As<Napi::Uint8Array>();
-    size_t n = b.ByteLength();
-    uint8_t* p = b.Data();
+    size_t n = b.length;
+    uint8_t* p = b.data;
     if (skip > 0) {
       size_t s = static_cast<size_t>(skip) < n ? static_cast<size_t>(skip) : n;
       p += s;

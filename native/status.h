@@ -95,11 +95,14 @@ inline bool ThrowType(Napi::Env env, const char* what) {
   return false;
 }
 
+// The checks below make one Node-API call per argument on the hot path (the
+// getter refuses a value of the wrong type), not a type query and a getter:
+// read() and write() run them for every call from JavaScript.
+
 inline bool ArgInt(const Napi::CallbackInfo& info, size_t i, int64_t* out) {
+  if (napi_get_value_int64(info.Env(), info[i], out) == napi_ok) return true;
   *out = 0;
-  if (!info[i].IsNumber()) return ThrowType(info.Env(), "expected a number");
-  *out = info[i].As<Napi::Number>().Int64Value();
-  return true;
+  return ThrowType(info.Env(), "expected a number");
 }
 
 inline bool ArgFd(const Napi::CallbackInfo& info, size_t i, int* fd) {
@@ -117,20 +120,41 @@ inline bool ArgFd(const Napi::CallbackInfo& info, size_t i, int* fd) {
 // process building the error. A read or a kevent() can be that late.
 inline bool ArgFlag(const Napi::CallbackInfo& info, size_t i, bool* out) {
   *out = false;
-  if (info[i].IsUndefined()) return true;  // Also past the last argument.
-  if (!info[i].IsBoolean()) return ThrowType(info.Env(), "expected a boolean");
-  *out = info[i].As<Napi::Boolean>().Value();
+  napi_value v = info[i];
+  if (napi_get_value_bool(info.Env(), v, out) == napi_ok) return true;
+  *out = false;
+  napi_valuetype type;
+  if (napi_typeof(info.Env(), v, &type) == napi_ok && type == napi_undefined) {
+    return true;  // Also past the last argument.
+  }
+  return ThrowType(info.Env(), "expected a boolean");
+}
+
+// The bytes of a Uint8Array (a Buffer is one).
+struct Bytes {
+  uint8_t* data = nullptr;
+  size_t length = 0;
+};
+
+// False, with nothing thrown, when v is not a Uint8Array.
+inline bool BytesOf(napi_env env, napi_value v, Bytes* out) {
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  // Refuses (napi_invalid_arg) whatever is not a typed array.
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, nullptr,
+                               nullptr) != napi_ok ||
+      type != napi_uint8_array) {
+    return false;
+  }
+  out->data = static_cast<uint8_t*>(data);
+  out->length = length;
   return true;
 }
 
-inline bool ArgBytes(const Napi::CallbackInfo& info, size_t i,
-                     Napi::Uint8Array* out) {
-  if (!info[i].IsTypedArray() ||
-      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    return ThrowType(info.Env(), "expected a Uint8Array");
-  }
-  *out = info[i].As<Napi::Uint8Array>();
-  return true;
+inline bool ArgBytes(const Napi::CallbackInfo& info, size_t i, Bytes* out) {
+  if (BytesOf(info.Env(), info[i], out)) return true;
+  return ThrowType(info.Env(), "expected a Uint8Array");
 }
 
 }  // namespace kqc

@@ -131,12 +131,12 @@ Napi::Value TcGetAttr(const Napi::CallbackInfo& info) {
 }
 
 bool ArgTermios(const Napi::CallbackInfo& info, size_t i, struct termios* t) {
-  Napi::Uint8Array b;
+  Bytes b;
   if (!ArgBytes(info, i, &b)) return false;
-  if (b.ByteLength() != sizeof(*t)) {
+  if (b.length != sizeof(*t)) {
     return ThrowType(info.Env(), "expected a termios buffer");
   }
-  memcpy(t, b.Data(), sizeof(*t));
+  memcpy(t, b.data, sizeof(*t));
   return true;
 }
 

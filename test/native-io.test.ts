@@ -166,6 +166,18 @@ t.test('errors come back as errno and syscall, never as a throw', async (t) => {
   fs.closeSync(devnull);
   t.throws(() => native.read(-1, buf, 0, 8), { code: 'ERR_INVALID_ARG_TYPE' }, 'a negative fd is refused before any syscall');
   t.throws(() => native.read(0, buf, 4, 8), { code: 'ERR_OUT_OF_RANGE' }, 'a range past the buffer is refused');
+  t.throws(() => native.read(0, buf, 1e300, 1e300), { code: 'ERR_OUT_OF_RANGE' }, 'an offset and a length too big to add are refused');
+  // Each argument is checked by the one Node-API getter of its type: a value
+  // of another type is refused before any syscall (fd 0 is never read).
+  const untyped = native as unknown as Record<string, (...args: unknown[]) => unknown>;
+  t.throws(() => untyped.read('0', buf, 0, 8), { code: 'ERR_INVALID_ARG_TYPE' }, 'an fd that is not a number');
+  t.throws(() => untyped.read(0, buf, '0', 8), { code: 'ERR_INVALID_ARG_TYPE' }, 'an offset that is not a number');
+  t.throws(() => untyped.read(0, new Uint16Array(4), 0, 8), { code: 'ERR_INVALID_ARG_TYPE' }, 'a typed array of another kind');
+  t.throws(() => untyped.read(0, new DataView(new ArrayBuffer(8)), 0, 8), { code: 'ERR_INVALID_ARG_TYPE' }, 'a DataView');
+  t.throws(() => untyped.read(0, [1, 2], 0, 2), { code: 'ERR_INVALID_ARG_TYPE' }, 'an array');
+  t.throws(() => untyped.read(0, buf, 0, 8, 1), { code: 'ERR_INVALID_ARG_TYPE' }, 'a flag that is not a boolean');
+  t.throws(() => untyped.read(0, buf, 0, 8, false, null), { code: 'ERR_INVALID_ARG_TYPE' }, 'a flag that is null');
+  t.throws(() => untyped.writev(0, [buf, 'x'], 0), { code: 'ERR_INVALID_ARG_TYPE' }, 'writev: a chunk that is not a Uint8Array');
   t.throws(() => native.tcsetattr(0, Buffer.alloc(3)), { code: 'ERR_INVALID_ARG_TYPE' }, 'a short termios is refused');
 });
 
