@@ -200,6 +200,11 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
 };
+/** The timed runs of one workload, condition and peer (not the verification run). */
+const timedRuns = (w, condition, peer) =>
+  raw.runs.filter((r) => r.workload === w && r.condition === condition && r.peer === peer && !r.verification);
+/** A run that lost bytes, or whose peer's verification run did. */
+const lostBytes = (r) => (r.lost ?? 0) > 0 || r.verified === false;
 const METRICS = {
   W1: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low']],
   W2: [['p50 µs', (r) => r.p50, 'low'], ['p99 µs', (r) => r.p99, 'low'], ['CPU µs/RT', (r) => r.cpuUsPerTrip, 'low']],
@@ -228,8 +233,8 @@ for (const w of workloads) {
     text += `  ${condition}\n`;
     const peers = [...new Set(raw.runs.filter((r) => r.workload === w && r.condition === condition && !r.verification).map((r) => r.peer))];
     const rows = peers.map((p) => {
-      const runs = raw.runs.filter((r) => r.workload === w && r.condition === condition && r.peer === p && !r.verification);
-      const bad = runs.filter((r) => r.error || r.skipped || (r.lost ?? 0) > 0 || r.verified === false);
+      const runs = timedRuns(w, condition, p);
+      const bad = runs.filter((r) => r.error || r.skipped || lostBytes(r));
       return { p, runs, bad };
     });
     for (const [name, f, better, kind] of METRICS[w]) {
@@ -277,9 +282,8 @@ fs.writeFileSync(path.join(resultsDir, `bench-${stamp}.txt`), text);
  */
 function targetsText() {
   const metric = (w, name) => METRICS[w].find(([n]) => n === name)[1];
-  const runsOf = (w, condition, peer) =>
-    raw.runs.filter((r) => r.workload === w && r.condition === condition && r.peer === peer && !r.verification && !r.error && !r.skipped);
-  const lossy = (runs) => runs.filter((r) => (r.lost ?? 0) > 0 || r.verified === false).length;
+  const runsOf = (w, condition, peer) => timedRuns(w, condition, peer).filter((r) => !r.error && !r.skipped);
+  const lossy = (runs) => runs.filter(lostBytes).length;
   const T = [];
   // [kind, workload, metric, op, factor, peer (or null: against `bound`), bound, which of ours]
   const rel = (kind, w, name, op, k, peer, ours = 'kqueue-console') => T.push({ kind, w, name, op, k, peer, ours });
@@ -345,7 +349,7 @@ function targetsText() {
         verdict = 'MISSED';
         detail += `; LOST BYTES in ${lost}/${ours.length} runs`;
       }
-      const failed = raw.runs.filter((r) => r.workload === t.w && r.condition === condition && r.peer === t.ours && !r.verification && r.error).length;
+      const failed = timedRuns(t.w, condition, t.ours).filter((r) => r.error).length;
       if (failed) {
         verdict = 'MISSED';
         detail += `; FAILED in ${failed} runs, judged on the others`;

@@ -122,8 +122,7 @@ inline bool ArgFlag(const Napi::CallbackInfo& info, size_t i, bool* out) {
   *out = false;
   napi_value v = info[i];
   if (napi_get_value_bool(info.Env(), v, out) == napi_ok) return true;
-  *out = false;
-  napi_valuetype type;
+  napi_valuetype type;  // The getter wrote nothing: *out is still false.
   if (napi_typeof(info.Env(), v, &type) == napi_ok && type == napi_undefined) {
     return true;  // Also past the last argument.
   }
