@@ -250,7 +250,7 @@ export class PtyClient extends Duplex {
  */
 export async function attachTerminal(client: PtyClient): Promise<void> {
   const term = current();
-  term.setRaw();
+  term.setRaw({ opost: false });
   const restore = (): void => term.reset();
   process.once('exit', restore);
   const sendSize = (): void => client.resize(term.size());

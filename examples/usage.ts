@@ -1,5 +1,5 @@
 // The README's usage example: run a command on a new pty and stream its
-// output. Run it with `node --import tsx examples/usage.ts` or, built, from dist.
+// output. `npm run example` runs it (built into dist/examples).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Kqueuer, openPty } from 'kqueue-console';
@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   const waiting = kq.wait(); // settles when the Kqueuer closes
 
   const { master, slave } = openPty();
-  slave.setRaw(); // no echo, no CRLF translation: bytes pass through unchanged
+  slave.setRaw({ opost: false }); // no echo, no CRLF translation: bytes pass through unchanged
 
   const con = kq.add(master); // a Duplex stream over the pty master
   con.pipe(process.stdout, { end: false });
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
 
   // Everything the child wrote is in the pty: shutdown() reads the rest,
   // calls the close callback (here: stop the kqueue's events), then ends.
-  await con.shutdown((fd) => kq.closeConsole(fd));
+  await con.shutdown(kq.closeConsole); // Go: con.Shutdown(kq.CloseConsole)
   await ended;
   await con.close(); // closes the master, which the Console from openPty() owns
   kq.close();

@@ -155,12 +155,40 @@ Napi::Value TermiosCopy(const Napi::CallbackInfo& info, const struct termios& t)
       info.Env(), reinterpret_cast<const uint8_t*>(&t), sizeof(t));
 }
 
-// makeRaw(termios) -> a copy with cfmakeraw(3) applied.
+// makeRaw(termios, opost) -> a copy with cfmakeraw(3) applied, and OPOST
+// set again when asked, as containerd/console's SetRaw does (console_unix.go)
+// so that a local terminal still turns "\n" into "\r\n".
 Napi::Value MakeRaw(const Napi::CallbackInfo& info) {
   struct termios t;
-  if (!ArgTermios(info, 0, &t)) return Napi::Value();
+  bool opost;
+  if (!ArgTermios(info, 0, &t) || !ArgFlag(info, 1, &opost)) return Napi::Value();
   cfmakeraw(&t);
+  if (opost) t.c_oflag |= OPOST;
   return TermiosCopy(info, t);
+}
+
+// withONLCR(termios, on) -> a copy with ONLCR set or cleared (containerd/
+// console's SetONLCR/ClearONLCR).
+Napi::Value WithOnlcr(const Napi::CallbackInfo& info) {
+  struct termios t;
+  bool on;
+  if (!ArgTermios(info, 0, &t) || !ArgFlag(info, 1, &on)) return Napi::Value();
+  if (on) {
+    t.c_oflag |= ONLCR;
+  } else {
+    t.c_oflag &= ~static_cast<tcflag_t>(ONLCR);
+  }
+  return TermiosCopy(info, t);
+}
+
+// unlockPty(masterFd) -> 0, or -1: grantpt(3) and unlockpt(3) on a master
+// the caller opened (containerd/console's NewPtyFromFile).
+Napi::Value UnlockPty(const Napi::CallbackInfo& info) {
+  int fd;
+  if (!ArgFd(info, 0, &fd)) return Napi::Value();
+  if (grantpt(fd) != 0) return Fail(info, errno, kSysGrantpt);
+  if (unlockpt(fd) != 0) return Fail(info, errno, kSysUnlockpt);
+  return Napi::Number::New(info.Env(), 0);
 }
 
 // withoutEcho(termios) -> a copy with ECHO cleared.
@@ -213,7 +241,8 @@ void InitTty(Napi::Env env, Napi::Object exports, void* data) {
       {"openPty", OpenPty},       {"getWinsize", GetWinsize},
       {"setWinsize", SetWinsize}, {"tcgetattr", TcGetAttr},
       {"tcsetattr", TcSetAttr},   {"makeRaw", MakeRaw},
-      {"withoutEcho", WithoutEcho}, {"isatty", IsATty},
+      {"withoutEcho", WithoutEcho}, {"withONLCR", WithOnlcr},
+      {"unlockPty", UnlockPty},   {"isatty", IsATty},
       {"ttyname", TtyName},       {"ptsname", PtsName},
   };
   for (const Entry& e : entries) {

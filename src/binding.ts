@@ -92,8 +92,12 @@ export interface NativeBinding {
   tcgetattr(fd: number): Buffer | null;
   /** tcsetattr(TCSANOW): 0 or -1. */
   tcsetattr(fd: number, termios: Uint8Array): number;
-  /** A copy of `termios` with cfmakeraw applied. */
-  makeRaw(termios: Uint8Array): Buffer;
+  /** A copy of `termios` with cfmakeraw applied, and OPOST set again when `opost`. */
+  makeRaw(termios: Uint8Array, opost: boolean): Buffer;
+  /** A copy of `termios` with ONLCR set (`on`) or cleared. */
+  withONLCR(termios: Uint8Array, on: boolean): Buffer;
+  /** grantpt + unlockpt on a pty master: 0 or -1. */
+  unlockPty(fd: number): number;
   /** A copy of `termios` with ECHO cleared. */
   withoutEcho(termios: Uint8Array): Buffer;
   isatty(fd: number): boolean;

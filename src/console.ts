@@ -19,6 +19,17 @@ export interface WinSize {
   ypixel?: number;
 }
 
+/** Options of {@link Console.setRaw}. */
+export interface RawOptions {
+  /**
+   * Whether output processing (OPOST) stays on, as containerd/console's
+   * `SetRaw` leaves it: a program's `\n` still reaches the master as
+   * `\r\n` (ONLCR). Default true. `false` is cfmakeraw(3) exactly: no
+   * byte is translated either way, which is what byte-exact transfers want.
+   */
+  opost?: boolean;
+}
+
 /** Options of {@link Console.fromFd}. */
 export interface ConsoleOptions {
   /** Whether {@link Console.close} closes the fd. Default false: the caller owns it. */
@@ -118,13 +129,38 @@ export class Console {
   }
 
   /**
-   * Puts the terminal in raw mode (cfmakeraw): no echo, no line editing, no
-   * signals from keys, no output processing; bytes pass through unchanged.
+   * Puts the terminal in raw mode as containerd/console's `SetRaw` does:
+   * cfmakeraw(3) (no echo, no line editing, no signals from keys, input
+   * bytes unchanged), then OPOST set again, so output processing such as
+   * ONLCR's `\n` → `\r\n` goes on. For bytes unchanged both ways, pass
+   * `{ opost: false }` (cfmakeraw exactly) or call {@link clearONLCR}.
+   * @throws ERR_INVALID_ARG_TYPE for bad options; ERR_CONSOLE_CLOSED; errno
+   *   errors from tcgetattr/tcsetattr.
+   */
+  setRaw(options?: RawOptions): void {
+    const opost = rawOpost(options);
+    this.check();
+    modify(this.fd, (t) => binding().makeRaw(t, opost));
+  }
+
+  /**
+   * Clears ONLCR, so that a program's `\n` reaches the master as `\n`
+   * (containerd/console's `ClearONLCR`: Linux ptys start with it set).
    * @throws ERR_CONSOLE_CLOSED; errno errors from tcgetattr/tcsetattr.
    */
-  setRaw(): void {
+  clearONLCR(): void {
     this.check();
-    setRaw(this.fd);
+    modify(this.fd, (t) => binding().withONLCR(t, false));
+  }
+
+  /**
+   * Sets ONLCR, so that a program's `\n` reaches the master as `\r\n`, as
+   * a terminal emulator wants (containerd/console's `SetONLCR`).
+   * @throws ERR_CONSOLE_CLOSED; errno errors from tcgetattr/tcsetattr.
+   */
+  setONLCR(): void {
+    this.check();
+    modify(this.fd, (t) => binding().withONLCR(t, true));
   }
 
   /**
@@ -133,7 +169,7 @@ export class Console {
    */
   disableEcho(): void {
     this.check();
-    disableEcho(this.fd);
+    modify(this.fd, (t) => binding().withoutEcho(t));
   }
 
   /**
@@ -163,8 +199,8 @@ export function closeOwned(fd: number): void {
   if (native.closeOwned(fd) !== 0) throw lastError(native, fd);
 }
 
-/** @internal TIOCSWINSZ with validation; shared by Console and KqueueConsole. */
-export function setWinsize(fd: number, size: WinSize, check?: () => void): void {
+/** TIOCSWINSZ with validation; `check` runs after the arguments are validated. */
+function setWinsize(fd: number, size: WinSize, check?: () => void): void {
   if (typeof size !== 'object' || size === null) {
     throw codedError('ERR_INVALID_ARG_TYPE', 'The "size" argument must be of type object. Received ' + String(size));
   }
@@ -184,14 +220,15 @@ function modify(fd: number, change: (termios: Buffer) => Buffer): void {
   if (native.tcsetattr(fd, change(current)) !== 0) throw lastError(native, fd);
 }
 
-/** @internal */
-export function setRaw(fd: number): void {
-  modify(fd, (t) => binding().makeRaw(t));
-}
-
-/** @internal */
-export function disableEcho(fd: number): void {
-  modify(fd, (t) => binding().withoutEcho(t));
+function rawOpost(options: RawOptions | undefined): boolean {
+  if (options === undefined) return true;
+  if (typeof options !== 'object' || options === null) {
+    throw codedError('ERR_INVALID_ARG_TYPE', `The "options" argument must be of type object. Received ${String(options)}`);
+  }
+  if (options.opost !== undefined && typeof options.opost !== 'boolean') {
+    throw codedError('ERR_INVALID_ARG_TYPE', 'The "options.opost" property must be of type boolean.');
+  }
+  return options.opost ?? true;
 }
 
 /** A pty pair from {@link openPty}. */
@@ -234,14 +271,31 @@ export function openPty(): Pty {
 }
 
 /**
+ * Makes a pty from a master the caller has opened, e.g. `/dev/ptmx` with
+ * `fs.openSync` (containerd/console's `NewPtyFromFile`): grants and unlocks
+ * it and names its slave, which is not opened. The fd stays the caller's
+ * unless `autoClose` is given, as with {@link Console.fromFd}.
+ * @throws ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE for a bad fd argument;
+ *   `EBADF`; `ENOTTY` or `EINVAL` for an fd that is not a pty master.
+ */
+export function ptyFromFd(fd: number, options: ConsoleOptions = {}): { master: Console; slavePath: string } {
+  validateFd(fd);
+  const native = binding();
+  if (native.unlockPty(fd) !== 0) throw lastError(native, fd);
+  const master = Console.fromFd(fd, options);
+  return { master, slavePath: master.name };
+}
+
+/**
  * The terminal this process runs on (containerd/console's `Current`): the
- * first of stdin, stdout and stderr that is a tty. The fd is not owned.
+ * first of stderr, stdout and stdin that is a tty, in upstream's order (one
+ * of them may be redirected). The fd is not owned.
  * @throws `ENOTTY` when none of them is a terminal.
  */
 export function current(): Console {
   const native = binding();
-  for (const fd of [0, 1, 2]) {
+  for (const fd of [2, 1, 0]) {
     if (native.isatty(fd)) return Console.fromFd(fd);
   }
-  throw systemError(os.constants.errno.ENOTTY, 'isatty', 0);
+  throw systemError(os.constants.errno.ENOTTY, 'isatty', 2);
 }

@@ -131,7 +131,7 @@ export class Harness {
     const { master, slave } = openPty();
     try {
       master.resize(options.size ?? { rows: 24, cols: 80 });
-      if (options.raw) slave.setRaw();
+      if (options.raw) slave.setRaw({ opost: false });
       const child = spawnOnPty(slave.fd, file, options.args ?? [], {
         env: options.env ?? { ...process.env, TERM: 'xterm' },
         cwd: options.cwd,

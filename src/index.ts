@@ -1,8 +1,8 @@
 export { Kqueuer } from './kqueuer';
 export { KqueueConsole } from './kqueue-console';
-export type { KqueueConsoleOptions, OnRead, ShutdownError } from './kqueue-console';
-export { Console, openPty, current } from './console';
-export type { ConsoleOptions, Pty, WinSize } from './console';
+export type { KqueueConsoleEvents, KqueueConsoleOptions, OnRead, ShutdownError, ShutdownResult } from './kqueue-console';
+export { Console, openPty, ptyFromFd, current } from './console';
+export type { ConsoleOptions, Pty, RawOptions, WinSize } from './console';
 export type { CodedError, ErrorCode, SystemError } from './errors';
 export { fromNodePty } from './node-pty';
-export type { NodePtyLike } from './node-pty';
+export type { NodePtyConsoleOptions, NodePtyLike } from './node-pty';

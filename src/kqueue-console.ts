@@ -15,8 +15,8 @@ import * as os from 'node:os';
 import { Duplex } from 'node:stream';
 import { debuglog } from 'node:util';
 import type { NativeBinding } from './binding';
-import { Console, closeOwned, disableEcho, setRaw, setWinsize, type WinSize } from './console';
-import { codedError, systemError, validateFunction, validateInteger } from './errors';
+import { Console, closeOwned, type RawOptions, type WinSize } from './console';
+import { codedError, systemError, validateFunction, validateInteger, type CodedError, type SystemError } from './errors';
 
 const debug = debuglog('kqueue-console');
 const { EAGAIN, EIO, EBADF } = os.constants.errno;
@@ -64,10 +64,10 @@ const READ_BUDGET = 256 * 1024;
 /** At shutdown, the most that is read past backpressure before the stream ends. */
 const SHUTDOWN_DRAIN_LIMIT = 4 * 1024 * 1024;
 
-/** The native calls the stream makes (the binding, or a fake in a test). */
+/** @internal The native calls the stream makes (the binding, or a fake in a test). */
 export type ConsoleIo = Pick<NativeBinding, 'read' | 'write' | 'writev' | 'status' | 'bits'>;
 
-/** What a console needs of its Kqueuer. */
+/** @internal What a console needs of its Kqueuer. */
 export interface Registration {
   /** Whether the console waits for an edge: the Kqueuer keeps the loop alive while any does. */
   setWaiting(waiting: boolean): void;
@@ -146,19 +146,91 @@ export interface KqueueConsoleInit {
 /** @internal The Kqueuer delivers readiness bits through this method. */
 export const kReady = Symbol('kqueue-console.ready');
 
+type WriteCallback = (err?: Error | null) => void;
+
+/** One write() call's chunk, from write() to its callback. */
+interface WriteRecord {
+  /** Set when shutdown fails the chunk: what its callback gets instead of success. */
+  failure: ShutdownError | null;
+}
+
 interface WriteRequest {
   chunks: Buffer[];
+  /** The chunks' records, in the same order. */
+  records: WriteRecord[];
   total: number;
   done: number;
-  cb: (err?: Error | null) => void;
+  /** The Writable's callback: always called without an error for a write shutdown fails (see settleWrite). */
+  cb: WriteCallback;
 }
 
 /** The error a write gets when shutdown() leaves it unfinished. */
 export interface ShutdownError extends Error {
   code: 'ERR_CONSOLE_SHUTDOWN';
-  /** Bytes accepted by write() that never reached the kernel. */
+  /** Bytes of this write() that never reached the kernel. */
   bytesNotWritten: number;
   fd: number;
+}
+
+/** What {@link KqueueConsole.shutdown} resolves with. */
+export interface ShutdownResult {
+  /** Bytes of the writes that shutdown failed (each got `ERR_CONSOLE_SHUTDOWN`); 0 when every write went out. */
+  bytesNotWritten: number;
+}
+
+/**
+ * The events a {@link KqueueConsole} types strictly: a listener that takes
+ * other arguments is a compile error. The rest of `Duplex`'s events
+ * (`'end'`, `'close'`, `'drain'`, ...) are typed as Node types them.
+ */
+export interface KqueueConsoleEvents {
+  /**
+   * Bytes read from the fd. (A string after `setEncoding()`: such a
+   * stream's listeners take `Buffer | string`.)
+   */
+  data: [chunk: Buffer];
+  /** The other side went away (a read said EIO); see {@link KqueueConsole.hungUp}. */
+  hangup: [];
+  /** A failure of the system: never for shutdown() or destroy(), which the caller chose. */
+  error: [err: SystemError | CodedError];
+}
+
+/** The events of `Duplex` that keep Node's typing. */
+type DuplexEvent = 'close' | 'drain' | 'end' | 'finish' | 'pause' | 'pipe' | 'readable' | 'resume' | 'unpipe';
+
+/**
+ * Any other event: one of Duplex's, any symbol, or a `string` that is not a
+ * literal. A misspelled literal is a compile error, and the class stays
+ * assignable to `Duplex` (whose catch-all takes `string | symbol`).
+ */
+type OtherEvent<E> = E extends keyof KqueueConsoleEvents
+  ? never
+  : E extends DuplexEvent | symbol
+    ? E
+    : string extends E
+      ? E
+      : never;
+type Listener<K extends keyof KqueueConsoleEvents> = (...args: KqueueConsoleEvents[K]) => void;
+
+// The typed events, merged into the class below (declarations only: the
+// methods are Duplex's own).
+export interface KqueueConsole {
+  on<K extends keyof KqueueConsoleEvents>(event: K, listener: Listener<K>): this;
+  on<E extends string | symbol>(event: OtherEvent<E>, listener: (...args: any[]) => void): this;
+  once<K extends keyof KqueueConsoleEvents>(event: K, listener: Listener<K>): this;
+  once<E extends string | symbol>(event: OtherEvent<E>, listener: (...args: any[]) => void): this;
+  off<K extends keyof KqueueConsoleEvents>(event: K, listener: Listener<K>): this;
+  off<E extends string | symbol>(event: OtherEvent<E>, listener: (...args: any[]) => void): this;
+  addListener<K extends keyof KqueueConsoleEvents>(event: K, listener: Listener<K>): this;
+  addListener<E extends string | symbol>(event: OtherEvent<E>, listener: (...args: any[]) => void): this;
+  prependListener<K extends keyof KqueueConsoleEvents>(event: K, listener: Listener<K>): this;
+  prependListener<E extends string | symbol>(event: OtherEvent<E>, listener: (...args: any[]) => void): this;
+  prependOnceListener<K extends keyof KqueueConsoleEvents>(event: K, listener: Listener<K>): this;
+  prependOnceListener<E extends string | symbol>(event: OtherEvent<E>, listener: (...args: any[]) => void): this;
+  removeListener<K extends keyof KqueueConsoleEvents>(event: K, listener: Listener<K>): this;
+  removeListener<E extends string | symbol>(event: OtherEvent<E>, listener: (...args: any[]) => void): this;
+  /** `for await (const chunk of con)`: each chunk is a Buffer. */
+  [Symbol.asyncIterator](): NodeJS.AsyncIterator<Buffer>;
 }
 
 /**
@@ -202,16 +274,30 @@ export class KqueueConsole extends Duplex {
 
   /** A write that said EAGAIN/EIO and waits for a WRITE edge. */
   private writeReq: WriteRequest | null = null;
-  /** A write failed by shutdown, held until the readable side has ended. */
-  private heldFailure: { req: WriteRequest; err: ShutdownError } | null = null;
+  /**
+   * Records of chunks given to write() and not yet to _write()/_writev(). The
+   * Writable hands chunks on in the order they were written, so the next
+   * chunk _write() gets is the head's.
+   */
+  private readonly queued: WriteRecord[] = [];
+  /** write() calls whose callback has not run yet. */
+  private unsettledWrites = 0;
+  /** Bytes of the writes that shutdown failed. */
+  private bytesNotWritten = 0;
 
   private waiting = false;
   /** shutdown() has called its close callback: EAGAIN/EIO now mean "done". */
   private shut = false;
-  private shutdownPromise: Promise<void> | null = null;
+  private shutdownPromise: Promise<ShutdownResult> | null = null;
+  /** Settles the shutdown promise; set from shutdown() until both sides are done. */
+  private settleShutdown: (() => void) | null = null;
 
   /** @internal Use {@link Kqueuer.add}. */
-  constructor(init: KqueueConsoleInit) {
+  static create(init: KqueueConsoleInit): KqueueConsole {
+    return new KqueueConsole(init);
+  }
+
+  private constructor(init: KqueueConsoleInit) {
     const { options } = init;
     super({
       readableHighWaterMark: options.readableHighWaterMark ?? 64 * 1024,
@@ -221,6 +307,9 @@ export class KqueueConsole extends Duplex {
       emitClose: true,
       autoDestroy: true,
     });
+    // Go passes methods around as values (`defer con.Close()`).
+    this.shutdown = this.shutdown.bind(this);
+    this.close = this.close.bind(this);
     this.fd = init.fd;
     this.io = init.io;
     this.registration = init.registration;
@@ -424,15 +513,68 @@ export class KqueueConsole extends Duplex {
 
   // ---- Write side ---------------------------------------------------------
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.tryWrite({ chunks: [chunk], total: chunk.length, done: 0, cb });
+  /**
+   * As Writable's, with each callback routed through settleWrite(): a write
+   * that shutdown fails is completed for the Writable (an error there would
+   * be emitted as 'error' and destroy the stream) and fails for its caller.
+   */
+  override write(chunk: unknown, encoding?: BufferEncoding | WriteCallback, cb?: WriteCallback): boolean {
+    if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = undefined;
+    }
+    const record: WriteRecord = { failure: null };
+    // Chunks written after end() or destroy() never reach _write().
+    const queued = !this.writableEnded && !this.destroyed;
+    if (queued) this.queued.push(record);
+    this.unsettledWrites++;
+    try {
+      return super.write(chunk, encoding as BufferEncoding, (err) => this.settleWrite(err ?? record.failure ?? err, cb));
+    } catch (err) {
+      // A chunk of the wrong type: nothing was written, and no callback comes.
+      if (queued) this.queued.pop();
+      this.unsettledWrites--;
+      throw err;
+    }
   }
 
-  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+  /** As Writable's; a last chunk goes through write() (Writable's end() would bypass it). */
+  override end(chunk?: unknown, encoding?: BufferEncoding | (() => void), cb?: () => void): this {
+    if (typeof chunk === 'function') {
+      cb = chunk as () => void;
+      chunk = undefined;
+    } else if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = undefined;
+    }
+    if (chunk !== undefined && chunk !== null) this.write(chunk, encoding);
+    return super.end(cb);
+  }
+
+  /** A write() callback: the caller gets its chunk's own outcome. */
+  private settleWrite(err: Error | null | undefined, cb: WriteCallback | undefined): void {
+    this.unsettledWrites--;
+    try {
+      cb?.(err);
+    } finally {
+      if (this.settleShutdown !== null) this.maybeSettleShutdown();
+    }
+  }
+
+  /** 'finish' says every byte reached the kernel: after shutdown failed a write, it never comes. */
+  override _final(callback: () => void): void {
+    if (this.bytesNotWritten === 0) callback();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCallback): void {
+    this.tryWrite({ chunks: [chunk], records: this.queued.splice(0, 1), total: chunk.length, done: 0, cb });
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], cb: WriteCallback): void {
     const buffers = chunks.map((c) => c.chunk);
     let total = 0;
     for (const b of buffers) total += b.length;
-    this.tryWrite({ chunks: buffers, total, done: 0, cb });
+    this.tryWrite({ chunks: buffers, records: this.queued.splice(0, buffers.length), total, done: 0, cb });
   }
 
   /** Writes what is left of `req`; completes it, waits for an edge, or fails it. */
@@ -450,10 +592,11 @@ export class KqueueConsole extends Duplex {
       return;
     }
     const errno = this.io.status[0];
-    if (errno !== EAGAIN && errno !== EIO) {
-      req.cb(systemError(errno, req.chunks.length === 1 ? 'write' : 'writev', this.fd));
-    } else if (this.shut) {
+    // After shutdown nothing waits; EBADF: the close callback closed the fd.
+    if (this.shut && (errno === EAGAIN || errno === EIO || errno === EBADF)) {
       this.failOnShutdown(req);
+    } else if (errno !== EAGAIN && errno !== EIO) {
+      req.cb(systemError(errno, req.chunks.length === 1 ? 'write' : 'writev', this.fd));
     } else {
       // WRITE is watched only while a write waits; watching it reports the
       // fd at once if it has room again already, so no edge is missed.
@@ -468,30 +611,25 @@ export class KqueueConsole extends Duplex {
   }
 
   /**
-   * Fails a write that cannot finish after shutdown. A write error destroys a
-   * Node stream, and with it whatever the readable side still buffers, so the
-   * failure is held until that side has ended: a failed write never costs
-   * output.
+   * Fails a write that cannot finish after shutdown, as Node fails the writes
+   * of a stream its user destroyed: each chunk not wholly written gets
+   * ERR_CONSOLE_SHUTDOWN with its own unwritten count through its callback,
+   * and no 'error' is emitted. The Writable sees the chunks completed, so the
+   * stream, its readable side's buffered output and the fd stay as they are.
    */
   private failOnShutdown(req: WriteRequest): void {
-    const left = this.writableLength - req.done;
-    const err = codedError(
-      'ERR_CONSOLE_SHUTDOWN',
-      `console fd ${this.fd} was shut down with ${left} bytes not written`,
-      { bytesNotWritten: left, fd: this.fd },
-    ) as unknown as ShutdownError;
-    if (this.readableEnded || this.destroyed) {
-      req.cb(err);
-      return;
-    }
-    this.heldFailure = { req, err };
-    this.once('end', () => this.releaseHeldFailure());
-  }
-
-  private releaseHeldFailure(): void {
-    const held = this.heldFailure;
-    this.heldFailure = null;
-    held?.req.cb(held.err);
+    let start = 0;
+    req.chunks.forEach((chunk, i) => {
+      const left = Math.min(chunk.length, start + chunk.length - req.done);
+      start += chunk.length;
+      if (left <= 0) return;
+      this.bytesNotWritten += left;
+      req.records[i].failure = codedError('ERR_CONSOLE_SHUTDOWN', `console fd ${this.fd} was shut down with ${left} bytes of a write not written`, {
+        bytesNotWritten: left,
+        fd: this.fd,
+      }) as unknown as ShutdownError;
+    });
+    req.cb();
   }
 
   // ---- Events and shutdown ------------------------------------------------
@@ -537,24 +675,32 @@ export class KqueueConsole extends Duplex {
    *    its events and leaves the fd open) before the stream ends; a promise
    *    it returns is awaited;
    * 3. wakes every waiter: the readable side reads what the fd still holds,
-   *    then ends; a write that cannot finish without waiting fails with
-   *    `ERR_CONSOLE_SHUTDOWN` and `bytesNotWritten` (delivered once the
-   *    readable side has ended, so no output is lost to it);
-   * 4. settles: rejects with what `close` threw, if it threw.
-   * The fd stays open until {@link close}/`destroy()`.
+   *    then ends; each write that cannot finish without waiting fails through
+   *    its own callback with `ERR_CONSOLE_SHUTDOWN` and its `bytesNotWritten`.
+   *    Shutdown is the caller's choice, as destroy() is: it never emits
+   *    `'error'`, and after a failed write `'finish'` never comes;
+   * 4. settles once the readable side has ended and every pending write has
+   *    completed or failed, whether or not anybody reads: with the total of
+   *    `bytesNotWritten`, or rejected with what `close` threw.
+   * The fd stays open, and the console operations work, until
+   * {@link close}/`destroy()`.
    * @throws ERR_INVALID_ARG_TYPE (synchronously) when `close` is not a function.
    */
-  shutdown(close?: (fd: number) => unknown): Promise<void> {
+  shutdown(close?: (fd: number) => unknown): Promise<ShutdownResult> {
     if (this.shutdownPromise !== null) return this.shutdownPromise;
     if (close !== undefined) validateFunction(close, 'close');
-    let settle!: (err?: unknown) => void;
-    this.shutdownPromise = new Promise<void>((resolve, reject) => {
-      settle = (err) => (err === undefined ? resolve() : reject(err));
+    let closeFailure: { err: unknown } | null = null;
+    this.shutdownPromise = new Promise<ShutdownResult>((resolve, reject) => {
+      this.settleShutdown = () => {
+        if (closeFailure !== null) reject(closeFailure.err);
+        else resolve({ bytesNotWritten: this.bytesNotWritten });
+      };
     });
     // Whatever close() does, the stream is woken, then the promise settles.
     const finish = (err?: unknown, fallback?: string): void => {
+      if (fallback !== undefined) closeFailure = { err: err ?? new Error(fallback) };
       this.wake();
-      settle(fallback !== undefined ? (err ?? new Error(fallback)) : undefined);
+      this.maybeSettleShutdown();
     };
     let result: unknown;
     try {
@@ -581,10 +727,22 @@ export class KqueueConsole extends Duplex {
         budget -= n;
       }
       this.endRead();
+      // Corked writes are pending too: they go now, or fail.
+      while (this.writableCorked > 0) this.uncork();
       const req = this.writeReq;
       if (req !== null) this.tryWrite(req);
     }
     this.updateWaiting();
+  }
+
+  /** Settles shutdown() once the readable side has ended and no write is pending or owed its callback. */
+  private maybeSettleShutdown(): void {
+    if (this.settleShutdown === null || !this.shut) return;
+    const writesDone = this.writableLength === 0 && this.unsettledWrites === 0;
+    if (!this.destroyed && !(this.readDone && writesDone)) return;
+    const settle = this.settleShutdown;
+    this.settleShutdown = null;
+    settle();
   }
 
   /** Whether {@link shutdown} has been called. */
@@ -608,16 +766,15 @@ export class KqueueConsole extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    const held = this.heldFailure;
-    this.heldFailure = null;
     const req = this.writeReq;
     this.writeReq = null;
+    // Buffered chunks never reach _write() now (the Writable fails them).
+    this.queued.length = 0;
     this.wantRead = false;
     this.updateWaiting();
     if (req !== null) {
       req.cb(error ?? codedError('ERR_STREAM_DESTROYED', `console fd ${this.fd} was destroyed with a write pending`));
     }
-    if (held !== null) held.req.cb(held.err);
     this.registration.release(!this.autoClose);
     let closeError: Error | null = null;
     if (this.autoClose) {
@@ -628,7 +785,8 @@ export class KqueueConsole extends Duplex {
         closeError = err as Error;
       }
     }
-    callback(error ?? held?.err ?? closeError);
+    this.maybeSettleShutdown();
+    callback(error ?? closeError);
   }
 
   // ---- Console operations (ENOTTY for an fd that is not a tty) ------------
@@ -638,14 +796,14 @@ export class KqueueConsole extends Duplex {
     return this.tty;
   }
 
-  /** The window size. @throws `ENOTTY` for an fd that is not a tty. */
+  /** The window size. @throws as {@link Console.size}; `ENOTTY` for an fd that is not a tty. */
   size(): WinSize {
     return this.terminal().size();
   }
 
   /** Sets the window size. @throws as {@link Console.resize}; `ENOTTY` for an fd that is not a tty. */
   resize(size: WinSize): void {
-    setWinsize(this.terminal().fd, size);
+    this.terminal().resize(size);
   }
 
   /** Copies another console's window size. @throws as {@link resize}. */
@@ -653,17 +811,27 @@ export class KqueueConsole extends Duplex {
     this.resize(from.size());
   }
 
-  /** Raw mode (cfmakeraw). @throws `ENOTTY` for an fd that is not a tty. */
-  setRaw(): void {
-    setRaw(this.terminal().fd);
+  /** Raw mode, as {@link Console.setRaw}. @throws as it does; `ENOTTY` for an fd that is not a tty. */
+  setRaw(options?: RawOptions): void {
+    this.terminal().setRaw(options);
   }
 
-  /** Echo off. @throws `ENOTTY` for an fd that is not a tty. */
+  /** As {@link Console.clearONLCR}. @throws as it does; `ENOTTY` for an fd that is not a tty. */
+  clearONLCR(): void {
+    this.terminal().clearONLCR();
+  }
+
+  /** As {@link Console.setONLCR}. @throws as it does; `ENOTTY` for an fd that is not a tty. */
+  setONLCR(): void {
+    this.terminal().setONLCR();
+  }
+
+  /** Echo off. @throws as {@link Console.disableEcho}; `ENOTTY` for an fd that is not a tty. */
   disableEcho(): void {
-    disableEcho(this.terminal().fd);
+    this.terminal().disableEcho();
   }
 
-  /** Restores the termios saved when the Console was made. @throws `ENOTTY` for an fd that is not a tty. */
+  /** Restores the termios saved when the Console was made. @throws as {@link Console.reset}; `ENOTTY` for an fd that is not a tty. */
   reset(): void {
     this.terminal().reset();
   }

@@ -57,6 +57,12 @@ export class Kqueuer {
    * @throws errno errors from kqueue(), pipe() or fcntl() (`EMFILE`, ...).
    */
   constructor() {
+    // Go passes methods around as values (`con.Shutdown(kq.CloseConsole)`):
+    // these work detached too.
+    this.add = this.add.bind(this);
+    this.closeConsole = this.closeConsole.bind(this);
+    this.wait = this.wait.bind(this);
+    this.close = this.close.bind(this);
     this.native = binding();
     this.done = new Promise<void>((resolve, reject) => {
       this.settleDone = (err) => (err ? reject(err) : resolve());
@@ -129,7 +135,7 @@ export class Kqueuer {
     // An fd handed over with autoClose is the library's to close from now on
     // (and to close at environment teardown, if nothing else does).
     if (autoClose && !(tty !== null && tty.autoClose)) this.native.own(fd);
-    entry.console = new KqueueConsole({ fd, io: this.native, registration, console: tty, autoClose, options: opts, readBuffer: this.readBuffer });
+    entry.console = KqueueConsole.create({ fd, io: this.native, registration, console: tty, autoClose, options: opts, readBuffer: this.readBuffer });
     this.byId.set(id, entry);
     this.byFd.set(fd, entry);
     debug('add fd %d as id %d', fd, id);

@@ -15,6 +15,9 @@ import { binding } from './binding';
 import { codedError, lastError } from './errors';
 import type { KqueueConsole, KqueueConsoleOptions } from './kqueue-console';
 
+/** Options of {@link fromNodePty}: those of {@link Kqueuer.add} but `autoClose` (the duplicate it reads is always closed with the stream). */
+export type NodePtyConsoleOptions = Omit<KqueueConsoleOptions, 'autoClose'>;
+
 /** The parts of node-pty's `IPty` (1.x, Unix) this module uses. */
 export interface NodePtyLike {
   readonly pid: number;
@@ -59,7 +62,7 @@ export function sharedKqueuer(): Kqueuer {
  * @throws ERR_INVALID_ARG_VALUE when `pty` is not a node-pty IPty with a
  *   master fd; errno errors from dup() or kevent().
  */
-export function fromNodePty(pty: NodePtyLike, kqueuer?: Kqueuer, options?: KqueueConsoleOptions): KqueueConsole {
+export function fromNodePty(pty: NodePtyLike, kqueuer?: Kqueuer, options?: NodePtyConsoleOptions): KqueueConsole {
   const internals = pty as unknown as NodePtyInternals;
   const fd = internals?._fd ?? internals?.fd;
   if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || typeof pty.onExit !== 'function') {
@@ -107,7 +110,15 @@ export function fromNodePty(pty: NodePtyLike, kqueuer?: Kqueuer, options?: Kqueu
   const finish = (): void => {
     if (finished || !exited || !con.hungUp) return;
     finished = true;
-    void con.shutdown().then(() => con.end());
+    // Input still queued for the gone child fails through its callbacks.
+    // 'finish' then never comes, so neither does autoDestroy: the stream is
+    // closed once its output has been read.
+    void con.shutdown().then(({ bytesNotWritten }) => {
+      con.end();
+      if (bytesNotWritten === 0) return;
+      if (con.readableEnded) con.destroy();
+      else con.once('end', () => con.destroy());
+    });
   };
   con.on('hangup', () => {
     releaseNodePty();

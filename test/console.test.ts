@@ -1,8 +1,12 @@
 // Console operations on real ptys, and the same through a KqueueConsole.
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import t from 'tap';
 import { binding } from '../src/binding';
-import { Console, Kqueuer, openPty } from '../src/index';
+import { Console, Kqueuer, openPty, ptyFromFd } from '../src/index';
+import { isOpen } from './helpers/fds';
 import { collect, dataUntil, exitCode, spawnOnSlave } from './helpers/pty';
 
 t.test('resize then size round-trips; resizeFrom copies', async (t) => {
@@ -29,7 +33,7 @@ t.test('setRaw then reset restores the termios byte for byte', async (t) => {
   const native = binding();
   const { master, slave } = openPty();
   const before = native.tcgetattr(slave.fd)!;
-  slave.setRaw();
+  slave.setRaw({ opost: false });
   t.notSame(native.tcgetattr(slave.fd), before, 'raw mode changed it');
   slave.reset();
   t.same(native.tcgetattr(slave.fd), before, 'reset() restored every byte');
@@ -40,7 +44,7 @@ t.test('setRaw then reset restores the termios byte for byte', async (t) => {
   const kq = new Kqueuer();
   const con = kq.add(master);
   const masterBefore = native.tcgetattr(master.fd)!;
-  con.setRaw();
+  con.setRaw({ opost: false });
   con.reset();
   t.same(native.tcgetattr(master.fd), masterBefore, 'the same through the stream');
   await con.close();
@@ -88,4 +92,134 @@ t.test("name is the slave's path; fd is the fd", async (t) => {
   await con.close();
   slave.close();
   kq.close();
+});
+
+/** The pty's termios as `stty -a` reads it from the slave: every flag, and min/time. */
+function sttyFlags(slavePath: string): Map<string, string | boolean> {
+  const out = execFileSync('stty', ['-a', '-F', slavePath], { encoding: 'utf8' });
+  const flags = new Map<string, string | boolean>();
+  for (const m of out.matchAll(/\b(min|time) = (\d+)/g)) flags.set(m[1], m[2]);
+  // The flag lines follow the control characters: words, '-' for off.
+  const flagText = out.slice(out.lastIndexOf(';') + 1);
+  for (const word of flagText.split(/\s+/).filter((w) => /^-?[a-z0-9]+$/.test(w))) {
+    flags.set(word.replace(/^-/, ''), !word.startsWith('-'));
+  }
+  return flags;
+}
+
+/** What changed between two stty readings, as stty spells it ('-opost', 'cs8', 'min=1'). */
+function changes(before: Map<string, string | boolean>, after: Map<string, string | boolean>): string[] {
+  const out: string[] = [];
+  for (const [k, v] of after) {
+    if (before.get(k) === v) continue;
+    out.push(typeof v === 'boolean' ? `${v ? '' : '-'}${k}` : `${k}=${v}`);
+  }
+  return out.sort();
+}
+
+// containerd/console's SetRaw (console_unix.go): cfmakeraw's flags, then
+// OPOST again. Its cfmakeraw (tc_unix.go) clears these and sets CS8 (its
+// Go copy clears CS8 instead, which cfmakeraw(3) does not; the character
+// size means nothing on a pty), VMIN 1, VTIME 0.
+// A Linux pty keeps CS8 and no parity whatever it is told (drivers/tty/
+// pty.c, pty_set_termios), so those two are checked as values.
+const CFMAKERAW_OFF = ['ignbrk', 'brkint', 'parmrk', 'istrip', 'inlcr', 'igncr', 'icrnl', 'ixon', 'echo', 'echonl', 'icanon', 'isig', 'iexten'];
+
+t.test("setRaw() is containerd/console's SetRaw; { opost: false } is cfmakeraw(3)", async (t) => {
+  for (const opost of [true, false]) {
+    const { master, slave, slavePath } = openPty();
+    // Start from a mode that every flag cfmakeraw touches would change.
+    execFileSync('stty', ['-F', slavePath, 'sane', 'ignbrk', 'brkint', 'parmrk', 'istrip', 'inlcr', 'igncr', 'icrnl', 'ixon', 'echonl', 'min', '5', 'time', '3']);
+    const before = sttyFlags(slavePath);
+    if (opost) slave.setRaw();
+    else slave.setRaw({ opost: false });
+    const after = sttyFlags(slavePath);
+    const want = [...CFMAKERAW_OFF.map((f) => `-${f}`), 'min=1', 'time=0', ...(opost ? [] : ['-opost'])].sort();
+    t.same(changes(before, after), want, `setRaw(${opost ? '' : '{ opost: false }'}): exactly these flags changed`);
+    t.ok(after.get('cs8') === true && after.get('parenb') === false, 'CS8, no parity');
+    t.equal(after.get('opost'), opost, `OPOST ${opost ? 'set again, as upstream' : 'off'}`);
+    t.equal(after.get('onlcr'), before.get('onlcr'), 'ONLCR left as it was');
+    slave.close();
+    master.close();
+  }
+});
+
+t.test("setRaw() keeps ONLCR's \\r\\n; clearONLCR() makes \\n arrive as \\n; setONLCR() brings \\r\\n back", async (t) => {
+  const through = async (prepare: (slave: Console) => void): Promise<string> => {
+    const kq = new Kqueuer();
+    const { master, slave } = openPty();
+    prepare(slave);
+    const con = kq.add(master);
+    const out = collect(con);
+    const child = spawnOnSlave(slave.fd, 'printf', ['a\\nb\\n']);
+    slave.close();
+    await exitCode(child);
+    const ended = once(con, 'end');
+    await con.shutdown();
+    await ended;
+    await con.close();
+    kq.close();
+    return out.text();
+  };
+  t.equal(await through((s) => s.setRaw()), 'a\r\nb\r\n', 'setRaw(): output is still processed');
+  t.equal(await through((s) => (s.setRaw(), s.clearONLCR())), 'a\nb\n', 'clearONLCR(): byte-exact');
+  t.equal(await through((s) => (s.setRaw({ opost: false }), s.setONLCR())), 'a\nb\n', 'setONLCR() needs OPOST: with it off, bytes pass');
+  t.equal(await through((s) => (s.setRaw(), s.clearONLCR(), s.setONLCR())), 'a\r\nb\r\n', 'setONLCR() after clearONLCR()');
+  const { master, slave } = openPty();
+  const kq = new Kqueuer();
+  const con = kq.add(master);
+  con.clearONLCR();
+  t.equal(sttyFlags(slave.name).get('onlcr'), false, 'clearONLCR() through the stream');
+  con.setONLCR();
+  t.equal(sttyFlags(slave.name).get('onlcr'), true, 'setONLCR() through the stream');
+  t.throws(() => slave.setRaw({ opost: 'no' as never }), { code: 'ERR_INVALID_ARG_TYPE' }, 'a bad option is refused');
+  await con.close();
+  kq.close();
+  slave.close();
+});
+
+t.test('ptyFromFd(): a pty from a /dev/ptmx the caller opened (NewPtyFromFile)', async (t) => {
+  const fd = fs.openSync('/dev/ptmx', fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+  const { master, slavePath } = ptyFromFd(fd);
+  t.match(slavePath, /^\/dev\/pts\/\d+$/, 'its slave is named');
+  t.equal(master.fd, fd);
+  t.equal(master.name, slavePath);
+  // Unlocked: the slave opens, and bytes cross.
+  const slave = Console.fromFd(fs.openSync(slavePath, fs.constants.O_RDWR | fs.constants.O_NOCTTY), { autoClose: true });
+  slave.setRaw({ opost: false });
+  const kq = new Kqueuer();
+  const con = kq.add(master);
+  const out = collect(con);
+  fs.writeSync(slave.fd, 'through ptmx');
+  await dataUntil(con, () => out.text() === 'through ptmx');
+  t.equal(out.text(), 'through ptmx', 'the slave writes, the master reads');
+  await con.close();
+  t.ok(isOpen(fd), 'the fd stays the caller’s');
+  fs.closeSync(fd);
+  slave.close();
+  kq.close();
+  const other = fs.openSync('/dev/null', 'r');
+  t.throws(() => ptyFromFd(other), { code: 'EINVAL', syscall: 'grantpt' }, 'an fd that is not a pty master is refused with the errno');
+  fs.closeSync(other);
+  t.throws(() => ptyFromFd(-1), { code: 'ERR_OUT_OF_RANGE' });
+});
+
+t.test("current() tries stderr, stdout, stdin, upstream's order", async (t) => {
+  // A child whose three fds are three different ptys reports which one it got.
+  const ptys = [openPty(), openPty(), openPty()];
+  const script = `const { current } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'index.js'))}); process.send(current().name);`;
+  const run = async (stdio: (number | 'ignore')[]): Promise<string> => {
+    const child = spawn(process.execPath, ['-e', script], { stdio: [...stdio, 'ipc'] });
+    const [name] = (await once(child, 'message')) as [string];
+    await exitCode(child);
+    return name;
+  };
+  const [a, b, c] = ptys.map((p) => p.slave.fd);
+  t.equal(await run([a, b, c]), ptys[2].slavePath, 'stderr first');
+  t.equal(await run([a, b, 'ignore']), ptys[1].slavePath, 'then stdout');
+  t.equal(await run([a, 'ignore', 'ignore']), ptys[0].slavePath, 'then stdin');
+  for (const p of ptys) {
+    p.master.close();
+    p.slave.close();
+  }
 });

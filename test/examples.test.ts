@@ -31,8 +31,9 @@ t.test('the README usage example runs and prints exactly what it should', async 
 t.test('the README shows the usage example as it is in examples/usage.ts', async (t) => {
   const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
   const example = fs.readFileSync(path.join(root, 'examples', 'usage.ts'), 'utf8');
-  const body = example.slice(example.indexOf('import '));
-  t.ok(readme.includes(body.trim()), 'the README quotes examples/usage.ts from its first import on');
+  // From the first line that is an import statement: the header comment may say 'import' too.
+  const body = example.slice(example.search(/^import /m));
+  t.ok(readme.includes('```ts\n' + body.trim() + '\n```'), 'the README quotes examples/usage.ts, from its first import line on, as one code block');
 });
 
 t.test('examples/node-pty.ts: node-pty spawns, kqueue-console does the I/O', async (t) => {

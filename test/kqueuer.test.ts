@@ -35,7 +35,7 @@ t.test('wait() resolves on close(); close() destroys what is still added', async
   const con = kq.add(master);
   con.resume();
   let writeErr: NodeJS.ErrnoException | null | undefined;
-  slave.setRaw();
+  slave.setRaw({ opost: false });
   con.write(Buffer.alloc(1 << 20), (err) => (writeErr = err));
   const closed = once(con, 'close');
   kq.close();

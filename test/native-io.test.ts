@@ -13,7 +13,7 @@ function openRawPty(): { master: number; slave: number; path: string } {
   const pty = native.openPty();
   if (!pty) throw new Error(`openPty failed: errno ${native.status[0]}`);
   const [master, slave, path] = pty;
-  native.tcsetattr(slave, native.makeRaw(native.tcgetattr(slave)!));
+  native.tcsetattr(slave, native.makeRaw(native.tcgetattr(slave)!, false));
   native.setNonBlocking(master, true);
   return { master, slave, path };
 }
@@ -197,7 +197,7 @@ t.test('tty operations: openPty, winsize, termios, isatty, ttyname', async (t) =
   t.same(native.getWinsize(slave), [33, 101, 0, 0], 'the size set on the master is the slave\'s');
 
   const saved = native.tcgetattr(slave)!;
-  const raw = native.makeRaw(saved);
+  const raw = native.makeRaw(saved, false);
   t.notSame(raw, saved, 'cfmakeraw changes the termios');
   t.equal(native.tcsetattr(slave, raw), 0);
   t.same(native.tcgetattr(slave), raw, 'raw mode applied');

@@ -12,7 +12,7 @@ import { SYS_WRITE, blockedSyscall, eventually, exitCode, spawnOnSlave } from '.
 /** Runs `cmd` on a raw pty with `onread` until the stream ends; resolves with the number of 'data' events. */
 async function runWith(kq: Kqueuer, onread: OnRead, cmd: string, args: string[]): Promise<number> {
   const { master, slave } = openPty();
-  slave.setRaw();
+  slave.setRaw({ opost: false });
   const con = kq.add(master, { onread });
   let dataEvents = 0;
   con.on('data', () => dataEvents++);
@@ -98,7 +98,7 @@ t.test('a buffer function gives a fresh buffer for each read that got bytes, and
 t.test('returning false pauses reading, resume() goes on, and never inside the call', async (t) => {
   const kq = new Kqueuer();
   const { master, slave } = openPty();
-  slave.setRaw();
+  slave.setRaw({ opost: false });
   const size = 4 * 1024 * 1024;
   let bytes = 0;
   let calls = 0;
@@ -132,7 +132,7 @@ t.test('returning false pauses reading, resume() goes on, and never inside the c
 t.test('pause() stops reading too; shutdown delivers what the fd holds whatever the callback says', async (t) => {
   const kq = new Kqueuer();
   const { master, slave } = openPty();
-  slave.setRaw();
+  slave.setRaw({ opost: false });
   let bytes = 0;
   const con = kq.add(master, { onread: { buffer: Buffer.alloc(1024), callback: (n) => void (bytes += n) } });
   con.pause();

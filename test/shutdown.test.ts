@@ -1,9 +1,12 @@
-// shutdown(close): the four steps of DESIGN.md on real ptys.
+// shutdown(close): its four steps (README, API) on real ptys.
 import { once } from 'node:events';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import t from 'tap';
 import { Kqueuer, openPty, type ShutdownError } from '../src/index';
-import { collect, dataUntil, eventually } from './helpers/pty';
+import { isOpen } from './helpers/fds';
+import { collect, dataUntil } from './helpers/pty';
 
 t.test('the close callback runs exactly once, with the fd, before end; a second call returns the same promise', async (t) => {
   const kq = new Kqueuer();
@@ -35,7 +38,7 @@ t.test('the close callback runs exactly once, with the fd, before end; a second 
 t.test('a pending read drains what the fd holds, then ends', async (t) => {
   const kq = new Kqueuer();
   const { master, slave } = openPty();
-  slave.setRaw();
+  slave.setRaw({ opost: false });
   const con = kq.add(master);
   const out = collect(con);
   fs.writeSync(slave.fd, 'first');
@@ -52,38 +55,118 @@ t.test('a pending read drains what the fd holds, then ends', async (t) => {
   kq.close();
 });
 
-t.test('a write that cannot finish fails with ERR_CONSOLE_SHUTDOWN and its unwritten count', async (t) => {
+/** Runs a scenario of test/fixtures/shutdown-no-listener.ts in a child process; its exit code and what it printed. */
+async function scenario(name: string): Promise<{ code: number | null; stderr: string; r: Record<string, any> | null }> {
+  // Only the TypeScript loader of the runner's flags: none of its reporting.
+  const loader = process.execArgv.filter((a) => /typescript|source-maps/.test(a));
+  const child = spawn(process.execPath, [...loader, path.join(__dirname, 'fixtures', 'shutdown-no-listener.ts'), name], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const [code] = (await once(child, 'close')) as [number | null];
+  clearTimeout(timer);
+  return { code, stderr, r: code === 0 ? JSON.parse(out) : null };
+}
+
+t.test('a pending write fails through its callback, with no listener for an error that never comes', async (t) => {
+  const { code, stderr, r } = await scenario('resumed');
+  t.equal(code, 0, `the process ran to the end with no 'error' listener${stderr ? `: ${stderr}` : ''}`);
+  if (r === null) return;
+  t.equal(r.write.outcome, 'ERR_CONSOLE_SHUTDOWN', 'the write callback got ERR_CONSOLE_SHUTDOWN');
+  t.equal(r.callbackBeforeSettle, 'ERR_CONSOLE_SHUTDOWN', 'before shutdown() settled');
+  t.ok(r.write.bytesNotWritten > 0 && r.write.bytesNotWritten < r.write.size, `${r.write.bytesNotWritten} of ${r.write.size} bytes not written`);
+  t.equal(r.result.bytesNotWritten, r.write.bytesNotWritten, 'shutdown() resolved with the same count');
+  t.equal(r.delivered + r.write.bytesNotWritten, r.write.size, `${r.delivered} bytes reached the slave: delivered + not written = written`);
+  t.equal(r.openAfterShutdown, true, 'the fd stays open after shutdown()');
+  t.equal(r.destroyedAfterShutdown, false, 'the stream is not destroyed by shutdown()');
+  t.same(r.resized, { rows: 33, cols: 99, xpixel: 0, ypixel: 0 }, 'size(), resize() and reset() work after shutdown()');
+  t.equal(r.openAfterClose, false, 'close() closes the fd the console owns');
+});
+
+t.test('shutdown() settles with nobody reading, and a later destroy() emits no error', async (t) => {
+  const { code, stderr, r } = await scenario('unread');
+  t.equal(code, 0, `the process ran to the end with no 'error' listener${stderr ? `: ${stderr}` : ''}`);
+  if (r === null) return;
+  t.equal(r.callbackBeforeSettle, 'ERR_CONSOLE_SHUTDOWN', "the write's callback ran before shutdown() settled");
+  t.equal(r.result.bytesNotWritten, r.write.bytesNotWritten, `shutdown() resolved with ${r.result.bytesNotWritten} bytes not written`);
+  t.ok(r.buffered > 0, `the readable side held ${r.buffered} unread bytes`);
+});
+
+t.test('writes in flight and buffered each fail with their own count; they add up', async (t) => {
+  const { code, stderr, r } = await scenario('buffered');
+  t.equal(code, 0, `the process ran to the end with no 'error' listener${stderr ? `: ${stderr}` : ''}`);
+  if (r === null) return;
+  const writes = r.writes as { size: number; outcome: string; bytesNotWritten: number }[];
+  t.same(r.outcomesAtSettle, ['ERR_CONSOLE_SHUTDOWN', 'ERR_CONSOLE_SHUTDOWN', 'ERR_CONSOLE_SHUTDOWN'], 'every callback ran before shutdown() settled, each with an error');
+  t.ok(writes[0].bytesNotWritten < writes[0].size, `the write in flight: ${writes[0].bytesNotWritten} of ${writes[0].size} not written`);
+  t.same(
+    writes.slice(1).map((w) => w.bytesNotWritten),
+    writes.slice(1).map((w) => w.size),
+    'the buffered writes: none of their bytes written, each its own count',
+  );
+  const notWritten = writes.reduce((n, w) => n + w.bytesNotWritten, 0);
+  t.equal(r.result.bytesNotWritten, notWritten, 'shutdown() resolved with their total');
+  const total = writes.reduce((n, w) => n + w.size, 0);
+  t.equal(r.delivered + notWritten, total, `${r.delivered} delivered + ${notWritten} not written = ${total} written`);
+  t.equal(r.finished, false, "no 'finish' after a failed write");
+});
+
+t.test('fromNodePty: input still queued when the child exits fails quietly, and the stream closes', async (t) => {
+  const { code, stderr, r } = await scenario('nodepty');
+  t.equal(code, 0, `the process ran to the end with no 'error' listener${stderr ? `: ${stderr}` : ''}`);
+  if (r === null) return;
+  t.equal(r.write.outcome, 'ERR_CONSOLE_SHUTDOWN', `the queued write failed with ERR_CONSOLE_SHUTDOWN (${r.write.bytesNotWritten} bytes not written)`);
+  t.equal(r.shutDown, true, 'the stream was shut down at the exit, then closed');
+});
+
+t.test('a write that cannot finish with an error listener: no error, the stream stays usable until close()', async (t) => {
   const kq = new Kqueuer();
   const { master, slave } = openPty();
-  slave.setRaw();
-  // The write error destroys the stream; keep the master open (autoClose
-  // false) so that the slave can still read what did reach the kernel.
-  const con = kq.add(master, { autoClose: false });
+  slave.setRaw({ opost: false });
+  const con = kq.add(master);
+  const errors: Error[] = [];
+  con.on('error', (err) => errors.push(err));
   con.resume();
-  const size = 1024 * 1024;
   let writeError: ShutdownError | null = null;
-  con.write(Buffer.alloc(size, 'q'), (err) => (writeError = (err as ShutdownError) ?? null));
-  const streamError = once(con, 'error');
+  con.write(Buffer.alloc(1 << 20, 'q'), (err) => (writeError = err as ShutdownError));
   const started = Date.now();
-  await con.shutdown();
+  const { bytesNotWritten } = await con.shutdown();
   t.ok(Date.now() - started < 1000, `shutdown() settled promptly (${Date.now() - started} ms) with nothing able to move`);
-  const [err] = (await streamError) as [ShutdownError];
-  t.equal(writeError, err, 'the write callback got the error the stream emitted');
-  t.equal(err.code, 'ERR_CONSOLE_SHUTDOWN');
-  t.ok(err.bytesNotWritten > 0 && err.bytesNotWritten < size, `${err.bytesNotWritten} bytes not written`);
-
-  // What did reach the kernel arrives on the slave's side: together, every
-  // byte. (The pty moves it to the slave in steps, so read it as a stream.)
-  const reader = kq.add(slave);
-  const delivered = collect(reader);
-  const complete = await eventually(() => delivered.bytes() + err.bytesNotWritten >= size, 5000);
-  t.ok(complete, `${delivered.bytes()} bytes delivered`);
-  t.equal(delivered.bytes() + err.bytesNotWritten, size, 'bytes delivered + bytes not written = bytes written');
-  await reader.shutdown();
-  await reader.close();
-  t.ok(con.destroyed, 'the failed write destroyed the stream');
-  master.close();
+  t.equal(writeError!.code, 'ERR_CONSOLE_SHUTDOWN');
+  t.equal(writeError!.bytesNotWritten, bytesNotWritten);
+  // A write after shutdown that cannot go at once fails the same way.
+  const late = await new Promise<Error | null | undefined>((resolve) => con.write(Buffer.alloc(1 << 16), resolve));
+  t.equal((late as ShutdownError).code, 'ERR_CONSOLE_SHUTDOWN', 'a later write that would wait fails too');
+  t.equal(con.destroyed, false, 'not destroyed');
+  t.ok(isOpen(master.fd), 'the fd is open');
+  t.doesNotThrow(() => con.reset(), 'reset() after shutdown()');
+  await con.close();
+  t.notOk(isOpen(master.fd), 'close() closed it');
+  t.same(errors, [], "no 'error' event");
+  slave.close();
   kq.close();
+});
+
+t.test("the Go idiom: con.shutdown(kq.closeConsole), kq's methods detached", async (t) => {
+  const kq = new Kqueuer();
+  const { master, slave } = openPty();
+  const { add, closeConsole, wait, close } = kq;
+  const con = add(master);
+  con.resume();
+  const { shutdown, close: closeCon } = con;
+  t.same(await shutdown(closeConsole), { bytesNotWritten: 0 }, 'shutdown(kq.closeConsole) resolves');
+  t.throws(() => closeConsole(master.fd), { code: 'ENOENT' }, 'the console was deregistered');
+  await closeCon();
+  t.ok(master.isClosed, 'close() detached closed the console');
+  const done = wait();
+  close();
+  await done;
+  t.ok(kq.closed, 'close() and wait() detached');
+  slave.close();
 });
 
 t.test('shutdown() settles promptly on an idle console, and after destroy', async (t) => {

@@ -84,7 +84,7 @@ function make(options: KqueueConsoleOptions = {}, tty: boolean | 'pty master' = 
   const reg = new FakeRegistration();
   // Only whether there is a Console, and whether it is a pty master, matter to the stream's reads.
   const console = tty ? ({ ptyMaster: tty === 'pty master' } as unknown as Console) : null;
-  const con = new KqueueConsole({ fd: 99, io: fd, registration: reg, console, autoClose: false, options });
+  const con = KqueueConsole.create({ fd: 99, io: fd, registration: reg, console, autoClose: false, options });
   return { fd, reg, con };
 }
 

@@ -9,7 +9,7 @@ import { SYS_WRITE, blockedSyscall, collect, dataUntil, eventually, exitCode, me
 t.test('read backpressure: a paused consumer blocks the child; resumed, every byte arrives', async (t) => {
   const kq = new Kqueuer();
   const { master, slave } = openPty();
-  slave.setRaw();
+  slave.setRaw({ opost: false });
   const con = kq.add(master);
   const size = 64 * 1024 * 1024;
   const rssBefore = rss();
@@ -54,7 +54,7 @@ t.test('read backpressure: a paused consumer blocks the child; resumed, every by
 t.test("write backpressure: write() says false while nobody reads the slave; 'drain' follows once it is read", async (t) => {
   const kq = new Kqueuer();
   const { master, slave } = openPty();
-  slave.setRaw();
+  slave.setRaw({ opost: false });
   const con = kq.add(master);
   const chunk = Buffer.alloc(16 * 1024, 'w');
   let accepted = 0;

@@ -12,7 +12,7 @@ import { dataUntil, exitCode, outputOf, spawnOnSlave } from './helpers/pty';
 t.test('16 MiB of random bytes through cat in raw mode, written and read at once', async (t) => {
   const kq = new Kqueuer();
   const { master, slave } = openPty();
-  slave.setRaw();
+  slave.setRaw({ opost: false });
   const child = spawnOnSlave(slave.fd, 'cat');
   slave.close();
   const con = kq.add(master);
@@ -92,7 +92,7 @@ t.test("many consoles on one Kqueuer, reading at once: each one's bytes stay its
     const file = path.join(dir, `payload-${i}`);
     fs.writeFileSync(file, payload);
     const { master, slave } = openPty();
-    slave.setRaw();
+    slave.setRaw({ opost: false });
     const child = spawnOnSlave(slave.fd, 'cat', [file]);
     slave.close();
     // The last console reads into buffers of its own.

@@ -112,7 +112,7 @@ export function memoryFiguresUnreliable(): string | null {
  */
 export async function outputOf(kq: Kqueuer, cmd: string, args: string[] = [], raw = true, onread = false): Promise<Buffer> {
   const { master, slave } = openPty();
-  if (raw) slave.setRaw();
+  if (raw) slave.setRaw({ opost: false });
   const copies: Buffer[] = [];
   const reused = Buffer.alloc(16 * 1024);
   const con = onread

@@ -14,7 +14,7 @@ const CYCLES = 10_000 * SCALE;
 t.test(`a slave opened and closed ${CYCLES} times while the master is read`, async (t) => {
   const kq = new Kqueuer();
   const { master, slave, slavePath } = openPty();
-  master.setRaw(); // The pty's mode is kept while the master is open.
+  master.setRaw({ opost: false }); // The pty's mode is kept while the master is open.
   slave.close();
   const con = kq.add(master);
   const out = collect(con);

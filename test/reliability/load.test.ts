@@ -23,7 +23,7 @@ t.test('500 consoles on one Kqueuer, all busy at once', async (t) => {
   const size = 256 * 1024;
   const pairs = Array.from({ length: 250 }, (_, i) => {
     const { master, slave } = openPty();
-    master.setRaw();
+    master.setRaw({ opost: false });
     const payload = Buffer.alloc(size, i % 251);
     return { m: kq.add(master), s: kq.add(slave), payload, want: createHash('sha256').update(payload).digest('hex') };
   });
@@ -60,7 +60,7 @@ t.test(`${5000 * SCALE} cycles of openPty → add → traffic → shutdown → d
     const { master, slave } = openPty();
     const con = kq.add(master);
     let got = '';
-    con.setEncoding('utf8').on('data', (s: string) => (got += s));
+    con.setEncoding('utf8').on('data', (s: Buffer | string) => (got += s));
     fs.writeSync(slave.fd, 'ping\n');
     await dataUntil(con, () => got.includes('ping'));
     await con.shutdown();
@@ -101,7 +101,7 @@ t.test(`${200 * SCALE} Workers created and terminated mid-read`, async (t) => {
   const kq = new Kqueuer();
   const con = kq.add(master);
   let got = '';
-  con.setEncoding('utf8').on('data', (s: string) => (got += s));
+  con.setEncoding('utf8').on('data', (s: Buffer | string) => (got += s));
   fs.writeSync(slave.fd, 'still here\n');
   await dataUntil(con, () => got.includes('still here'));
   t.pass('and the main thread carries on');

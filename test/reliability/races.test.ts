@@ -2,7 +2,7 @@
 // reused at once by new consoles.
 import t from 'tap';
 import { binding } from '../../src/binding';
-import { Kqueuer, openPty, type KqueueConsole } from '../../src/index';
+import { Kqueuer, openPty, type KqueueConsole, type ShutdownError } from '../../src/index';
 import { kReady } from '../../src/kqueue-console';
 import { SCALE, rng, seed } from '../helpers/scale';
 
@@ -31,16 +31,30 @@ t.test(`shutdown() at random moments with reads and writes in flight, ${1000 * S
   let failedWrites = 0;
   for (let i = 0; i < 1000 * SCALE; i++) {
     const { master, slave } = openPty();
-    master.setRaw();
+    master.setRaw({ opost: false });
     const a = kq.add(master);
     const b = kq.add(slave);
+    // Shutdown never emits 'error': a write it leaves unfinished fails
+    // through its own callback, with its own unwritten count.
+    let pendingCallbacks = 0;
+    let notWritten = 0;
     for (const c of [a, b]) {
-      c.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ERR_CONSOLE_SHUTDOWN') failedWrites++;
-        else t.fail(`unexpected error ${err.code}`);
-      });
+      c.on('error', (err: NodeJS.ErrnoException) => t.fail(`run ${i}: unexpected 'error' ${err.code}`));
       c.resume();
-      for (let w = 0; w < 3; w++) c.write(Buffer.alloc(Math.floor(random() * 65536), 0x61 + w));
+      for (let w = 0; w < 3; w++) {
+        const size = Math.floor(random() * 65536);
+        pendingCallbacks++;
+        c.write(Buffer.alloc(size, 0x61 + w), (err) => {
+          pendingCallbacks--;
+          if (err == null) return;
+          const e = err as ShutdownError;
+          if (e.code !== 'ERR_CONSOLE_SHUTDOWN' || !(e.bytesNotWritten > 0 && e.bytesNotWritten <= size)) {
+            t.fail(`run ${i}: write of ${size} failed with ${e.code}, ${e.bytesNotWritten} not written`);
+          }
+          if (c === a) notWritten += e.bytesNotWritten;
+          failedWrites++;
+        });
+      }
     }
     const wakeups = recordWakeups(a);
     for (let k = Math.floor(random() * 6); k > 0; k--) await tick();
@@ -52,10 +66,11 @@ t.test(`shutdown() at random moments with reads and writes in flight, ${1000 * S
     });
     const after = wakeups.length;
     const both = random() < 0.5 ? b.shutdown() : Promise.resolve();
-    await Promise.race([
+    const [result] = await Promise.race([
       Promise.all([settled, both]),
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`run ${i}: shutdown did not settle in 5 s`)), 5000)),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`run ${i}: shutdown did not settle in 5 s`)), 5000)),
     ]);
+    if (result.bytesNotWritten !== notWritten) t.fail(`run ${i}: shutdown() reported ${result.bytesNotWritten} bytes not written, the callbacks ${notWritten}`);
     slowest = Math.max(slowest, Date.now() - started);
     await tick();
     if (wakeups.length !== after) lateEvents++;
@@ -63,6 +78,7 @@ t.test(`shutdown() at random moments with reads and writes in flight, ${1000 * S
     await a.close();
     await b.shutdown();
     await b.close();
+    if (pendingCallbacks !== 0) t.fail(`run ${i}: ${pendingCallbacks} write callbacks never ran`);
   }
   t.equal(closeCalls, 1000 * SCALE, 'the close callback ran exactly once every time');
   t.equal(lateEvents, 0, 'no event reached a console after its shutdown');
@@ -76,7 +92,7 @@ t.test(`fd numbers reused at once by new consoles, ${1000 * SCALE} times: no sta
   let stale = 0;
   for (let i = 0; i < 1000 * SCALE; i++) {
     const { master, slave } = openPty();
-    master.setRaw();
+    master.setRaw({ opost: false });
     const a = kq.add(master);
     const b = kq.add(slave);
     a.resume();
