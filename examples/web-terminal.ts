@@ -1,0 +1,285 @@
+// A web terminal: a shell on a pty per browser tab, over a WebSocket, drawn
+// by xterm.js, with flow control from the pty to the page.
+//
+//   npm run web [-- --port N] [-- command args...]
+//
+// Secure by default: HTTP on 127.0.0.1 only; requests whose Host is not
+// this server's own are refused (DNS rebinding); a WebSocket upgrade whose
+// Origin is not this server's is refused (cross-site WebSocket hijacking);
+// and the page must send the random token, which it reads from the URL's
+// fragment (never sent in a request line, so never in a log), as its first
+// message: until then no shell runs and no byte of a pty is sent.
+//
+// Flow control, as xterm.js's flow-control guide shapes it: pty output goes
+// to the page as binary frames, the page acknowledges bytes once xterm.js
+// has parsed them (write(data, callback)), and the server stops reading the
+// console while more than HIGH_WATER bytes are unacknowledged, resuming
+// below LOW_WATER. The console's own backpressure then stops the child in
+// write(), so a flood costs neither the server's memory nor the browser's.
+//
+// Messages from the page are JSON text frames: {type: 'auth', token},
+// {type: 'input', data}, {type: 'resize', rows, cols}, {type: 'ack', bytes}.
+// To the page: binary frames of output, and {type: 'exit', code} at the end.
+import * as crypto from 'node:crypto';
+import { once } from 'node:events';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type * as net from 'node:net';
+import * as path from 'node:path';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { Kqueuer, openPty } from 'kqueue-console';
+import { spawnOnPty } from 'kqueue-console/harness';
+
+/** Unacknowledged bytes above which the console is paused, and below which it resumes. */
+export const HIGH_WATER = 256 * 1024;
+export const LOW_WATER = 64 * 1024;
+const AUTH_TIMEOUT_MS = 5000;
+const MAX_MESSAGE = 1 << 20;
+const MAX_INPUT = 4 << 20;
+
+export interface WebTerminalOptions {
+  /** The program each connection runs, and its arguments. Default: $SHELL -i (or sh -i). */
+  command?: string;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Default 0: a free port. */
+  port?: number;
+  /** Default 127.0.0.1; only loopback addresses are accepted. */
+  host?: '127.0.0.1' | 'localhost' | '::1';
+  /** Default: 32 random bytes, hex. */
+  token?: string;
+  /** Called with a line for each session started and ended (the CLI prints them). */
+  log?: (line: string) => void;
+}
+
+export interface WebTerminal {
+  /** The URL to open: the token is in the fragment. */
+  url: string;
+  port: number;
+  token: string;
+  /** Sessions started so far (a wrong token starts none). */
+  readonly sessionsStarted: number;
+  /** Stops listening and ends every session. */
+  close(): Promise<void>;
+}
+
+/** Where the page's files are: beside this file in examples/, or in examples/ when run from dist/. */
+function pageDir(): string {
+  for (const dir of [path.join(__dirname, 'web-terminal'), path.join(__dirname, '..', '..', 'examples', 'web-terminal')]) {
+    if (fs.existsSync(path.join(dir, 'index.html'))) return dir;
+  }
+  throw new Error('the web terminal page (examples/web-terminal/) was not found');
+}
+
+/** The files the page loads, by URL path: its own two and xterm.js's, straight from node_modules. */
+function staticFiles(): Map<string, { file: string; type: string }> {
+  const dir = pageDir();
+  const xterm = path.dirname(require.resolve('@xterm/xterm/package.json'));
+  const fit = path.dirname(require.resolve('@xterm/addon-fit/package.json'));
+  return new Map([
+    ['/', { file: path.join(dir, 'index.html'), type: 'text/html; charset=utf-8' }],
+    ['/app.js', { file: path.join(dir, 'app.js'), type: 'text/javascript; charset=utf-8' }],
+    ['/xterm/xterm.js', { file: path.join(xterm, 'lib', 'xterm.js'), type: 'text/javascript; charset=utf-8' }],
+    ['/xterm/xterm.css', { file: path.join(xterm, 'css', 'xterm.css'), type: 'text/css; charset=utf-8' }],
+    ['/xterm/addon-fit.js', { file: path.join(fit, 'lib', 'addon-fit.js'), type: 'text/javascript; charset=utf-8' }],
+  ]);
+}
+
+function tokenMatches(given: unknown, token: Buffer): boolean {
+  if (typeof given !== 'string') return false;
+  const bytes = Buffer.from(given);
+  return bytes.length === token.length && crypto.timingSafeEqual(bytes, token);
+}
+
+/** Starts the server; resolves once it listens. */
+export async function startWebTerminal(options: WebTerminalOptions = {}): Promise<WebTerminal> {
+  const host = options.host ?? '127.0.0.1';
+  if (!['127.0.0.1', 'localhost', '::1'].includes(host)) throw new Error(`refusing to listen on ${host}: loopback only`);
+  const token = options.token ?? crypto.randomBytes(32).toString('hex');
+  const tokenBytes = Buffer.from(token);
+  const command = options.command ?? process.env.SHELL ?? 'sh';
+  const args = options.args ?? (options.command === undefined ? ['-i'] : []);
+  const log = options.log ?? (() => {});
+  const files = staticFiles();
+  const kq = new Kqueuer();
+  const sessions = new Set<() => void>();
+  let sessionsStarted = 0;
+  let port = 0;
+
+  // The names this server answers to; anything else is another site's page
+  // (DNS rebinding) or another origin's WebSocket.
+  const ownHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
+  const ownHost = (req: http.IncomingMessage): boolean => ownHosts().includes(req.headers.host ?? '');
+
+  const server = http.createServer((req, res) => {
+    const entry = req.method === 'GET' && ownHost(req) ? files.get(new URL(req.url ?? '/', 'http://x').pathname) : undefined;
+    if (entry === undefined) {
+      res.writeHead(ownHost(req) ? 404 : 421, { 'content-type': 'text/plain' }).end();
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': entry.type,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+    });
+    fs.createReadStream(entry.file).pipe(res);
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE });
+  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    const sameOrigin = ownHost(req) && req.headers.origin === `http://${req.headers.host}`;
+    if (new URL(req.url ?? '/', 'http://x').pathname !== '/ws' || !sameOrigin) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => awaitToken(ws));
+  });
+
+  /** The first message must carry the token; nothing runs before it. */
+  function awaitToken(ws: WebSocket): void {
+    const timer = setTimeout(() => ws.close(1008, 'no token'), AUTH_TIMEOUT_MS);
+    ws.once('message', (data, isBinary) => {
+      clearTimeout(timer);
+      const msg = isBinary ? null : parse(data);
+      if (msg?.type !== 'auth' || !tokenMatches(msg.token, tokenBytes)) {
+        ws.close(1008, 'wrong token');
+        return;
+      }
+      startSession(ws);
+    });
+    ws.on('close', () => clearTimeout(timer));
+    ws.on('error', () => ws.terminate());
+  }
+
+  function startSession(ws: WebSocket): void {
+    const { master, slave } = openPty();
+    // A session of its own with the pty as its controlling terminal, so that
+    // Ctrl-C reaches the foreground job.
+    const child = spawnOnPty(slave.fd, command, args, { env: options.env ?? { ...process.env, TERM: 'xterm-256color' } });
+    slave.close();
+    const con = kq.add(master);
+    const id = ++sessionsStarted;
+    log(`session ${id} started: pid ${child.pid}`);
+
+    let unacked = 0;
+    let paused = false;
+    con.on('data', (chunk) => {
+      ws.send(chunk, { binary: true });
+      unacked += chunk.length;
+      if (!paused && unacked > HIGH_WATER) {
+        paused = true;
+        con.pause();
+      }
+    });
+    con.on('error', () => ws.terminate());
+    const hangUp = (): void => {
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGHUP');
+        } catch {
+          // Already gone.
+        }
+      }
+    };
+    sessions.add(hangUp);
+    // The shell exited: shutdown() reads what the pty still holds, the
+    // readable side ends once the page has taken it, then the page is told.
+    let exitCode: number | null = null;
+    child.on('exit', (code, signal) => {
+      exitCode = code ?? (signal !== null ? 128 : 1);
+      void con.shutdown();
+    });
+    con.on('end', () => {
+      ws.send(JSON.stringify({ type: 'exit', code: exitCode }));
+      ws.close(1000, 'exited');
+    });
+    ws.on('close', () => {
+      sessions.delete(hangUp);
+      hangUp();
+      con.destroy();
+      log(`session ${id} ended`);
+    });
+    ws.on('message', (data, isBinary) => {
+      const msg = isBinary ? null : parse(data);
+      if (msg === null) return;
+      if (msg.type === 'input' && typeof msg.data === 'string') {
+        // Input that the pty does not take at once waits in the stream. The
+        // WebSocket is not paused for it: acknowledgements come the same
+        // way, and a child blocked on output would never read its input
+        // (cat with a paste). A page that keeps sending past MAX_INPUT is
+        // cut off instead.
+        con.write(msg.data);
+        if (con.writableLength > MAX_INPUT) ws.close(1009, 'input not read');
+      } else if (msg.type === 'resize' && isDimension(msg.rows) && isDimension(msg.cols)) {
+        con.resize({ rows: msg.rows, cols: msg.cols });
+      } else if (msg.type === 'ack' && Number.isSafeInteger(msg.bytes) && (msg.bytes as number) > 0) {
+        unacked = Math.max(0, unacked - (msg.bytes as number));
+        if (paused && unacked < LOW_WATER) {
+          paused = false;
+          con.resume();
+        }
+      }
+    });
+  }
+
+  server.listen(options.port ?? 0, host);
+  await once(server, 'listening');
+  port = (server.address() as net.AddressInfo).port;
+  const shownHost = host === '::1' ? '[::1]' : host;
+  return {
+    url: `http://${shownHost}:${port}/#token=${token}`,
+    port,
+    token,
+    get sessionsStarted() {
+      return sessionsStarted;
+    },
+    async close() {
+      for (const hangUp of sessions) hangUp();
+      for (const ws of wss.clients) ws.terminate();
+      const closed = once(server, 'close');
+      server.close();
+      server.closeAllConnections();
+      await closed;
+      kq.close();
+    },
+  };
+}
+
+function parse(data: RawData): Record<string, unknown> | null {
+  try {
+    const v: unknown = JSON.parse(data.toString());
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+function isDimension(v: unknown): v is number {
+  return Number.isInteger(v) && (v as number) > 0 && (v as number) <= 0xffff;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const options: WebTerminalOptions = { log: (line) => console.log(line) };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      [options.command, ...options.args] = argv.slice(i + 1);
+      break;
+    } else if (a === '--port') options.port = Number(argv[++i]);
+    else if (a === '--host') options.host = argv[++i] as WebTerminalOptions['host'];
+    else throw new Error(`unknown argument ${a}; usage: web-terminal [--port N] [--host 127.0.0.1] [-- command args...]`);
+  }
+  const term = await startWebTerminal(options);
+  console.log(`web terminal: open ${term.url}`);
+  process.once('SIGINT', () => void term.close());
+  process.once('SIGTERM', () => void term.close());
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((err: Error) => {
+    console.error(err.message);
+    process.exitCode = 1;
+  });
+}
