@@ -150,14 +150,16 @@ type WriteCallback = (err?: Error | null) => void;
 
 /** One write() call's chunk, from write() to its callback. */
 interface WriteRecord {
+  /** The chunk's number: write() numbers chunks in the order _write()/_writev() get them. */
+  seq: number;
   /** Set when shutdown fails the chunk: what its callback gets instead of success. */
   failure: ShutdownError | null;
 }
 
 interface WriteRequest {
   chunks: Buffer[];
-  /** The chunks' records, in the same order. */
-  records: WriteRecord[];
+  /** The number of the first chunk. */
+  first: number;
   total: number;
   done: number;
   /** The Writable's callback: always called without an error for a write shutdown fails (see settleWrite). */
@@ -275,11 +277,15 @@ export class KqueueConsole extends Duplex {
   /** A write that said EAGAIN/EIO and waits for a WRITE edge. */
   private writeReq: WriteRequest | null = null;
   /**
-   * Records of chunks given to write() and not yet to _write()/_writev(). The
-   * Writable hands chunks on in the order they were written, so the next
-   * chunk _write() gets is the head's.
+   * Chunks given to write(), and to _write()/_writev(). The Writable hands
+   * chunks on in the order they were written, so the n-th chunk _write()
+   * gets is the n-th written. (A chunk refused after end() or destroy() is
+   * numbered too; no chunk comes after it.)
    */
-  private readonly queued: WriteRecord[] = [];
+  private chunksWritten = 0;
+  private chunksTaken = 0;
+  /** Records of the writes with a callback whose chunk is not done yet, oldest first. */
+  private readonly records: WriteRecord[] = [];
   /** write() calls whose callback has not run yet. */
   private unsettledWrites = 0;
   /** Bytes of the writes that shutdown failed. */
@@ -523,17 +529,23 @@ export class KqueueConsole extends Duplex {
       cb = encoding;
       encoding = undefined;
     }
-    const record: WriteRecord = { failure: null };
-    // Chunks written after end() or destroy() never reach _write().
-    const queued = !this.writableEnded && !this.destroyed;
-    if (queued) this.queued.push(record);
-    this.unsettledWrites++;
+    const seq = this.chunksWritten++;
+    // Without a callback nobody can be told of a failure: no record.
+    const record: WriteRecord | null = cb === undefined ? null : { seq, failure: null };
+    if (record !== null) {
+      this.records.push(record);
+      this.unsettledWrites++;
+    }
     try {
-      return super.write(chunk, encoding as BufferEncoding, (err) => this.settleWrite(err ?? record.failure ?? err, cb));
+      if (record === null) return super.write(chunk, encoding as BufferEncoding);
+      return super.write(chunk, encoding as BufferEncoding, (err) => this.settleWrite(err ?? record.failure ?? err, cb!));
     } catch (err) {
       // A chunk of the wrong type: nothing was written, and no callback comes.
-      if (queued) this.queued.pop();
-      this.unsettledWrites--;
+      this.chunksWritten--;
+      if (record !== null) {
+        this.records.pop();
+        this.unsettledWrites--;
+      }
       throw err;
     }
   }
@@ -552,10 +564,10 @@ export class KqueueConsole extends Duplex {
   }
 
   /** A write() callback: the caller gets its chunk's own outcome. */
-  private settleWrite(err: Error | null | undefined, cb: WriteCallback | undefined): void {
+  private settleWrite(err: Error | null | undefined, cb: WriteCallback): void {
     this.unsettledWrites--;
     try {
-      cb?.(err);
+      cb(err);
     } finally {
       if (this.settleShutdown !== null) this.maybeSettleShutdown();
     }
@@ -567,14 +579,16 @@ export class KqueueConsole extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCallback): void {
-    this.tryWrite({ chunks: [chunk], records: this.queued.splice(0, 1), total: chunk.length, done: 0, cb });
+    this.tryWrite({ chunks: [chunk], first: this.chunksTaken++, total: chunk.length, done: 0, cb });
   }
 
   override _writev(chunks: { chunk: Buffer }[], cb: WriteCallback): void {
     const buffers = chunks.map((c) => c.chunk);
     let total = 0;
     for (const b of buffers) total += b.length;
-    this.tryWrite({ chunks: buffers, records: this.queued.splice(0, buffers.length), total, done: 0, cb });
+    const first = this.chunksTaken;
+    this.chunksTaken += buffers.length;
+    this.tryWrite({ chunks: buffers, first, total, done: 0, cb });
   }
 
   /** Writes what is left of `req`; completes it, waits for an edge, or fails it. */
@@ -588,6 +602,7 @@ export class KqueueConsole extends Duplex {
       req.done += n;
     }
     if (req.done === req.total) {
+      this.dropRecords(req.first + req.chunks.length);
       req.cb();
       return;
     }
@@ -624,12 +639,22 @@ export class KqueueConsole extends Duplex {
       start += chunk.length;
       if (left <= 0) return;
       this.bytesNotWritten += left;
-      req.records[i].failure = codedError('ERR_CONSOLE_SHUTDOWN', `console fd ${this.fd} was shut down with ${left} bytes of a write not written`, {
+      this.dropRecords(req.first + i);
+      const record = this.records[0];
+      if (record?.seq !== req.first + i) return; // Written with no callback.
+      record.failure = codedError('ERR_CONSOLE_SHUTDOWN', `console fd ${this.fd} was shut down with ${left} bytes of a write not written`, {
         bytesNotWritten: left,
         fd: this.fd,
       }) as unknown as ShutdownError;
     });
+    this.dropRecords(req.first + req.chunks.length);
     req.cb();
+  }
+
+  /** Forgets the records of chunks numbered below `end`: they are done (their callbacks hold the records). */
+  private dropRecords(end: number): void {
+    const { records } = this;
+    while (records.length > 0 && records[0].seq < end) records.shift();
   }
 
   // ---- Events and shutdown ------------------------------------------------
@@ -769,7 +794,7 @@ export class KqueueConsole extends Duplex {
     const req = this.writeReq;
     this.writeReq = null;
     // Buffered chunks never reach _write() now (the Writable fails them).
-    this.queued.length = 0;
+    this.records.length = 0;
     this.wantRead = false;
     this.updateWaiting();
     if (req !== null) {
