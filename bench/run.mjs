@@ -70,9 +70,18 @@ if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) {
 
 const nodePeer = (peer) => (w, opt) => [process.execPath, [path.join(here, 'peers', 'node-peer.mjs'), peer, w, JSON.stringify(opt)]];
 const PEERS = {
-  'C limit (blocking)': { ok: !skipped['C limit'], cmd: (w, o) => [limit, [w, 'blocking', String(o.file ?? o.trips ?? o.size)], o.out ? { LIMIT_OUT: o.out } : {}] },
-  'C limit (epoll ET)': { ok: !skipped['C limit'], cmd: (w, o) => [limit, [w, 'epoll', String(o.file ?? o.trips ?? o.size)], o.out ? { LIMIT_OUT: o.out } : {}] },
-  'go-epollconsole': { ok: !skipped['go-epollconsole'], cmd: (w, o) => [goPeer, [w, String(o.file ?? o.trips)], o.out ? { LIMIT_OUT: o.out } : {}] },
+  'C limit (blocking)': {
+    ok: !skipped['C limit'],
+    cmd: (w, o) => [limit, [w, 'blocking', String(o.file ?? o.trips ?? o.size)], o.out ? { LIMIT_OUT: o.out } : {}],
+  },
+  'C limit (epoll ET)': {
+    ok: !skipped['C limit'],
+    cmd: (w, o) => [limit, [w, 'epoll', String(o.file ?? o.trips ?? o.size)], o.out ? { LIMIT_OUT: o.out } : {}],
+  },
+  'go-epollconsole': {
+    ok: !skipped['go-epollconsole'],
+    cmd: (w, o) => [goPeer, [w, String(o.file ?? o.trips)], o.out ? { LIMIT_OUT: o.out } : {}],
+  },
   'node-pty': { ok: !skipped['node-pty'], cmd: nodePeer('node-pty') },
   'node-tty': { ok: true, cmd: nodePeer('node-tty') },
   'kqueue-console': { ok: true, cmd: nodePeer('kqueue-console') },
@@ -206,8 +215,15 @@ const timedRuns = (w, condition, peer) =>
 /** A run that lost bytes, or whose peer's verification run did. */
 const lostBytes = (r) => (r.lost ?? 0) > 0 || r.verified === false;
 const METRICS = {
-  W1: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low']],
-  W2: [['p50 µs', (r) => r.p50, 'low'], ['p99 µs', (r) => r.p99, 'low'], ['CPU µs/RT', (r) => r.cpuUsPerTrip, 'low']],
+  W1: [
+    ['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'],
+    ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low'],
+  ],
+  W2: [
+    ['p50 µs', (r) => r.p50, 'low'],
+    ['p99 µs', (r) => r.p99, 'low'],
+    ['CPU µs/RT', (r) => r.cpuUsPerTrip, 'low'],
+  ],
   W3: [
     ['RSS growth MiB', (r) => r.rssGrowth / MiB, 'low', 'memory'],
     ['of it file-backed MiB', (r) => (r.fileBackedGrowth ?? NaN) / MiB, 'low', 'memory'],
@@ -215,9 +231,23 @@ const METRICS = {
     ['JIT warm-up paged in MiB (before the baseline)', (r) => (r.warmUpFileBacked ?? NaN) / MiB, 'low', 'memory'],
     ['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'],
   ],
-  W4: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low']],
-  W5: [['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'], ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low'], ['KiB RSS/console', (r) => r.rssPerConsole / 1024, 'low', 'memory'], [`KiB RSS per added console (${sizes.w5small}→${sizes.w5count})`, (r) => (r.rssPerAddedConsole ?? NaN) / 1024, 'low', 'memory'], ['of it file-backed KiB', (r) => (r.fileBackedPerConsole ?? NaN) / 1024, 'low', 'memory'], ['peak ArrayBuffer MiB', (r) => r.peakArrayBuffers / MiB, 'low', 'memory'], ['JIT warm-up paged in MiB (before the baseline)', (r) => (r.warmUpFileBacked ?? NaN) / MiB, 'low', 'memory']],
-  W6: [['CPU ms', (r) => r.cpuMs, 'low'], ['wake-ups', (r) => r.wakeups ?? r.contextSwitches, 'low']],
+  W4: [
+    ['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'],
+    ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low'],
+  ],
+  W5: [
+    ['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'],
+    ['CPU s/GiB', (r) => (r.cpuSeconds / r.bytes) * 2 ** 30, 'low'],
+    ['KiB RSS/console', (r) => r.rssPerConsole / 1024, 'low', 'memory'],
+    [`KiB RSS per added console (${sizes.w5small}→${sizes.w5count})`, (r) => (r.rssPerAddedConsole ?? NaN) / 1024, 'low', 'memory'],
+    ['of it file-backed KiB', (r) => (r.fileBackedPerConsole ?? NaN) / 1024, 'low', 'memory'],
+    ['peak ArrayBuffer MiB', (r) => r.peakArrayBuffers / MiB, 'low', 'memory'],
+    ['JIT warm-up paged in MiB (before the baseline)', (r) => (r.warmUpFileBacked ?? NaN) / MiB, 'low', 'memory'],
+  ],
+  W6: [
+    ['CPU ms', (r) => r.cpuMs, 'low'],
+    ['wake-ups', (r) => r.wakeups ?? r.contextSwitches, 'low'],
+  ],
 };
 const lossText = (bad, runs) => {
   const lost = bad.filter((r) => (r.lost ?? 0) > 0);
@@ -260,7 +290,8 @@ for (const w of workloads) {
       });
     }
     if (w === 'W6') {
-      for (const { p, runs } of rows) text += `      ${p.padEnd(24)} bytes after reopen arrived: ${runs.filter((r) => r.arrivedAfterReopen).length}/${runs.length}\n`;
+      for (const { p, runs } of rows)
+        text += `      ${p.padEnd(24)} bytes after reopen arrived: ${runs.filter((r) => r.arrivedAfterReopen).length}/${runs.length}\n`;
     }
   }
 }
@@ -369,7 +400,10 @@ if (bars.length) {
   const width = 760;
   let y = 30;
   let svg = '';
-  for (const [w, metric] of [['W1', 'MB/s'], ['W2', 'p50 µs']]) {
+  for (const [w, metric] of [
+    ['W1', 'MB/s'],
+    ['W2', 'p50 µs'],
+  ]) {
     const group = bars.filter((b) => b.workload === w);
     if (!group.length) continue;
     const max = Math.max(...group.map((b) => b.median));

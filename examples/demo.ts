@@ -10,7 +10,10 @@ const BIG = 3_000_000;
 
 /** Long runs of one character, abridged for printing. */
 function abridge(text: string): string {
-  return text.replace(/(.)\1{79,}/g, (run, ch: string) => `${ch.repeat(20)}…[${run.length.toLocaleString('en-US')} × ${JSON.stringify(ch)}]…`);
+  return text.replace(
+    /(.)\1{79,}/g,
+    (run, ch: string) => `${ch.repeat(20)}…[${run.length.toLocaleString('en-US')} × ${JSON.stringify(ch)}]…`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -61,7 +64,9 @@ async function main(): Promise<void> {
   console.log(abridge(h.transcript()).trimEnd());
   console.log('--- counts ---');
   console.log(`bytes from the pty through the socket: ${h.transcriptBytes().length.toLocaleString('en-US')}`);
-  console.log(`of which the big command: ${(h.transcriptBytes().length - before).toLocaleString('en-US')} (its ${BIG.toLocaleString('en-US')} x's all arrived)`);
+  console.log(
+    `of which the big command: ${(h.transcriptBytes().length - before).toLocaleString('en-US')} (its ${BIG.toLocaleString('en-US')} x's all arrived)`,
+  );
   console.log('demo: ok');
 }
 

@@ -298,7 +298,9 @@ async function main(argv: string[]): Promise<void> {
     if (!args.listen || !args.token) throw new Error('attach needs --port or --unix, and --token');
     await attachTerminal(new PtyClient(args.listen, args.token));
   } else {
-    console.error('usage: pipe-to-socket serve [--port N | --unix PATH] [--token T] [-- command args...]\n       pipe-to-socket attach (--port N | --unix PATH) --token T');
+    console.error(
+      'usage: pipe-to-socket serve [--port N | --unix PATH] [--token T] [-- command args...]\n       pipe-to-socket attach (--port N | --unix PATH) --token T',
+    );
     process.exitCode = 2;
   }
 }

@@ -85,7 +85,8 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   int err = 0;
   while (done < len) {
     int queued;
-    if (no_wait && done > 0 && ioctl(fd, FIONREAD, &queued) == 0 && queued == 0) {
+    if (no_wait && done > 0 && ioctl(fd, FIONREAD, &queued) == 0 &&
+        queued == 0) {
       err = EAGAIN;
       break;
     }
@@ -112,7 +113,8 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   int fd;
   uint8_t* p;
   size_t len;
-  if (!ArgFd(info, 0, &fd) || !ArgRange(info, 1, &p, &len)) return Napi::Value();
+  if (!ArgFd(info, 0, &fd) || !ArgRange(info, 1, &p, &len))
+    return Napi::Value();
   size_t done = 0;
   int err = 0;
   while (done < len) {
@@ -135,7 +137,8 @@ Napi::Value Writev(const Napi::CallbackInfo& info) {
   int fd;
   int64_t skip;
   if (!ArgFd(info, 0, &fd)) return Napi::Value();
-  if (!info[1].IsArray()) return (ThrowType(info.Env(), "expected an array"), Napi::Value());
+  if (!info[1].IsArray())
+    return (ThrowType(info.Env(), "expected an array"), Napi::Value());
   if (!ArgInt(info, 2, &skip)) return Napi::Value();
   Napi::Array chunks = info[1].As<Napi::Array>();
   uint32_t count = chunks.Length();
@@ -163,8 +166,8 @@ Napi::Value Writev(const Napi::CallbackInfo& info) {
   size_t first = 0;
   int err = 0;
   while (first < iov.size()) {
-    int cnt = static_cast<int>(
-        iov.size() - first < IOV_MAX ? iov.size() - first : IOV_MAX);
+    int cnt = static_cast<int>(iov.size() - first < IOV_MAX ? iov.size() - first
+                                                            : IOV_MAX);
     ssize_t r = writev(fd, &iov[first], cnt);
     if (r < 0) {
       if (errno == EINTR) continue;
@@ -195,7 +198,8 @@ Napi::Value SetNonBlocking(const Napi::CallbackInfo& info) {
   if (flags == -1) return Fail(info, errno, kSysFcntl);
   bool was = (flags & O_NONBLOCK) != 0;
   if (was != on &&
-      fcntl(fd, F_SETFL, on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK)) == -1) {
+      fcntl(fd, F_SETFL, on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK)) ==
+          -1) {
     return Fail(info, errno, kSysFcntl);
   }
   return Napi::Number::New(info.Env(), was ? 1 : 0);
@@ -239,7 +243,8 @@ void InitFdio(Napi::Env env, Napi::Object exports, void* data) {
   exports.Set("writev", Napi::Function::New(env, Writev, "writev", data));
   exports.Set("dup", Napi::Function::New(env, Dup, "dup", data));
   exports.Set("own", Napi::Function::New(env, Own, "own", data));
-  exports.Set("closeOwned", Napi::Function::New(env, CloseOwned, "closeOwned", data));
+  exports.Set("closeOwned",
+              Napi::Function::New(env, CloseOwned, "closeOwned", data));
   exports.Set("setNonBlocking",
               Napi::Function::New(env, SetNonBlocking, "setNonBlocking", data));
 }

@@ -99,18 +99,17 @@ class Core {
 class Kqueue : public Napi::ObjectWrap<Kqueue> {
  public:
   static Napi::Function Define(Napi::Env env, void* data) {
-    return DefineClass(
-        env, "Kqueue",
-        {
-            InstanceMethod<&Kqueue::Add>("add"),
-            InstanceMethod<&Kqueue::WatchWrite>("watchWrite"),
-            InstanceMethod<&Kqueue::Remove>("remove"),
-            InstanceMethod<&Kqueue::RefHandle>("ref"),
-            InstanceMethod<&Kqueue::UnrefHandle>("unref"),
-            InstanceMethod<&Kqueue::CloseHandle>("close"),
-            InstanceAccessor<&Kqueue::GetFd>("fd"),
-        },
-        data);
+    return DefineClass(env, "Kqueue",
+                       {
+                           InstanceMethod<&Kqueue::Add>("add"),
+                           InstanceMethod<&Kqueue::WatchWrite>("watchWrite"),
+                           InstanceMethod<&Kqueue::Remove>("remove"),
+                           InstanceMethod<&Kqueue::RefHandle>("ref"),
+                           InstanceMethod<&Kqueue::UnrefHandle>("unref"),
+                           InstanceMethod<&Kqueue::CloseHandle>("close"),
+                           InstanceAccessor<&Kqueue::GetFd>("fd"),
+                       },
+                       data);
   }
 
   // new Kqueue(onEvents): onEvents(batch, count, waitErrno) is called once per
@@ -129,7 +128,8 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
     int err = core_->Open(info[0].As<Napi::Function>(), &syscall);
     if (err != 0) {
       core_->Close();  // Frees what Open made; clears core_.
-      Napi::Error e = Napi::Error::New(info.Env(), std::string(kSyscallNames[syscall]));
+      Napi::Error e =
+          Napi::Error::New(info.Env(), std::string(kSyscallNames[syscall]));
       e.Set("errno", Napi::Number::New(info.Env(), err));
       e.Set("syscall", Napi::String::New(info.Env(), kSyscallNames[syscall]));
       e.ThrowAsJavaScriptException();
@@ -178,7 +178,8 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
     int fd;
     uint64_t id = 0;
     bool on;
-    if (!ArgFdId(info, &fd, &id) || !ArgFlag(info, 2, &on)) return Napi::Value();
+    if (!ArgFdId(info, &fd, &id) || !ArgFlag(info, 2, &on))
+      return Napi::Value();
     if (core_ == nullptr) return Failed(info, EBADF, kSysKevent);
     int err = core_->WatchWrite(fd, id, on);
     if (err != 0) return Failed(info, err, kSysKevent);
@@ -254,7 +255,8 @@ int Core::Open(Napi::Function on_events, Syscall* syscall) {
   on_events_ = Napi::Persistent(on_events);
   napi_value resource, name;
   napi_create_object(env_, &resource);
-  napi_create_string_utf8(env_, "kqueue-console:Kqueue", NAPI_AUTO_LENGTH, &name);
+  napi_create_string_utf8(env_, "kqueue-console:Kqueue", NAPI_AUTO_LENGTH,
+                          &name);
   napi_async_init(env_, resource, name, &async_context_);
   napi_add_async_cleanup_hook(env_, OnEnvCleanup, this, &hook_);
   return 0;
@@ -379,8 +381,10 @@ void Core::DeliverInScope(size_t count, int wait_errno) {
     while (capacity < count * 2) capacity *= 2;
     napi_value buffer, batch;
     void* data = nullptr;
-    ok = napi_create_arraybuffer(env_, capacity * sizeof(double), &data, &buffer) == napi_ok &&
-         napi_create_typedarray(env_, napi_float64_array, capacity, buffer, 0, &batch) == napi_ok;
+    ok = napi_create_arraybuffer(env_, capacity * sizeof(double), &data,
+                                 &buffer) == napi_ok &&
+         napi_create_typedarray(env_, napi_float64_array, capacity, buffer, 0,
+                                &batch) == napi_ok;
     if (ok) {
       batch_ref_ = Napi::Persistent(Napi::Float64Array(env_, batch));
       batch_ = static_cast<double*>(data);
@@ -402,7 +406,8 @@ void Core::DeliverInScope(size_t count, int wait_errno) {
   args[0] = batch_ref_.Value();
   napi_value callback = on_events_.Value();
   if (args[0] == nullptr || callback == nullptr ||
-      napi_create_double(env_, static_cast<double>(count), &args[1]) != napi_ok ||
+      napi_create_double(env_, static_cast<double>(count), &args[1]) !=
+          napi_ok ||
       napi_create_int32(env_, wait_errno, &args[2]) != napi_ok ||
       napi_get_global(env_, &global) != napi_ok) {
     return;

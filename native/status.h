@@ -38,10 +38,9 @@ enum Syscall : int32_t {
 };
 
 inline const char* const kSyscallNames[kSysCount] = {
-    "",          "read",      "write",    "writev",    "kqueue",
-    "kevent",    "fcntl",     "posix_openpt", "grantpt",
-    "unlockpt",  "ptsname",   "open",     "ioctl",     "tcgetattr",
-    "tcsetattr", "ttyname",   "close"};
+    "",      "read",         "write",     "writev",   "kqueue",  "kevent",
+    "fcntl", "posix_openpt", "grantpt",   "unlockpt", "ptsname", "open",
+    "ioctl", "tcgetattr",    "tcsetattr", "ttyname",  "close"};
 
 // Slots of the shared status array.
 enum StatusSlot { kStatusErrno = 0, kStatusSyscall = 1, kStatusSlots = 2 };

@@ -150,7 +150,8 @@ Napi::Value TcSetAttr(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), 0);
 }
 
-Napi::Value TermiosCopy(const Napi::CallbackInfo& info, const struct termios& t) {
+Napi::Value TermiosCopy(const Napi::CallbackInfo& info,
+                        const struct termios& t) {
   return Napi::Buffer<uint8_t>::Copy(
       info.Env(), reinterpret_cast<const uint8_t*>(&t), sizeof(t));
 }
@@ -161,7 +162,8 @@ Napi::Value TermiosCopy(const Napi::CallbackInfo& info, const struct termios& t)
 Napi::Value MakeRaw(const Napi::CallbackInfo& info) {
   struct termios t;
   bool opost;
-  if (!ArgTermios(info, 0, &t) || !ArgFlag(info, 1, &opost)) return Napi::Value();
+  if (!ArgTermios(info, 0, &t) || !ArgFlag(info, 1, &opost))
+    return Napi::Value();
   cfmakeraw(&t);
   if (opost) t.c_oflag |= OPOST;
   return TermiosCopy(info, t);
@@ -238,12 +240,12 @@ void InitTty(Napi::Env env, Napi::Object exports, void* data) {
     Napi::Value (*fn)(const Napi::CallbackInfo&);
   };
   const Entry entries[] = {
-      {"openPty", OpenPty},       {"getWinsize", GetWinsize},
-      {"setWinsize", SetWinsize}, {"tcgetattr", TcGetAttr},
-      {"tcsetattr", TcSetAttr},   {"makeRaw", MakeRaw},
+      {"openPty", OpenPty},         {"getWinsize", GetWinsize},
+      {"setWinsize", SetWinsize},   {"tcgetattr", TcGetAttr},
+      {"tcsetattr", TcSetAttr},     {"makeRaw", MakeRaw},
       {"withoutEcho", WithoutEcho}, {"withONLCR", WithOnlcr},
-      {"unlockPty", UnlockPty},   {"isatty", IsATty},
-      {"ttyname", TtyName},       {"ptsname", PtsName},
+      {"unlockPty", UnlockPty},     {"isatty", IsATty},
+      {"ttyname", TtyName},         {"ptsname", PtsName},
   };
   for (const Entry& e : entries) {
     exports.Set(e.name, Napi::Function::New(env, e.fn, e.name, data));

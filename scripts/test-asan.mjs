@@ -54,7 +54,9 @@ const tsan = spawnSync(path.join(root, 'build-tsan', 'kevent_test'), {
 });
 const reports = (tsan.stderr.match(/WARNING: ThreadSanitizer/g) ?? []).length;
 const failed = (tsan.stdout.match(/^not ok/gm) ?? []).length;
-console.log(`ThreadSanitizer, kevent layer: ${(tsan.stdout.match(/^ok/gm) ?? []).length} checks passed, ${failed} failed, ${reports} reports`);
+console.log(
+  `ThreadSanitizer, kevent layer: ${(tsan.stdout.match(/^ok/gm) ?? []).length} checks passed, ${failed} failed, ${reports} reports`,
+);
 if (tsan.status !== 0 || reports > 0 || failed > 0) {
   process.stderr.write(tsan.stderr);
   process.exit(1);

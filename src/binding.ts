@@ -112,10 +112,7 @@ export interface NativeBinding {
  * sanitizer build), else cmake-js's output next to `src/` or `dist/`.
  */
 export function addonPath(): string {
-  return (
-    process.env.KQUEUE_CONSOLE_ADDON ||
-    path.join(__dirname, '..', 'build', 'Release', 'kqueue_console.node')
-  );
+  return process.env.KQUEUE_CONSOLE_ADDON || path.join(__dirname, '..', 'build', 'Release', 'kqueue_console.node');
 }
 
 let loaded: NativeBinding | undefined;

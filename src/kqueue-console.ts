@@ -205,32 +205,30 @@ type DuplexEvent = 'close' | 'drain' | 'end' | 'finish' | 'pause' | 'pipe' | 're
  * literal. A misspelled literal is a compile error, and the class stays
  * assignable to `Duplex` (whose catch-all takes `string | symbol`).
  */
-type OtherEvent<E> = E extends keyof KqueueConsoleEvents
-  ? never
-  : E extends DuplexEvent | symbol
-    ? E
-    : string extends E
-      ? E
-      : never;
+type OtherEvent<E> = E extends keyof KqueueConsoleEvents ? never : E extends DuplexEvent | symbol ? E : string extends E ? E : never;
 type Listener<K extends keyof KqueueConsoleEvents> = (...args: KqueueConsoleEvents[K]) => void;
+/** A listener of an event typed as Node types it: its arguments may be anything. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Node's own EventEmitter typing; unknown[] would refuse typed listeners.
+type AnyListener = (...args: any[]) => void;
 
 // The typed events, merged into the class below (declarations only: the
-// methods are Duplex's own).
+// methods are Duplex's own, so nothing is left unimplemented).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface KqueueConsole {
   on<K extends keyof KqueueConsoleEvents>(event: K, listener: Listener<K>): this;
-  on<E extends string | symbol>(event: OtherEvent<E>, listener: (...args: any[]) => void): this;
+  on<E extends string | symbol>(event: OtherEvent<E>, listener: AnyListener): this;
   once<K extends keyof KqueueConsoleEvents>(event: K, listener: Listener<K>): this;
-  once<E extends string | symbol>(event: OtherEvent<E>, listener: (...args: any[]) => void): this;
+  once<E extends string | symbol>(event: OtherEvent<E>, listener: AnyListener): this;
   off<K extends keyof KqueueConsoleEvents>(event: K, listener: Listener<K>): this;
-  off<E extends string | symbol>(event: OtherEvent<E>, listener: (...args: any[]) => void): this;
+  off<E extends string | symbol>(event: OtherEvent<E>, listener: AnyListener): this;
   addListener<K extends keyof KqueueConsoleEvents>(event: K, listener: Listener<K>): this;
-  addListener<E extends string | symbol>(event: OtherEvent<E>, listener: (...args: any[]) => void): this;
+  addListener<E extends string | symbol>(event: OtherEvent<E>, listener: AnyListener): this;
   prependListener<K extends keyof KqueueConsoleEvents>(event: K, listener: Listener<K>): this;
-  prependListener<E extends string | symbol>(event: OtherEvent<E>, listener: (...args: any[]) => void): this;
+  prependListener<E extends string | symbol>(event: OtherEvent<E>, listener: AnyListener): this;
   prependOnceListener<K extends keyof KqueueConsoleEvents>(event: K, listener: Listener<K>): this;
-  prependOnceListener<E extends string | symbol>(event: OtherEvent<E>, listener: (...args: any[]) => void): this;
+  prependOnceListener<E extends string | symbol>(event: OtherEvent<E>, listener: AnyListener): this;
   removeListener<K extends keyof KqueueConsoleEvents>(event: K, listener: Listener<K>): this;
-  removeListener<E extends string | symbol>(event: OtherEvent<E>, listener: (...args: any[]) => void): this;
+  removeListener<E extends string | symbol>(event: OtherEvent<E>, listener: AnyListener): this;
   /** `for await (const chunk of con)`: each chunk is a Buffer. */
   [Symbol.asyncIterator](): NodeJS.AsyncIterator<Buffer>;
 }
@@ -242,6 +240,7 @@ export interface KqueueConsole {
  * pty whose slave closes and reopens keeps streaming; the readable side ends
  * at end of file (read() returning 0) or after {@link shutdown}.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above.
 export class KqueueConsole extends Duplex {
   /** The file descriptor. */
   readonly fd: number;
@@ -683,10 +682,7 @@ export class KqueueConsole extends Duplex {
   }
 
   private updateWaiting(): void {
-    const waiting =
-      !this.destroyed &&
-      !this.shut &&
-      ((this.wantRead && this.readArmed) || this.writeReq !== null);
+    const waiting = !this.destroyed && !this.shut && ((this.wantRead && this.readArmed) || this.writeReq !== null);
     if (waiting !== this.waiting) {
       this.waiting = waiting;
       this.registration.setWaiting(waiting);
@@ -734,7 +730,11 @@ export class KqueueConsole extends Duplex {
       finish(err, 'close callback threw');
       return this.shutdownPromise;
     }
-    if (isThenable(result)) result.then(() => finish(), (err: unknown) => finish(err, 'close callback rejected'));
+    if (isThenable(result))
+      result.then(
+        () => finish(),
+        (err: unknown) => finish(err, 'close callback rejected'),
+      );
     else finish();
     return this.shutdownPromise;
   }
@@ -896,6 +896,9 @@ function validateOnRead(onread: unknown, withReadBufferSize: boolean): void {
   }
   validateFunction(callback, 'options.onread.callback');
   if (withReadBufferSize) {
-    throw codedError('ERR_INCOMPATIBLE_OPTION_PAIR', 'Option "onread" cannot be used with "readBufferSize"; onread.buffer is where reads go.');
+    throw codedError(
+      'ERR_INCOMPATIBLE_OPTION_PAIR',
+      'Option "onread" cannot be used with "readBufferSize"; onread.buffer is where reads go.',
+    );
   }
 }

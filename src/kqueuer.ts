@@ -8,14 +8,7 @@ import { debuglog } from 'node:util';
 import { binding, type NativeBinding, type NativeKqueue } from './binding';
 import { Console } from './console';
 import { codedError, lastError, systemError, validateFd } from './errors';
-import {
-  KqueueConsole,
-  kReady,
-  ReadBuffer,
-  validateConsoleOptions,
-  type KqueueConsoleOptions,
-  type Registration,
-} from './kqueue-console';
+import { KqueueConsole, kReady, ReadBuffer, validateConsoleOptions, type KqueueConsoleOptions, type Registration } from './kqueue-console';
 
 const debug = debuglog('kqueue-console');
 
@@ -124,7 +117,15 @@ export class Kqueuer {
     const id = this.nextId++;
     const result = this.kq.add(fd, id);
     if (result < 0) throw lastError(this.native, fd);
-    const entry: Entry = { id, fd, console: null as unknown as KqueueConsole, registered: true, madeNonBlocking: result === 0, waiting: false, writeWatched: false };
+    const entry: Entry = {
+      id,
+      fd,
+      console: null as unknown as KqueueConsole,
+      registered: true,
+      madeNonBlocking: result === 0,
+      waiting: false,
+      writeWatched: false,
+    };
     const registration: Registration = {
       setWaiting: (waiting) => this.setWaiting(entry, waiting),
       watchWrite: (on) => this.watchWrite(entry, on),
@@ -135,7 +136,15 @@ export class Kqueuer {
     // An fd handed over with autoClose is the library's to close from now on
     // (and to close at environment teardown, if nothing else does).
     if (autoClose && !(tty !== null && tty.autoClose)) this.native.own(fd);
-    entry.console = KqueueConsole.create({ fd, io: this.native, registration, console: tty, autoClose, options: opts, readBuffer: this.readBuffer });
+    entry.console = KqueueConsole.create({
+      fd,
+      io: this.native,
+      registration,
+      console: tty,
+      autoClose,
+      options: opts,
+      readBuffer: this.readBuffer,
+    });
     this.byId.set(id, entry);
     this.byFd.set(fd, entry);
     debug('add fd %d as id %d', fd, id);

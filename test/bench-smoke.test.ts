@@ -18,7 +18,10 @@ t.test('npm run bench -- --quick', async (t) => {
   t.equal(code, 0, 'the harness ran to the end with no failed kqueue-console run');
   const rows = out.split('\n').filter((l) => l.trim().startsWith('kqueue-console'));
   t.ok(rows.length >= 12, `kqueue-console reported in every workload (${rows.length} rows)`);
-  t.notOk(rows.some((l) => /LOST|FAILED|skipped/.test(l)), 'and none of its rows lost bytes, failed or was skipped');
+  t.notOk(
+    rows.some((l) => /LOST|FAILED|skipped/.test(l)),
+    'and none of its rows lost bytes, failed or was skipped',
+  );
   t.match(out, /kqueue-console +bytes after reopen arrived: 1\/1/, 'W6: the bytes after the reopen arrived');
   const targets = out.slice(out.indexOf('\nTargets'));
   t.match(targets, /^ {4}must (met|MISSED) +W6 wake-ups ≤ 10: /m, 'the targets are judged after the table');

@@ -123,13 +123,44 @@ function changes(before: Map<string, string | boolean>, after: Map<string, strin
 // size means nothing on a pty), VMIN 1, VTIME 0.
 // A Linux pty keeps CS8 and no parity whatever it is told (drivers/tty/
 // pty.c, pty_set_termios), so those two are checked as values.
-const CFMAKERAW_OFF = ['ignbrk', 'brkint', 'parmrk', 'istrip', 'inlcr', 'igncr', 'icrnl', 'ixon', 'echo', 'echonl', 'icanon', 'isig', 'iexten'];
+const CFMAKERAW_OFF = [
+  'ignbrk',
+  'brkint',
+  'parmrk',
+  'istrip',
+  'inlcr',
+  'igncr',
+  'icrnl',
+  'ixon',
+  'echo',
+  'echonl',
+  'icanon',
+  'isig',
+  'iexten',
+];
 
 t.test("setRaw() is containerd/console's SetRaw; { opost: false } is cfmakeraw(3)", async (t) => {
   for (const opost of [true, false]) {
     const { master, slave, slavePath } = openPty();
     // Start from a mode that every flag cfmakeraw touches would change.
-    execFileSync('stty', ['-F', slavePath, 'sane', 'ignbrk', 'brkint', 'parmrk', 'istrip', 'inlcr', 'igncr', 'icrnl', 'ixon', 'echonl', 'min', '5', 'time', '3']);
+    execFileSync('stty', [
+      '-F',
+      slavePath,
+      'sane',
+      'ignbrk',
+      'brkint',
+      'parmrk',
+      'istrip',
+      'inlcr',
+      'igncr',
+      'icrnl',
+      'ixon',
+      'echonl',
+      'min',
+      '5',
+      'time',
+      '3',
+    ]);
     const before = sttyFlags(slavePath);
     if (opost) slave.setRaw();
     else slave.setRaw({ opost: false });

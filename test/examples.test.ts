@@ -33,7 +33,10 @@ t.test('the README shows the usage example as it is in examples/usage.ts', async
   const example = fs.readFileSync(path.join(root, 'examples', 'usage.ts'), 'utf8');
   // From the first line that is an import statement: the header comment may say 'import' too.
   const body = example.slice(example.search(/^import /m));
-  t.ok(readme.includes('```ts\n' + body.trim() + '\n```'), 'the README quotes examples/usage.ts, from its first import line on, as one code block');
+  t.ok(
+    readme.includes('```ts\n' + body.trim() + '\n```'),
+    'the README quotes examples/usage.ts, from its first import line on, as one code block',
+  );
 });
 
 t.test('examples/node-pty.ts: node-pty spawns, kqueue-console does the I/O', async (t) => {

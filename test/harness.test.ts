@@ -38,5 +38,9 @@ t.test('binary-safe; a match or a UTF-8 character split across chunks is found',
   t.equal(m.before, 'price: 5€ done\u0000\u0001\u0002'.replace('€', Buffer.from('€').toString('latin1')), 'bytes before the byte match');
   t.same([...h.transcriptBytes().subarray(-6)], [0, 1, 2, 0xff, 0xfe, 3], 'the raw bytes are kept');
   pipe.end();
-  await t.rejects(h.expect('not there'), { code: 'ERR_EXPECT_TIMEOUT', message: /the output ended/ }, 'fails at once when the output has ended');
+  await t.rejects(
+    h.expect('not there'),
+    { code: 'ERR_EXPECT_TIMEOUT', message: /the output ended/ },
+    'fails at once when the output has ended',
+  );
 });

@@ -23,7 +23,7 @@ async function lifecycle(mode: string): Promise<{ code: number | null; stdout: s
 t.test('the process lives while a consumer waits for data, and only then', async (t) => {
   t.same(await lifecycle('idle'), { code: 0, stdout: 'exit:idle\n' }, 'a console nobody reads does not hold the process');
   t.same(await lifecycle('reading'), { code: 0, stdout: 'data:late\nexit:reading\n' }, 'a waiting consumer does, until its data comes');
-  t.same(await lifecycle('unref'), { code: 0, stdout: 'exit:unref\n' }, 'unless the Kqueuer is unref\'d');
+  t.same(await lifecycle('unref'), { code: 0, stdout: 'exit:unref\n' }, "unless the Kqueuer is unref'd");
 });
 
 t.test('wait() resolves on close(); close() destroys what is still added', async (t) => {
@@ -75,7 +75,11 @@ t.test('a listener that throws does not cost the other consoles of its batch the
   const { READABLE } = binding().bits;
   const ids = fifos.map((fd) => (kq as unknown as { byFd: Map<number, { id: number }> }).byFd.get(fd)!.id);
   const dispatch = (kq as unknown as { dispatch(b: Float64Array, n: number, e: number): void }).dispatch.bind(kq);
-  t.throws(() => dispatch(Float64Array.of(ids[0], READABLE, ids[1], READABLE), 2, 0), { message: 'listener 0' }, "the first listener's error is thrown");
+  t.throws(
+    () => dispatch(Float64Array.of(ids[0], READABLE, ids[1], READABLE), 2, 0),
+    { message: 'listener 0' },
+    "the first listener's error is thrown",
+  );
   t.same(calls, [2, 2], 'and the second console read its bytes all the same');
   armed = false;
   for (const con of cons) await con.close();

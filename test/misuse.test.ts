@@ -34,9 +34,21 @@ t.test('Kqueuer.add refuses bad input with a stable code', async (t) => {
   t.throws(() => kq.add(master, { readBufferSize: 10 }), { code: 'ERR_OUT_OF_RANGE' }, 'a tiny read buffer');
   const callback = (): void => {};
   t.throws(() => kq.add(master, { onread: 'x' as never }), { code: 'ERR_INVALID_ARG_TYPE' }, 'onread not an object');
-  t.throws(() => kq.add(master, { onread: { buffer: [1, 2] as never, callback } }), { code: 'ERR_INVALID_ARG_TYPE' }, 'onread.buffer an array');
-  t.throws(() => kq.add(master, { onread: { buffer: Buffer.alloc(0), callback } }), { code: 'ERR_INVALID_ARG_VALUE' }, 'onread.buffer empty');
-  t.throws(() => kq.add(master, { onread: { buffer: Buffer.alloc(8) } as never }), { code: 'ERR_INVALID_ARG_TYPE' }, 'onread without a callback');
+  t.throws(
+    () => kq.add(master, { onread: { buffer: [1, 2] as never, callback } }),
+    { code: 'ERR_INVALID_ARG_TYPE' },
+    'onread.buffer an array',
+  );
+  t.throws(
+    () => kq.add(master, { onread: { buffer: Buffer.alloc(0), callback } }),
+    { code: 'ERR_INVALID_ARG_VALUE' },
+    'onread.buffer empty',
+  );
+  t.throws(
+    () => kq.add(master, { onread: { buffer: Buffer.alloc(8) } as never }),
+    { code: 'ERR_INVALID_ARG_TYPE' },
+    'onread without a callback',
+  );
   t.throws(
     () => kq.add(master, { onread: { buffer: Buffer.alloc(8), callback }, readBufferSize: 8192 }),
     { code: 'ERR_INCOMPATIBLE_OPTION_PAIR' },

@@ -49,7 +49,10 @@ t.test('read loops until the buffer is full or the fd says EAGAIN, then EIO', as
   const chunks = await readAll(master, buf, payload.length);
   t.equal(await exited, 0, 'the child exited');
   t.ok(Buffer.concat(chunks).equals(payload), 'all 200,000 bytes, in order');
-  t.ok(chunks.some((c) => c.length > 4096), `one call returned more than one read(2) can (largest ${Math.max(...chunks.map((c) => c.length))})`);
+  t.ok(
+    chunks.some((c) => c.length > 4096),
+    `one call returned more than one read(2) can (largest ${Math.max(...chunks.map((c) => c.length))})`,
+  );
 
   const small = Buffer.alloc(4);
   fs.writeSync(slave, 'abcdefgh');
@@ -107,17 +110,20 @@ for (const mode of ['noWait', 'stopSmall'] as const) {
   });
 }
 
-t.test("read's flags are booleans, read and never coerced (coercion can call into JavaScript, refused while a Worker is terminated)", async (t) => {
-  const { master, slave } = openRawPty();
-  const buf = Buffer.alloc(16);
-  t.throws(() => native.read(master, buf, 0, 16, 'yes' as never), { code: 'ERR_INVALID_ARG_TYPE' }, 'noWait');
-  t.throws(() => native.read(master, buf, 0, 16, false, 1 as never), { code: 'ERR_INVALID_ARG_TYPE' }, 'stopSmall');
-  t.throws(() => native.setNonBlocking(master, 'on' as never), { code: 'ERR_INVALID_ARG_TYPE' }, "setNonBlocking's flag");
-  t.equal(native.read(master, buf, 0, 16, undefined, undefined), 0, 'undefined is false');
-  t.equal(native.status[0], EAGAIN, 'and the read ran');
-  native.closeOwned(slave);
-  native.closeOwned(master);
-});
+t.test(
+  "read's flags are booleans, read and never coerced (coercion can call into JavaScript, refused while a Worker is terminated)",
+  async (t) => {
+    const { master, slave } = openRawPty();
+    const buf = Buffer.alloc(16);
+    t.throws(() => native.read(master, buf, 0, 16, 'yes' as never), { code: 'ERR_INVALID_ARG_TYPE' }, 'noWait');
+    t.throws(() => native.read(master, buf, 0, 16, false, 1 as never), { code: 'ERR_INVALID_ARG_TYPE' }, 'stopSmall');
+    t.throws(() => native.setNonBlocking(master, 'on' as never), { code: 'ERR_INVALID_ARG_TYPE' }, "setNonBlocking's flag");
+    t.equal(native.read(master, buf, 0, 16, undefined, undefined), 0, 'undefined is false');
+    t.equal(native.status[0], EAGAIN, 'and the read ran');
+    native.closeOwned(slave);
+    native.closeOwned(master);
+  },
+);
 
 t.test('write and writev go on from where a short write stopped', async (t) => {
   const { master, slave, path } = openRawPty();
@@ -194,7 +200,7 @@ t.test('tty operations: openPty, winsize, termios, isatty, ttyname', async (t) =
   t.equal(fl & 3, fs.constants.O_RDWR, `the master is O_RDWR (flags ${fl.toString(8)})`);
 
   t.equal(native.setWinsize(master, 33, 101, 0, 0), 0);
-  t.same(native.getWinsize(slave), [33, 101, 0, 0], 'the size set on the master is the slave\'s');
+  t.same(native.getWinsize(slave), [33, 101, 0, 0], "the size set on the master is the slave's");
 
   const saved = native.tcgetattr(slave)!;
   const raw = native.makeRaw(saved, false);

@@ -38,7 +38,10 @@ t.test('READ and WRITE edges reach JavaScript through the poll of the kqueue', a
   t.equal(native.read(master, buf, 0, 64), 5, 'the data is there to read');
   t.equal(buf.subarray(0, 5).toString(), 'hello');
   t.equal(native.status[0], 11, 'the read loop stopped on EAGAIN');
-  t.notOk(rec.events.some((d) => d.bits & WRITABLE), 'no WRITE event while WRITE is not watched');
+  t.notOk(
+    rec.events.some((d) => d.bits & WRITABLE),
+    'no WRITE event while WRITE is not watched',
+  );
 
   const writable = rec.next((d) => d.id === 7 && (d.bits & WRITABLE) !== 0);
   t.equal(rec.kq.watchWrite(master, 7, true), 0, 'WRITE is watched');
@@ -49,7 +52,10 @@ t.test('READ and WRITE edges reach JavaScript through the poll of the kqueue', a
   const readableAgain = rec.next((d) => d.id === 7 && (d.bits & READABLE) !== 0);
   fs.writeSync(slave, 'again');
   await readableAgain;
-  t.notOk(rec.events.slice(events).some((d) => d.bits & WRITABLE), 'no WRITE event once unwatched');
+  t.notOk(
+    rec.events.slice(events).some((d) => d.bits & WRITABLE),
+    'no WRITE event once unwatched',
+  );
   native.read(master, buf, 0, 64);
   t.equal(rec.waitErrno, 0, 'waiting reported no error');
 
@@ -182,7 +188,7 @@ function runNode(code: string): Promise<{ code: number | null; stdout: string; m
   return once(child, 'close').then(([exit]) => ({ code: exit as number | null, stdout, ms: Date.now() - started }));
 }
 
-t.test('the process exits on its own when the only Kqueue left is idle or unref\'d', async (t) => {
+t.test("the process exits on its own when the only Kqueue left is idle or unref'd", async (t) => {
   const load = `const native = require(${JSON.stringify(addonPath())});`;
   const idle = await runNode(`${load}
     const kq = new native.Kqueue(() => {});
@@ -204,7 +210,7 @@ t.test('the process exits on its own when the only Kqueue left is idle or unref\
     // An unref'd timer: only the ref'd Kqueue can keep the process alive
     // until it fires.
     setTimeout(() => fs.writeSync(slave, 'x'), 200).unref();`);
-  t.same([reffed.code, reffed.stdout.trim()], [0, 'event'], 'a ref\'d Kqueue holds the process until unref()');
+  t.same([reffed.code, reffed.stdout.trim()], [0, 'event'], "a ref'd Kqueue holds the process until unref()");
 
   const open = await runNode(`${load}
     const kq = new native.Kqueue(() => {});

@@ -90,7 +90,10 @@ t.test('a buffer function gives a fresh buffer for each read that got bytes, and
   const got = Buffer.concat(kept);
   t.equal(got.length, payload.length, 'every byte');
   t.ok(got.equals(payload), 'in order: no buffer was read into twice');
-  t.ok(asked - kept.length <= 1 && asked >= kept.length, `a buffer is asked for once the last was handed over (${asked} for ${kept.length} callbacks)`);
+  t.ok(
+    asked - kept.length <= 1 && asked >= kept.length,
+    `a buffer is asked for once the last was handed over (${asked} for ${kept.length} callbacks)`,
+  );
   kq.close();
   done();
 });
@@ -116,7 +119,10 @@ t.test('returning false pauses reading, resume() goes on, and never inside the c
   const ended = once(con, 'end');
   const child = spawnOnSlave(slave.fd, 'head', ['-c', String(size), '/dev/zero']);
   slave.close();
-  t.ok(await eventually(() => calls === 1 && blockedSyscall(child.pid!) === SYS_WRITE), 'one callback, then the child is blocked in write()');
+  t.ok(
+    await eventually(() => calls === 1 && blockedSyscall(child.pid!) === SYS_WRITE),
+    'one callback, then the child is blocked in write()',
+  );
   t.equal(calls, 1, 'no read after the callback said false');
   paused = false;
   con.resume();

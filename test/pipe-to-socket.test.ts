@@ -125,7 +125,10 @@ t.test('a client that stops reading for 2 s stops the child, and the server hold
   if (unreliable) t.pass(`server RSS growth (${mib(growth)} MiB) not judged`, { skip: unreliable });
   else {
     t.ok(growth < 1024 * 1024, `the server's RSS grew ${mib(growth)} MiB during the 2 s stall`);
-    t.ok(overIdle < 16 * 1024 * 1024, `and stands ${mib(overIdle)} MiB above its idle RSS (${mib(idleRss)} MiB) after sending ${mib(atPause)} MiB`);
+    t.ok(
+      overIdle < 16 * 1024 * 1024,
+      `and stands ${mib(overIdle)} MiB above its idle RSS (${mib(idleRss)} MiB) after sending ${mib(atPause)} MiB`,
+    );
   }
 
   sock.resume();

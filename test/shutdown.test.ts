@@ -56,7 +56,24 @@ t.test('a pending read drains what the fd holds, then ends', async (t) => {
 });
 
 /** Runs a scenario of test/fixtures/shutdown-no-listener.ts in a child process; its exit code and what it printed. */
-async function scenario(name: string): Promise<{ code: number | null; stderr: string; r: Record<string, any> | null }> {
+/** What test/fixtures/shutdown-no-listener.ts prints; each scenario fills its own fields. */
+interface ScenarioResult {
+  write: { size: number; outcome: string; bytesNotWritten: number };
+  writes: { size: number; outcome: string; bytesNotWritten: number }[];
+  callbackBeforeSettle: string;
+  outcomesAtSettle: string[];
+  result: { bytesNotWritten: number };
+  resized: object;
+  openAfterShutdown: boolean;
+  destroyedAfterShutdown: boolean;
+  openAfterClose: boolean;
+  delivered: number;
+  buffered: number;
+  finished: boolean;
+  shutDown: boolean;
+}
+
+async function scenario(name: string): Promise<{ code: number | null; stderr: string; r: ScenarioResult | null }> {
   // Only the TypeScript loader of the runner's flags: none of its reporting.
   const loader = process.execArgv.filter((a) => /typescript|source-maps/.test(a));
   const child = spawn(process.execPath, [...loader, path.join(__dirname, 'fixtures', 'shutdown-no-listener.ts'), name], {
@@ -78,7 +95,10 @@ t.test('a pending write fails through its callback, with no listener for an erro
   if (r === null) return;
   t.equal(r.write.outcome, 'ERR_CONSOLE_SHUTDOWN', 'the write callback got ERR_CONSOLE_SHUTDOWN');
   t.equal(r.callbackBeforeSettle, 'ERR_CONSOLE_SHUTDOWN', 'before shutdown() settled');
-  t.ok(r.write.bytesNotWritten > 0 && r.write.bytesNotWritten < r.write.size, `${r.write.bytesNotWritten} of ${r.write.size} bytes not written`);
+  t.ok(
+    r.write.bytesNotWritten > 0 && r.write.bytesNotWritten < r.write.size,
+    `${r.write.bytesNotWritten} of ${r.write.size} bytes not written`,
+  );
   t.equal(r.result.bytesNotWritten, r.write.bytesNotWritten, 'shutdown() resolved with the same count');
   t.equal(r.delivered + r.write.bytesNotWritten, r.write.size, `${r.delivered} bytes reached the slave: delivered + not written = written`);
   t.equal(r.openAfterShutdown, true, 'the fd stays open after shutdown()');
@@ -100,8 +120,12 @@ t.test('writes in flight and buffered each fail with their own count; they add u
   const { code, stderr, r } = await scenario('buffered');
   t.equal(code, 0, `the process ran to the end with no 'error' listener${stderr ? `: ${stderr}` : ''}`);
   if (r === null) return;
-  const writes = r.writes as { size: number; outcome: string; bytesNotWritten: number }[];
-  t.same(r.outcomesAtSettle, ['ERR_CONSOLE_SHUTDOWN', 'ERR_CONSOLE_SHUTDOWN', 'ERR_CONSOLE_SHUTDOWN'], 'every callback ran before shutdown() settled, each with an error');
+  const { writes } = r;
+  t.same(
+    r.outcomesAtSettle,
+    ['ERR_CONSOLE_SHUTDOWN', 'ERR_CONSOLE_SHUTDOWN', 'ERR_CONSOLE_SHUTDOWN'],
+    'every callback ran before shutdown() settled, each with an error',
+  );
   t.ok(writes[0].bytesNotWritten < writes[0].size, `the write in flight: ${writes[0].bytesNotWritten} of ${writes[0].size} not written`);
   t.same(
     writes.slice(1).map((w) => w.bytesNotWritten),
@@ -119,7 +143,11 @@ t.test('fromNodePty: input still queued when the child exits fails quietly, and 
   const { code, stderr, r } = await scenario('nodepty');
   t.equal(code, 0, `the process ran to the end with no 'error' listener${stderr ? `: ${stderr}` : ''}`);
   if (r === null) return;
-  t.equal(r.write.outcome, 'ERR_CONSOLE_SHUTDOWN', `the queued write failed with ERR_CONSOLE_SHUTDOWN (${r.write.bytesNotWritten} bytes not written)`);
+  t.equal(
+    r.write.outcome,
+    'ERR_CONSOLE_SHUTDOWN',
+    `the queued write failed with ERR_CONSOLE_SHUTDOWN (${r.write.bytesNotWritten} bytes not written)`,
+  );
   t.equal(r.shutDown, true, 'the stream was shut down at the exit, then closed');
 });
 

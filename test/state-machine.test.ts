@@ -79,7 +79,10 @@ class FakeRegistration implements Registration {
   }
 }
 
-function make(options: KqueueConsoleOptions = {}, tty: boolean | 'pty master' = false): { fd: FakeFd; reg: FakeRegistration; con: KqueueConsole } {
+function make(
+  options: KqueueConsoleOptions = {},
+  tty: boolean | 'pty master' = false,
+): { fd: FakeFd; reg: FakeRegistration; con: KqueueConsole } {
   const fd = new FakeFd();
   const reg = new FakeRegistration();
   // Only whether there is a Console, and whether it is a pty master, matter to the stream's reads.
@@ -331,7 +334,10 @@ t.test("a pty master's reads may stop after a small one; not while a hang-up wai
   await con.shutdown();
   t.ok(fd.stopSmalls.length > 0 && !fd.stopSmalls.includes(true), "shutdown's drain: plain reads only");
 
-  for (const [what, tty] of [['a tty that is not a pty master', true], ['a pipe', false]] as const) {
+  for (const [what, tty] of [
+    ['a tty that is not a pty master', true],
+    ['a pipe', false],
+  ] as const) {
     const other = make({}, tty);
     other.con.on('data', () => {});
     other.fd.incoming = Buffer.from('z');

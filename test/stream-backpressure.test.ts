@@ -4,7 +4,17 @@
 import { once } from 'node:events';
 import t from 'tap';
 import { Kqueuer, openPty } from '../src/index';
-import { SYS_WRITE, blockedSyscall, collect, dataUntil, eventually, exitCode, memoryFiguresUnreliable, rss, spawnOnSlave } from './helpers/pty';
+import {
+  SYS_WRITE,
+  blockedSyscall,
+  collect,
+  dataUntil,
+  eventually,
+  exitCode,
+  memoryFiguresUnreliable,
+  rss,
+  spawnOnSlave,
+} from './helpers/pty';
 
 t.test('read backpressure: a paused consumer blocks the child; resumed, every byte arrives', async (t) => {
   const kq = new Kqueuer();
@@ -45,7 +55,10 @@ t.test('read backpressure: a paused consumer blocks the child; resumed, every by
   await dataUntil(con, () => out.bytes() >= size);
   t.equal(await exitCode(child), 0, 'the child finished');
   t.equal(out.bytes(), size, 'every byte arrived');
-  t.ok(out.buffer().every((b) => b === 0), 'and they are the bytes written');
+  t.ok(
+    out.buffer().every((b) => b === 0),
+    'and they are the bytes written',
+  );
   await con.shutdown();
   await con.close();
   kq.close();
@@ -74,7 +87,10 @@ t.test("write backpressure: write() says false while nobody reads the slave; 'dr
   t.pass("'drain' was emitted once the slave was read");
   await dataUntil(reader, () => out.bytes() >= accepted);
   t.equal(out.bytes(), accepted, 'every byte written reached the slave');
-  t.ok(out.buffer().every((b) => b === 0x77), 'unchanged');
+  t.ok(
+    out.buffer().every((b) => b === 0x77),
+    'unchanged',
+  );
 
   await con.shutdown();
   await reader.shutdown();

@@ -8,6 +8,10 @@ import t from 'tap';
 t.test("a consumer's module type-checks, and every mistake in it is a compile error", async (t) => {
   const root = path.join(__dirname, '..');
   const tsc = require.resolve('typescript/bin/tsc');
-  const r = spawnSync(process.execPath, [tsc, '-p', path.join('test', 'types', 'tsconfig.json')], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [tsc, '-p', path.join('test', 'types', 'tsconfig.json')], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   t.equal(r.status, 0, `tsc exited 0${r.stdout ? `; it said:\n${r.stdout}` : ''}${r.error ? ` (${r.error.message})` : ''}`);
 });

@@ -249,7 +249,13 @@ async function w2() {
   }
   const cpuUs = ((cpu() - cpu0) * 1e6) / opt.trips;
   lat.sort((a, b) => a - b);
-  return { trips: opt.trips, p50: lat[Math.floor(lat.length * 0.5)], p99: lat[Math.floor(lat.length * 0.99)], cpuUsPerTrip: cpuUs, exit: true };
+  return {
+    trips: opt.trips,
+    p50: lat[Math.floor(lat.length * 0.5)],
+    p99: lat[Math.floor(lat.length * 0.99)],
+    cpuUsPerTrip: cpuUs,
+    exit: true,
+  };
 }
 
 /**
@@ -302,7 +308,8 @@ async function w3() {
     });
   } else {
     s = start(`exec cat ${opt.file}`);
-    if (s.stream) s.stream.pipe(slow, { end: false }); // The stream's own backpressure.
+    if (s.stream)
+      s.stream.pipe(slow, { end: false }); // The stream's own backpressure.
     else s.onData((b) => slow.write(b)); // node-pty's onData: no backpressure.
   }
   await s.done;
@@ -412,7 +419,12 @@ async function w6() {
   fs.writeSync(again, 'after\n');
   const until = Date.now() + 1000;
   while (!text.includes('after') && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-  return { cpuMs, wakeups: kind === 'kqueue-console' ? wakeups - w0 : null, contextSwitches: switches, arrivedAfterReopen: text.includes('after') };
+  return {
+    cpuMs,
+    wakeups: kind === 'kqueue-console' ? wakeups - w0 : null,
+    contextSwitches: switches,
+    arrivedAfterReopen: text.includes('after'),
+  };
 }
 
 const run = { W1: w1, W2: w2, W3: w3, W4: w4, W5: w5, W6: w6 }[workload];

@@ -3,6 +3,8 @@
 // Linux-only ones (the epoll emulation's refusals) are marked as such.
 // Output is TAP; test/native-kevent.test.ts runs it.
 
+#include "../../native/kevent.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,8 +16,6 @@
 #include <atomic>
 #include <string>
 #include <thread>
-
-#include "../../native/kevent.h"
 
 namespace {
 
@@ -95,7 +95,8 @@ void TestOneEventPerEdge() {
 
   // The same, for a caller that said it does not use `data`: still one
   // event, with its udata; `data` left 0 where filling it costs a syscall.
-  Ok(Change(kq, p[0], EVFILT_READ, EV_ADD | EV_CLEAR | KQC_EV_NODATA, Udata(7)) == 0,
+  Ok(Change(kq, p[0], EVFILT_READ, EV_ADD | EV_CLEAR | KQC_EV_NODATA,
+            Udata(7)) == 0,
      "re-adding with KQC_EV_NODATA");
   Drain(p[0]);
   Ok(Poll(kq, ev, 4, 0) == 0, "reading to EAGAIN makes no event");
@@ -251,8 +252,8 @@ void TestErrors() {
          Udata(6));
   EV_SET(&changes[2], p[1], EVFILT_WRITE, EV_DELETE, 0, 0, Udata(8));
   int n = kevent(kq, changes, 3, ev, 4, nullptr);
-  Ok(n == 2, "two failing changes give two entries (got " +
-                 std::to_string(n) + ")");
+  Ok(n == 2,
+     "two failing changes give two entries (got " + std::to_string(n) + ")");
   Ok(n == 2 && ev[0].flags == EV_ERROR && ev[0].data == EBADF &&
          ev[0].ident == static_cast<uintptr_t>(closed_fd) &&
          ev[0].udata == Udata(6),
@@ -345,7 +346,8 @@ void TestChangesWhileWaiting() {
     struct kevent ev[4];
     waiting = true;
     int n = kevent(kq, nullptr, 0, ev, 4, nullptr);  // No timeout.
-    if (n > 0) got_udata = static_cast<int>(reinterpret_cast<uintptr_t>(ev[0].udata));
+    if (n > 0)
+      got_udata = static_cast<int>(reinterpret_cast<uintptr_t>(ev[0].udata));
   });
   while (!waiting) std::this_thread::yield();
   Ok(Change(kq, wake[0], EVFILT_READ, EV_ADD | EV_CLEAR, Udata(9)) == 0,

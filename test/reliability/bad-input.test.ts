@@ -3,6 +3,7 @@
 // stable code, nothing crashes, no fd leaks, and no fd the caller owns is
 // closed. Then a seeded fuzz of random operation sequences checks the same.
 import { spawnSync } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -118,7 +119,7 @@ t.test('the table: each entry point, each kind of bad input, its code', async (t
   if (!process.stdin.isTTY && !process.stdout.isTTY && !process.stderr.isTTY) {
     t.throws(() => current(), { code: 'ENOTTY' }, 'current() with no terminal');
   }
-  const h = Harness.attach(new (require('node:stream').PassThrough)());
+  const h = Harness.attach(new PassThrough());
   await t.rejects(h.expect('x', { timeout: 10 }), { code: 'ERR_EXPECT_TIMEOUT' });
   for (const [name, fd] of Object.entries(fds)) {
     if (name !== 'closed') t.ok(isOpen(fd), `the caller's ${name} is still open`);
@@ -154,7 +155,10 @@ t.test(`a seeded fuzz of ${2000 * SCALE} random operations`, async (t) => {
     () => pick(live)?.write(Buffer.alloc(Math.floor(random() * 100_000))),
     () => pick(live)?.resume(),
     () => pick(live)?.pause(),
-    () => void pick(live)?.shutdown().catch(() => {}),
+    () =>
+      void pick(live)
+        ?.shutdown()
+        .catch(() => {}),
     () => pick(live)?.destroy(),
     () => pick(live)?.resize({ rows: Math.floor(random() * 70000), cols: Math.floor(random() * 300) }),
     () => kq.closeConsole(pick(live)?.fd ?? 0),

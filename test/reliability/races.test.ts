@@ -70,7 +70,8 @@ t.test(`shutdown() at random moments with reads and writes in flight, ${1000 * S
       Promise.all([settled, both]),
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`run ${i}: shutdown did not settle in 5 s`)), 5000)),
     ]);
-    if (result.bytesNotWritten !== notWritten) t.fail(`run ${i}: shutdown() reported ${result.bytesNotWritten} bytes not written, the callbacks ${notWritten}`);
+    if (result.bytesNotWritten !== notWritten)
+      t.fail(`run ${i}: shutdown() reported ${result.bytesNotWritten} bytes not written, the callbacks ${notWritten}`);
     slowest = Math.max(slowest, Date.now() - started);
     await tick();
     if (wakeups.length !== after) lateEvents++;
@@ -82,7 +83,10 @@ t.test(`shutdown() at random moments with reads and writes in flight, ${1000 * S
   }
   t.equal(closeCalls, 1000 * SCALE, 'the close callback ran exactly once every time');
   t.equal(lateEvents, 0, 'no event reached a console after its shutdown');
-  t.ok(slowest < 5000, `every shutdown settled (slowest ${slowest} ms); ${failedWrites} unfinished writes failed with ERR_CONSOLE_SHUTDOWN`);
+  t.ok(
+    slowest < 5000,
+    `every shutdown settled (slowest ${slowest} ms); ${failedWrites} unfinished writes failed with ERR_CONSOLE_SHUTDOWN`,
+  );
   kq.close();
 });
 

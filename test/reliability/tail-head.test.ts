@@ -24,7 +24,11 @@ const runSeed = seed();
 const random = rng(runSeed);
 const files = Array.from({ length: 16 }, (_, i) => {
   const size = i === 0 ? 0 : Math.floor(random() * 2 * 1024 * 1024);
-  const data = Buffer.from(randomBytes(Math.ceil((size * 3) / 4)).toString('base64').slice(0, size));
+  const data = Buffer.from(
+    randomBytes(Math.ceil((size * 3) / 4))
+      .toString('base64')
+      .slice(0, size),
+  );
   const file = path.join(dir, `payload-${i}`);
   fs.writeFileSync(file, data);
   return { file, size: data.length, sha: createHash('sha256').update(data).digest('hex') };

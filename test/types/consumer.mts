@@ -21,7 +21,7 @@ con.on('data', (chunk) => {
   const b: Buffer = chunk;
   // @ts-expect-error a chunk is a Buffer, not a number.
   const n: number = chunk;
-  void b, n;
+  void [b, n];
 });
 con.once('data', (chunk: Buffer | string) => void chunk); // after setEncoding()
 con.on('error', (err) => {
@@ -35,7 +35,11 @@ con.once('dat', () => {});
 // @ts-expect-error and through off().
 con.off('eror', () => {});
 // Duplex's own events and any computed name keep working.
-con.on('end', () => {}).on('close', () => {}).on('drain', () => {}).on('finish', () => {});
+con
+  .on('end', () => {})
+  .on('close', () => {})
+  .on('drain', () => {})
+  .on('finish', () => {});
 con.on('pipe', (src: Readable) => void src);
 const name: string = 'custom';
 con.on(name, (...args: unknown[]) => void args);
@@ -46,7 +50,7 @@ void once(con, 'hangup');
 const d: Duplex = con;
 const r: NodeJS.ReadableStream = con;
 const w: NodeJS.WritableStream = con;
-void d, r, w;
+void [d, r, w];
 
 // for await yields Buffers.
 async function reader(): Promise<number> {
@@ -67,7 +71,7 @@ async function stop(): Promise<void> {
   const n: number = result.bytesNotWritten;
   // @ts-expect-error shutdown() resolves with an object, not a number.
   const m: number = await con.shutdown();
-  void n, m;
+  void [n, m];
   con.write('x', (err) => {
     if (err && (err as ShutdownError).code === 'ERR_CONSOLE_SHUTDOWN') void (err as ShutdownError).bytesNotWritten;
   });
@@ -84,7 +88,7 @@ slave.clearONLCR();
 slave.setONLCR();
 const { master: m2, slavePath } = ptyFromFd(0);
 const c: Console = current();
-void m2, slavePath, c;
+void [m2, slavePath, c];
 
 // Internals are not in the published types.
 // @ts-expect-error Console.adopt is internal.
