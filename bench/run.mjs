@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The benchmark harness (BENCHMARKS.md): every peer, side by side in one run,
+// The benchmark harness (bench/README.md): every peer, side by side in one run,
 // interleaved (A B C A B C ...), in two conditions (idle, and with N
 // low-priority busy loops beside it), reported as medians with min–max and as
 // ratios to the best. Byte counts and checksums are verified before a speed
@@ -304,7 +304,7 @@ fs.writeFileSync(path.join(resultsDir, `bench-${stamp}.txt`), text);
 
 // ---- The targets ---------------------------------------------------------------
 /**
- * The acceptance targets of the benchmark issue, and its aims, judged from
+ * The project's acceptance targets, and its aims (bench/README.md), judged from
  * this run: the median of kqueue-console against the bound, and how many of
  * the repetitions held it when each is paired with the peer's run of the same
  * repetition (interleaved, so next to it in time). A target a median misses
@@ -343,7 +343,7 @@ function targetsText() {
 
   const holds = (op, x, bound) => (op === '≥' ? x >= bound : op === '≤' ? x <= bound : x < bound);
   const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : '-');
-  let out = `\nTargets, judged on this run${quick ? ' (quick: too small and too few to mean anything)' : ''}: "must", the benchmark issue's acceptance; "aim", its aims; "info", a figure beside them\n`;
+  let out = `\nTargets, judged on this run${quick ? ' (quick: too small and too few to mean anything)' : ''}: "must", the project's acceptance targets; "aim", its aims; "info", a figure beside them\n`;
   const judged = [];
   for (const condition of conditions) {
     out += `  ${condition}\n`;
