@@ -45,33 +45,22 @@ bool ArgRange(const Napi::CallbackInfo& info, size_t i, uint8_t** data,
   return true;
 }
 
-// Reads shorter than this are small (see stopSmall below).
+// Reads shorter than this are small: interactive traffic (an echo, a
+// prompt). After a larger one more is likely on its way, and reading on is
+// cheaper than waiting for an edge.
 constexpr ssize_t kSmallRead = 1024;
 
 // read(fd, buffer, offset, length, noWait, stopSmall) -> bytes read.
-// A pty master hands out at most about 4 KiB per read(2), so looping here
-// until the buffer is full or the fd runs dry batches many reads into one
-// call from JavaScript.
-//
-// stopSmall: stop (as EAGAIN) after a read of fewer than kSmallRead bytes
-// that did not fill the buffer, rather than make another read to hear
-// EAGAIN. Only for fds whose reads hand out all that is queued (a pty
-// master: its line discipline is never canonical, as termios calls on it
-// change the slave's): a short read then emptied the fd, and whatever
-// arrives after it wakes the fd's waiters, which is a new edge. Small
-// reads are interactive traffic (an echo, a prompt), where that second
-// read is one of the five syscalls a round trip costs the reader; after a
-// large one more is likely on its way (a pty hands out at most ~4 KiB per
-// read), and reading on is cheaper than waiting for an edge.
-//
-// noWait: once some bytes are in, stop (as EAGAIN) when the fd has nothing
-// queued, instead of reading again. On Linux a tty read that finds its line
-// discipline empty first waits for the kernel worker still moving the
-// writer's bytes into it (tty_buffer_flush_work()): even on a non-blocking
-// fd, the thread sleeps. That is the right wait for one busy console; with
-// other consoles ready it wastes the turn (measured: 200,000 such sleeps
-// per GiB with 256 consoles, each an idle CPU's wake-up). FIONREAD does not
-// wait, and what the worker moves in later raises an edge of its own.
+// Loops read(2) until the buffer is full or the fd runs dry: a pty master
+// hands out at most about 4 KiB per read, so this batches many reads into
+// one call from JavaScript. Two early stops, each reported as EAGAIN (what
+// follows is the same: wait for the edge the kernel raises for new bytes);
+// when each may be asked for is src/read-policy.ts's contract.
+// - stopSmall: stop after a read of fewer than kSmallRead bytes that did not
+//   fill the buffer, instead of another read(2) to hear EAGAIN.
+// - noWait: once some bytes are in, stop when FIONREAD says nothing is
+//   queued, instead of a read(2) that on Linux first waits for the tty's
+//   flush worker even on a non-blocking fd (tty_buffer_flush_work()).
 Napi::Value Read(const Napi::CallbackInfo& info) {
   int fd;
   uint8_t* p;

@@ -50,8 +50,9 @@ struct Kq {
   std::deque<struct kevent> overflow;
 };
 
-// The registry of kqueues made here. It is never destroyed: a waiter thread
-// may still be inside kevent() while static destructors run at exit.
+// The registry of kqueues made here. It is never destroyed: another thread
+// may still be inside kevent() while static destructors run at exit (one
+// thread may wait while another changes registrations, as kqueue allows).
 std::mutex g_registry_mu;
 std::unordered_map<int, std::shared_ptr<Kq>>& Registry() {
   static auto* registry = new std::unordered_map<int, std::shared_ptr<Kq>>();

@@ -5,6 +5,7 @@
  */
 import * as os from 'node:os';
 import { binding } from './binding';
+import { adoptFd, closeOwned } from './fd-ownership';
 import { codedError, lastError, systemError, validateFd, validateInteger } from './errors';
 
 /** A terminal window size, as TIOCGWINSZ/TIOCSWINSZ carry it. */
@@ -78,7 +79,7 @@ export class Console {
     if (saved === null) throw lastError(native, fd);
     const slave = native.ptsname(fd);
     const name = slave ?? native.ttyname(fd) ?? '';
-    if (options.autoClose === true) native.own(fd);
+    if (options.autoClose === true) adoptFd(fd);
     return new Console(fd, name, saved, options.autoClose === true, slave !== null);
   }
 
@@ -191,12 +192,6 @@ export class Console {
     this.closed = true;
     if (this.autoClose) closeOwned(this.fd);
   }
-}
-
-/** @internal Closes an fd the library owns; throws the error close(2) gave. */
-export function closeOwned(fd: number): void {
-  const native = binding();
-  if (native.closeOwned(fd) !== 0) throw lastError(native, fd);
 }
 
 /** TIOCSWINSZ with validation; `check` runs after the arguments are validated. */

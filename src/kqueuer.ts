@@ -8,7 +8,11 @@ import { debuglog } from 'node:util';
 import { binding, type NativeBinding, type NativeKqueue } from './binding';
 import { Console } from './console';
 import { codedError, lastError, systemError, validateFd } from './errors';
-import { KqueueConsole, kReady, ReadBuffer, validateConsoleOptions, type KqueueConsoleOptions, type Registration } from './kqueue-console';
+import { validateConsoleOptions, type KqueueConsoleOptions } from './console-options';
+import { adoptFd, streamClosesFd } from './fd-ownership';
+import { kReady, type Registration } from './console-io';
+import { KqueueConsole } from './kqueue-console';
+import { ReadBuffer } from './read-buffer';
 
 const debug = debuglog('kqueue-console');
 
@@ -132,10 +136,9 @@ export class Kqueuer {
       deregister: () => this.deregister(entry),
       release: (fdStillOpen) => this.release(entry, fdStillOpen),
     };
-    const autoClose = opts.autoClose ?? (tty !== null && tty.autoClose);
-    // An fd handed over with autoClose is the library's to close from now on
-    // (and to close at environment teardown, if nothing else does).
-    if (autoClose && !(tty !== null && tty.autoClose)) this.native.own(fd);
+    const autoClose = streamClosesFd(tty, opts.autoClose);
+    // An fd handed over with autoClose is the library's from now on.
+    if (autoClose && !(tty !== null && tty.autoClose)) adoptFd(fd);
     entry.console = KqueueConsole.create({
       fd,
       io: this.native,

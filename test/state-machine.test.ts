@@ -4,7 +4,8 @@
 import * as os from 'node:os';
 import t from 'tap';
 import type { Console } from '../src/console';
-import { KqueueConsole, kReady, type ConsoleIo, type KqueueConsoleOptions, type Registration } from '../src/kqueue-console';
+import { kReady, type ConsoleIo, type Registration } from '../src/console-io';
+import { KqueueConsole, type KqueueConsoleOptions } from '../src/kqueue-console';
 
 const { EAGAIN, EIO, EBADF, EINVAL } = os.constants.errno;
 const bits = { READABLE: 1, WRITABLE: 2, HANGUP: 4 };

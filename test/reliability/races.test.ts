@@ -3,7 +3,7 @@
 import t from 'tap';
 import { binding } from '../../src/binding';
 import { Kqueuer, openPty, type KqueueConsole, type ShutdownError } from '../../src/index';
-import { kReady } from '../../src/kqueue-console';
+import { kReady } from '../../src/console-io';
 import { SCALE, rng, seed } from '../helpers/scale';
 
 const { READABLE } = binding().bits;
