@@ -3,10 +3,10 @@
 // checksums match, its hung-up console wakes and gets the bytes after the
 // reopen), never speed: timing belongs to npm run bench.
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
+import { within } from './helpers/fixtures';
 
 t.test('npm run bench -- --quick', async (t) => {
   const root = path.join(__dirname, '..');
@@ -14,7 +14,7 @@ t.test('npm run bench -- --quick', async (t) => {
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
   child.stderr.resume();
-  const [code] = await once(child, 'close');
+  const [code] = await within('child: close', child, 'close', 120_000);
   t.equal(code, 0, 'the harness ran to the end with no failed kqueue-console run');
   const rows = out.split('\n').filter((l) => l.trim().startsWith('kqueue-console'));
   t.ok(rows.length >= 12, `kqueue-console reported in every workload (${rows.length} rows)`);

@@ -1,24 +1,24 @@
 // Console operations on real ptys, and the same through a KqueueConsole.
 import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { binding } from '../src/binding';
-import { Console, Kqueuer, openPty, ptyFromFd } from '../src/index';
+import { Console, openPty, ptyFromFd } from '../src/index';
 import { isOpen } from './helpers/fds';
-import { collect, dataUntil, exitCode, spawnOnSlave } from './helpers/pty';
+import { collect, exitCode, spawnOnSlave } from './helpers/pty';
+import { kqueuerFor, ptyFor, waitUntil, within } from './helpers/fixtures';
 
 t.test('resize then size round-trips; resizeFrom copies', async (t) => {
-  const a = openPty();
-  const b = openPty();
+  const a = ptyFor(t);
+  const b = ptyFor(t);
   a.master.resize({ rows: 40, cols: 132 });
   t.same(a.master.size(), { rows: 40, cols: 132, xpixel: 0, ypixel: 0 });
   t.same(a.slave.size(), { rows: 40, cols: 132, xpixel: 0, ypixel: 0 }, "the slave sees the master's size");
   b.master.resizeFrom(a.master);
   t.same(b.master.size(), a.master.size(), 'resizeFrom copies');
 
-  const kq = new Kqueuer();
+  const kq = kqueuerFor(t);
   const con = kq.add(b.master);
   con.resize({ rows: 12, cols: 34, xpixel: 5, ypixel: 6 });
   t.same(con.size(), { rows: 12, cols: 34, xpixel: 5, ypixel: 6 }, 'the same through the stream');
@@ -31,7 +31,7 @@ t.test('resize then size round-trips; resizeFrom copies', async (t) => {
 
 t.test('setRaw then reset restores the termios byte for byte', async (t) => {
   const native = binding();
-  const { master, slave } = openPty();
+  const { master, slave } = ptyFor(t);
   const before = native.tcgetattr(slave.fd)!;
   slave.setRaw({ opost: false });
   t.notSame(native.tcgetattr(slave.fd), before, 'raw mode changed it');
@@ -41,30 +41,28 @@ t.test('setRaw then reset restores the termios byte for byte', async (t) => {
   slave.reset();
   t.same(native.tcgetattr(slave.fd), before, 'also after disableEcho()');
 
-  const kq = new Kqueuer();
+  const kq = kqueuerFor(t);
   const con = kq.add(master);
   const masterBefore = native.tcgetattr(master.fd)!;
   con.setRaw({ opost: false });
   con.reset();
   t.same(native.tcgetattr(master.fd), masterBefore, 'the same through the stream');
   await con.close();
-  kq.close();
-  slave.close();
 });
 
 t.test('disableEcho stops echo', async (t) => {
   const transcript = async (echo: boolean): Promise<string> => {
-    const kq = new Kqueuer();
-    const { master, slave } = openPty();
+    const kq = kqueuerFor(t);
+    const { master, slave } = ptyFor(t);
     if (!echo) slave.disableEcho();
     const con = kq.add(master);
     const out = collect(con);
     const child = spawnOnSlave(slave.fd, 'sh', ['-c', 'read line; printf "got:%s\\n" "$line"']);
     slave.close();
     con.write('hello\n');
-    await dataUntil(con, () => out.text().includes('got:hello'));
+    await waitUntil("out.text().includes('got:hello')", () => out.text().includes('got:hello'), { on: con });
     await exitCode(child);
-    const ended = once(con, 'end');
+    const ended = within('con: end', con, 'end');
     await con.shutdown();
     await ended;
     await con.close();
@@ -76,11 +74,11 @@ t.test('disableEcho stops echo', async (t) => {
 });
 
 t.test("name is the slave's path; fd is the fd", async (t) => {
-  const { master, slave, slavePath } = openPty();
+  const { master, slave, slavePath } = ptyFor(t);
   t.match(slavePath, /^\/dev\/pts\/\d+$/);
   t.equal(master.name, slavePath, "the master's name is its slave's path");
   t.equal(slave.name, slavePath);
-  const kq = new Kqueuer();
+  const kq = kqueuerFor(t);
   const con = kq.add(master);
   t.equal(con.name, slavePath, 'and the stream says the same');
   t.equal(con.fd, master.fd);
@@ -90,8 +88,6 @@ t.test("name is the slave's path; fd is the fd", async (t) => {
   t.ok(byNumber.console instanceof Console);
   await byNumber.close();
   await con.close();
-  slave.close();
-  kq.close();
 });
 
 /** The pty's termios as `stty -a` reads it from the slave: every flag, and min/time. */
@@ -141,7 +137,7 @@ const CFMAKERAW_OFF = [
 
 t.test("setRaw() is containerd/console's SetRaw; { opost: false } is cfmakeraw(3)", async (t) => {
   for (const opost of [true, false]) {
-    const { master, slave, slavePath } = openPty();
+    const { master, slave, slavePath } = ptyFor(t);
     // Start from a mode that every flag cfmakeraw touches would change.
     execFileSync('stty', [
       '-F',
@@ -177,15 +173,15 @@ t.test("setRaw() is containerd/console's SetRaw; { opost: false } is cfmakeraw(3
 
 t.test("setRaw() keeps ONLCR's \\r\\n; clearONLCR() makes \\n arrive as \\n; setONLCR() brings \\r\\n back", async (t) => {
   const through = async (prepare: (slave: Console) => void): Promise<string> => {
-    const kq = new Kqueuer();
-    const { master, slave } = openPty();
+    const kq = kqueuerFor(t);
+    const { master, slave } = ptyFor(t);
     prepare(slave);
     const con = kq.add(master);
     const out = collect(con);
     const child = spawnOnSlave(slave.fd, 'printf', ['a\\nb\\n']);
     slave.close();
     await exitCode(child);
-    const ended = once(con, 'end');
+    const ended = within('con: end', con, 'end');
     await con.shutdown();
     await ended;
     await con.close();
@@ -196,8 +192,8 @@ t.test("setRaw() keeps ONLCR's \\r\\n; clearONLCR() makes \\n arrive as \\n; set
   t.equal(await through((s) => (s.setRaw(), s.clearONLCR())), 'a\nb\n', 'clearONLCR(): byte-exact');
   t.equal(await through((s) => (s.setRaw({ opost: false }), s.setONLCR())), 'a\nb\n', 'setONLCR() needs OPOST: with it off, bytes pass');
   t.equal(await through((s) => (s.setRaw(), s.clearONLCR(), s.setONLCR())), 'a\r\nb\r\n', 'setONLCR() after clearONLCR()');
-  const { master, slave } = openPty();
-  const kq = new Kqueuer();
+  const { master, slave } = ptyFor(t);
+  const kq = kqueuerFor(t);
   const con = kq.add(master);
   con.clearONLCR();
   t.equal(sttyFlags(slave.name).get('onlcr'), false, 'clearONLCR() through the stream');
@@ -205,8 +201,6 @@ t.test("setRaw() keeps ONLCR's \\r\\n; clearONLCR() makes \\n arrive as \\n; set
   t.equal(sttyFlags(slave.name).get('onlcr'), true, 'setONLCR() through the stream');
   t.throws(() => slave.setRaw({ opost: 'no' as never }), { code: 'ERR_INVALID_ARG_TYPE' }, 'a bad option is refused');
   await con.close();
-  kq.close();
-  slave.close();
 });
 
 t.test('ptyFromFd(): a pty from a /dev/ptmx the caller opened (NewPtyFromFile)', async (t) => {
@@ -218,11 +212,11 @@ t.test('ptyFromFd(): a pty from a /dev/ptmx the caller opened (NewPtyFromFile)',
   // Unlocked: the slave opens, and bytes cross.
   const slave = Console.fromFd(fs.openSync(slavePath, fs.constants.O_RDWR | fs.constants.O_NOCTTY), { autoClose: true });
   slave.setRaw({ opost: false });
-  const kq = new Kqueuer();
+  const kq = kqueuerFor(t);
   const con = kq.add(master);
   const out = collect(con);
   fs.writeSync(slave.fd, 'through ptmx');
-  await dataUntil(con, () => out.text() === 'through ptmx');
+  await waitUntil("out.text() === 'through ptmx'", () => out.text() === 'through ptmx', { on: con });
   t.equal(out.text(), 'through ptmx', 'the slave writes, the master reads');
   await con.close();
   t.ok(isOpen(fd), 'the fd stays the caller’s');
@@ -241,7 +235,7 @@ t.test("current() tries stderr, stdout, stdin, upstream's order", async (t) => {
   const script = `const { current } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'index.js'))}); process.send(current().name);`;
   const run = async (stdio: (number | 'ignore')[]): Promise<string> => {
     const child = spawn(process.execPath, ['-e', script], { stdio: [...stdio, 'ipc'] });
-    const [name] = (await once(child, 'message')) as [string];
+    const [name] = (await within('child: message', child, 'message', 120_000)) as [string];
     await exitCode(child);
     return name;
   };

@@ -1,9 +1,9 @@
 // Every example runs as a test; the README's usage example's output is compared exactly.
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
+import { within } from './helpers/fixtures';
 
 const root = path.join(__dirname, '..');
 
@@ -17,7 +17,7 @@ async function runExample(file: string): Promise<{ code: number | null; stdout: 
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const [code] = await once(child, 'close');
+  const [code] = await within('child: close', child, 'close', 120_000);
   return { code: code as number | null, stdout, stderr };
 }
 

@@ -3,9 +3,9 @@
 // (test/fixtures/hangup-idle.ts), so that neither the test runner nor another
 // test is billed to its CPU.
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import * as path from 'node:path';
 import t from 'tap';
+import { within } from './helpers/fixtures';
 
 t.test('hang-up: the slave closes and reopens; the stream neither ends nor spins', async (t) => {
   // Only the TypeScript loader of the runner's flags: none of its reporting.
@@ -15,7 +15,7 @@ t.test('hang-up: the slave closes and reopens; the stream neither ends nor spins
   });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-  const [code] = await once(child, 'close');
+  const [code] = await within('child: close', child, 'close', 120_000);
   t.equal(code, 0, 'the process ran to the end');
   const r = JSON.parse(out) as {
     elapsedMs: number;

@@ -1,14 +1,13 @@
 // Kqueuer lifecycle: wait(), keeping the process alive only while a console
 // waits for data, unref(), and close() with consoles still added.
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { binding } from '../src/binding';
-import { Kqueuer, openPty } from '../src/index';
 import { isOpen, openFdCount, openFifo } from './helpers/fds';
+import { kqueuerFor, ptyFor, within } from './helpers/fixtures';
 
 async function lifecycle(mode: string): Promise<{ code: number | null; stdout: string }> {
   const child = spawn(process.execPath, [...process.execArgv, path.join(__dirname, 'fixtures', 'lifecycle.ts'), mode], {
@@ -16,7 +15,7 @@ async function lifecycle(mode: string): Promise<{ code: number | null; stdout: s
   });
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  const [code] = await once(child, 'close');
+  const [code] = await within('child: close', child, 'close', 120_000);
   return { code: code as number | null, stdout };
 }
 
@@ -28,16 +27,16 @@ t.test('the process lives while a consumer waits for data, and only then', async
 
 t.test('wait() resolves on close(); close() destroys what is still added', async (t) => {
   const baseline = openFdCount();
-  const kq = new Kqueuer();
+  const kq = kqueuerFor(t);
   t.ok(kq.fd >= 0, 'fd is the kqueue');
   const waiting = kq.wait();
-  const { master, slave } = openPty();
+  const { master, slave } = ptyFor(t);
   const con = kq.add(master);
   con.resume();
   let writeErr: NodeJS.ErrnoException | null | undefined;
   slave.setRaw({ opost: false });
   con.write(Buffer.alloc(1 << 20), (err) => (writeErr = err));
-  const closed = once(con, 'close');
+  const closed = within('con: close', con, 'close', 120_000);
   kq.close();
   await waiting;
   t.ok(kq.closed, 'closed');
@@ -51,7 +50,7 @@ t.test('wait() resolves on close(); close() destroys what is still added', async
 });
 
 t.test('a listener that throws does not cost the other consoles of its batch their event', async (t) => {
-  const kq = new Kqueuer();
+  const kq = kqueuerFor(t);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-kqueuer-'));
   // FIFOs opened read-write: one fd is both ends, and a write is readable at once.
   const fifos = [openFifo(dir), openFifo(dir)];
@@ -85,5 +84,4 @@ t.test('a listener that throws does not cost the other consoles of its batch the
   for (const con of cons) await con.close();
   for (const fd of fifos) fs.closeSync(fd);
   fs.rmSync(dir, { recursive: true });
-  kq.close();
 });

@@ -3,8 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { Console, Kqueuer, openPty } from '../src/index';
+import { Console } from '../src/index';
 import { isOpen, openFdCount, openFifo } from './helpers/fds';
+import { kqueuerFor, ptyFor } from './helpers/fixtures';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-misuse-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true }));
@@ -13,9 +14,9 @@ const openPipe = (): number => openFifo(dir);
 
 t.test('Kqueuer.add refuses bad input with a stable code', async (t) => {
   const baseline = openFdCount();
-  const kq = new Kqueuer();
+  const kq = kqueuerFor(t);
   const file = fs.openSync(path.join(dir, 'regular'), 'w+');
-  const { master, slave } = openPty();
+  const { master, slave } = ptyFor(t);
   // Closed last, so that nothing opened since reuses its number.
   const closedFd = fs.openSync('/dev/null', 'r');
   fs.closeSync(closedFd);
@@ -70,7 +71,7 @@ t.test('Kqueuer.add refuses bad input with a stable code', async (t) => {
   t.throws(() => kq.add(slave), { code: 'ERR_KQUEUER_CLOSED' }, 'add after close');
   t.ok(isOpen(slave.fd), 'a refused add left the fd open');
   slave.close();
-  const other = new Kqueuer();
+  const other = kqueuerFor(t);
   t.throws(() => other.add(slave), { code: 'ERR_CONSOLE_CLOSED' }, 'a closed Console');
   other.close();
   fs.closeSync(file);
@@ -79,7 +80,7 @@ t.test('Kqueuer.add refuses bad input with a stable code', async (t) => {
 });
 
 t.test('plain fds: pipes work, console operations fail with ENOTTY, the fd is given back as it was', async (t) => {
-  const kq = new Kqueuer();
+  const kq = kqueuerFor(t);
   const pipe = openPipe();
   fs.writeSync(pipe, 'through a fifo');
   const con = kq.add(pipe);
@@ -95,7 +96,7 @@ t.test('plain fds: pipes work, console operations fail with ENOTTY, the fd is gi
   t.ok(isOpen(pipe), 'an fd number is not closed by default: the caller owns it');
 
   // An fd that was blocking is blocking again once the library lets go.
-  const { master, slave } = openPty();
+  const { slave } = ptyFor(t);
   const blocking = fs.openSync(`/proc/self/fd/${slave.fd}`, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
   const flags = (): number => parseInt(/flags:\s+(\d+)/.exec(fs.readFileSync(`/proc/self/fdinfo/${blocking}`, 'utf8'))![1], 8);
   t.equal(flags() & fs.constants.O_NONBLOCK, 0, 'blocking before add');
@@ -105,15 +106,12 @@ t.test('plain fds: pipes work, console operations fail with ENOTTY, the fd is gi
   t.equal(flags() & fs.constants.O_NONBLOCK, 0, 'blocking again after');
   fs.closeSync(blocking);
   fs.closeSync(pipe);
-  master.close();
-  slave.close();
-  kq.close();
 });
 
 t.test('Console misuse', async (t) => {
   t.throws(() => Console.fromFd(-3), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => Console.fromFd('0' as never), { code: 'ERR_INVALID_ARG_TYPE' });
-  const { master, slave } = openPty();
+  const { master, slave } = ptyFor(t);
   t.throws(() => master.resize({ rows: -1, cols: 80 }), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => master.resize({ rows: 70000, cols: 80 }), { code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => master.resize(null as never), { code: 'ERR_INVALID_ARG_TYPE' });
@@ -123,5 +121,4 @@ t.test('Console misuse', async (t) => {
   master.close();
   master.close();
   t.throws(() => master.size(), { code: 'ERR_CONSOLE_CLOSED' }, 'operations after close');
-  slave.close();
 });

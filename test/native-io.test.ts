@@ -1,10 +1,10 @@
 // The native fd I/O and tty operations on real ptys.
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import t from 'tap';
 import { binding } from '../src/binding';
+import { within } from './helpers/fixtures';
 
 const native = binding();
 const { EAGAIN, EIO, EBADF, ENOTTY } = os.constants.errno;
@@ -21,7 +21,7 @@ function openRawPty(): { master: number; slave: number; path: string } {
 /** Runs `node -e code` with its stdout on `fd` and waits for it to exit. */
 function childWrites(fd: number, code: string): Promise<number | null> {
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', fd, 'inherit'] });
-  return once(child, 'exit').then(([status]) => status as number | null);
+  return within('child: exit', child, 'exit', 120_000).then(([status]) => status as number | null);
 }
 
 async function readAll(master: number, buf: Buffer, want: number): Promise<Buffer[]> {

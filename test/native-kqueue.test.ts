@@ -3,13 +3,13 @@
 // events are batched per wake-up, and teardown (close, worker exit, process
 // exit) is clean.
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { addonPath, binding } from '../src/binding';
 import { isOpen, openFdCount } from './helpers/fds';
 import { RecordingKqueue } from './helpers/native-events';
+import { within } from './helpers/fixtures';
 
 const native = binding();
 const { READABLE, WRITABLE, HANGUP } = native.bits;
@@ -157,7 +157,7 @@ t.test('a Kqueue in a Worker terminated mid-wait is cleaned up', async (t) => {
       `,
       { eval: true, execArgv: [] },
     );
-    const [fds] = (await once(worker, 'message')) as [{ kq: number; master: number; slave: number }];
+    const [fds] = (await within('worker: message', worker, 'message', 120_000)) as [{ kq: number; master: number; slave: number }];
     t.ok(isOpen(fds.kq), 'the worker has its kqueue open and is waiting');
     await worker.terminate();
     t.notOk(isOpen(fds.kq), 'terminating the worker closed its kqueue');
@@ -185,7 +185,11 @@ function runNode(code: string): Promise<{ code: number | null; stdout: string; m
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  return once(child, 'close').then(([exit]) => ({ code: exit as number | null, stdout, ms: Date.now() - started }));
+  return within('child: close', child, 'close', 120_000).then(([exit]) => ({
+    code: exit as number | null,
+    stdout,
+    ms: Date.now() - started,
+  }));
 }
 
 t.test("the process exits on its own when the only Kqueue left is idle or unref'd", async (t) => {

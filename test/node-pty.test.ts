@@ -2,7 +2,6 @@
 // no head lost at start, resize reaches the pty. node-pty's own onData runs
 // the same workload beside it, for comparison.
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -10,7 +9,8 @@ import * as pty from 'node-pty';
 import t from 'tap';
 import { Kqueuer, fromNodePty } from '../src/index';
 import { openFdCount } from './helpers/fds';
-import { collect, dataUntil } from './helpers/pty';
+import { collect } from './helpers/pty';
+import { kqueuerFor, waitUntil, within } from './helpers/fixtures';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-node-pty-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true }));
@@ -27,7 +27,7 @@ async function runOurs(kq: Kqueuer): Promise<Buffer> {
   const p = pty.spawn('cat', [file], { cols: 80, rows: 24 });
   const con = fromNodePty(p, kq);
   const out = collect(con);
-  await once(con, 'end');
+  await within('con: end', con, 'end');
   return out.buffer();
 }
 
@@ -42,7 +42,7 @@ async function runNodePty(): Promise<number> {
 
 t.test('1,000 runs of a child that writes 1 MiB and exits at once lose no byte', async (t) => {
   const baseline = openFdCount();
-  const kq = new Kqueuer();
+  const kq = kqueuerFor(t);
   const runs = 1000;
   const parallel = 4;
   let bad = 0;
@@ -78,20 +78,19 @@ t.test('1,000 runs of a child that writes 1 MiB and exits at once lose no byte',
 });
 
 t.test('200 runs of a child that prints at once on start lose no leading byte', async (t) => {
-  const kq = new Kqueuer();
+  const kq = kqueuerFor(t);
   let bad = 0;
   for (let i = 0; i < 200; i++) {
     const p = pty.spawn('printf', ['first bytes'], { cols: 80, rows: 24 });
     const con = fromNodePty(p, kq);
     const out = collect(con);
-    await once(con, 'end');
+    await within('con: end', con, 'end');
     if (out.text() !== 'first bytes') {
       bad++;
       t.fail(`run ${i}: ${JSON.stringify(out.text())}`);
     }
   }
   t.equal(bad, 0, '200 runs, each exactly "first bytes"');
-  kq.close();
 });
 
 t.test('resize() reaches the pty; input goes through the stream', async (t) => {
@@ -101,8 +100,8 @@ t.test('resize() reaches the pty; input goes through the stream', async (t) => {
   con.resize({ rows: 33, cols: 111 });
   t.same(con.size(), { rows: 33, cols: 111, xpixel: 0, ypixel: 0 });
   con.write('hello\n');
-  await dataUntil(con, () => out.text().includes('got:hello'));
-  await once(con, 'end');
+  await waitUntil("out.text().includes('got:hello')", () => out.text().includes('got:hello'), { on: con });
+  await within('con: end', con, 'end');
   t.equal(out.text(), 'hello\r\n33 111\r\ngot:hello\r\n', 'the echo, the new size, the line');
 });
 

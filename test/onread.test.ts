@@ -1,22 +1,22 @@
 // The onread option: reads into memory the caller provides, handed to a
 // callback instead of the stream, on real ptys with real children.
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { Kqueuer, openPty, type OnRead } from '../src/index';
-import { SYS_WRITE, blockedSyscall, eventually, exitCode, spawnOnSlave } from './helpers/pty';
+import { Kqueuer, type OnRead } from '../src/index';
+import { SYS_WRITE, blockedSyscall, exitCode, spawnOnSlave } from './helpers/pty';
+import { kqueuerFor, ptyFor, waitUntil, within } from './helpers/fixtures';
 
 /** Runs `cmd` on a raw pty with `onread` until the stream ends; resolves with the number of 'data' events. */
 async function runWith(kq: Kqueuer, onread: OnRead, cmd: string, args: string[]): Promise<number> {
-  const { master, slave } = openPty();
+  const { master, slave } = ptyFor(t);
   slave.setRaw({ opost: false });
   const con = kq.add(master, { onread });
   let dataEvents = 0;
   con.on('data', () => dataEvents++);
-  const ended = once(con, 'end');
+  const ended = within('con: end', con, 'end');
   const child = spawnOnSlave(slave.fd, cmd, args);
   slave.close();
   await exitCode(child);
@@ -38,7 +38,7 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 t.test('every byte, in order, through one reused buffer, 50 fast exits', async (t) => {
   const { file, payload, done } = payloadFile(1024 * 1024);
-  const kq = new Kqueuer();
+  const kq = kqueuerFor(t);
   const buffer = Buffer.alloc(64 * 1024);
   let failures = 0;
   for (let run = 0; run < 50; run++) {
@@ -70,7 +70,7 @@ t.test('every byte, in order, through one reused buffer, 50 fast exits', async (
 
 t.test('a buffer function gives a fresh buffer for each read that got bytes, and they can be kept', async (t) => {
   const { file, payload, done } = payloadFile(2 * 1024 * 1024);
-  const kq = new Kqueuer();
+  const kq = kqueuerFor(t);
   const kept: Buffer[] = [];
   let asked = 0;
   await runWith(
@@ -99,8 +99,8 @@ t.test('a buffer function gives a fresh buffer for each read that got bytes, and
 });
 
 t.test('returning false pauses reading, resume() goes on, and never inside the call', async (t) => {
-  const kq = new Kqueuer();
-  const { master, slave } = openPty();
+  const kq = kqueuerFor(t);
+  const { master, slave } = ptyFor(t);
   slave.setRaw({ opost: false });
   const size = 4 * 1024 * 1024;
   let bytes = 0;
@@ -116,13 +116,11 @@ t.test('returning false pauses reading, resume() goes on, and never inside the c
       },
     },
   });
-  const ended = once(con, 'end');
+  const ended = within('con: end', con, 'end');
   const child = spawnOnSlave(slave.fd, 'head', ['-c', String(size), '/dev/zero']);
   slave.close();
-  t.ok(
-    await eventually(() => calls === 1 && blockedSyscall(child.pid!) === SYS_WRITE),
-    'one callback, then the child is blocked in write()',
-  );
+  await waitUntil('one callback, then the child is blocked in write()', () => calls === 1 && blockedSyscall(child.pid!) === SYS_WRITE);
+  t.pass('one callback, then the child is blocked in write()');
   t.equal(calls, 1, 'no read after the callback said false');
   paused = false;
   con.resume();
@@ -132,12 +130,11 @@ t.test('returning false pauses reading, resume() goes on, and never inside the c
   await ended;
   t.equal(bytes, size, 'every byte once resumed');
   await con.close();
-  kq.close();
 });
 
 t.test('pause() stops reading too; shutdown delivers what the fd holds whatever the callback says', async (t) => {
-  const kq = new Kqueuer();
-  const { master, slave } = openPty();
+  const kq = kqueuerFor(t);
+  const { master, slave } = ptyFor(t);
   slave.setRaw({ opost: false });
   let bytes = 0;
   const con = kq.add(master, { onread: { buffer: Buffer.alloc(1024), callback: (n) => void (bytes += n) } });
@@ -146,17 +143,17 @@ t.test('pause() stops reading too; shutdown delivers what the fd holds whatever 
   slave.close();
   t.equal(await exitCode(child), 0, 'the child wrote 10,000 bytes (they fit the pty) and exited');
   t.equal(bytes, 0, 'nothing was read while paused');
-  const ended = once(con, 'end');
+  const ended = within('con: end', con, 'end');
   await con.shutdown();
   await ended;
   t.equal(bytes, 10000, 'the drain at shutdown delivered all of it');
   await con.close();
 
   // A hang-up while reading is reported as it is on the stream.
-  const pty = openPty();
+  const pty = ptyFor(t);
   let got = 0;
   const con2 = kq.add(pty.master, { onread: { buffer: Buffer.alloc(1024), callback: (n) => void (got += n) } });
-  const hung = once(con2, 'hangup');
+  const hung = within('con2: hangup', con2, 'hangup');
   fs.writeSync(pty.slave.fd, 'bye\n');
   pty.slave.close();
   await hung;
@@ -164,20 +161,16 @@ t.test('pause() stops reading too; shutdown delivers what the fd holds whatever 
   t.ok(con2.hungUp, 'hungUp');
   await con2.shutdown();
   await con2.close();
-  kq.close();
 });
 
 t.test('a buffer function that returns no buffer destroys the stream with a code, leaving a borrowed fd open', async (t) => {
-  const kq = new Kqueuer();
-  const { master, slave } = openPty();
+  const kq = kqueuerFor(t);
+  const { master, slave } = ptyFor(t);
   const con = kq.add(master.fd, { onread: { buffer: () => Buffer.alloc(0), callback: () => {} } });
   const closed = new Promise((resolve) => con.on('close', resolve));
   fs.writeSync(slave.fd, 'x\n');
-  const [err] = (await once(con, 'error')) as [NodeJS.ErrnoException];
+  const [err] = (await within('con: error', con, 'error')) as [NodeJS.ErrnoException];
   t.equal(err.code, 'ERR_INVALID_RETURN_VALUE');
   await closed;
   t.doesNotThrow(() => fs.fstatSync(master.fd), 'the fd it was given is still open');
-  master.close();
-  slave.close();
-  kq.close();
 });

@@ -1,14 +1,14 @@
 // The socket example: secure by default, a shell over the socket, and
 // backpressure across it.
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import t from 'tap';
 import { Harness } from '../src/harness';
 import { PtyClient, authFrame, privateSocketPath, serve } from '../examples/pipe-to-socket';
-import { SYS_WRITE, blockedSyscall, eventually, memoryFiguresUnreliable } from './helpers/pty';
+import { SYS_WRITE, blockedSyscall, memoryFiguresUnreliable } from './helpers/pty';
+import { waitUntil, within } from './helpers/fixtures';
 
 const shellEnv = { PATH: process.env.PATH, PS1: 'test$ ', TERM: 'xterm' };
 
@@ -24,7 +24,7 @@ t.test('a wrong token gets nothing; the right token gets a shell', async (t) => 
     sock.on('data', (b: Buffer) => (got += b.length));
     sock.on('error', () => {});
     sock.write(authFrame(guess));
-    await once(sock, 'close');
+    await within('sock: close', sock, 'close', 120_000);
     t.equal(got, 0, `token ${JSON.stringify(guess.slice(0, 12))}…: disconnected with nothing sent`);
   }
   t.same(server.pids, [], 'and no shell was started for them');
@@ -38,7 +38,7 @@ t.test('a wrong token gets nothing; the right token gets a shell', async (t) => 
   await h.send('stty size\n');
   await h.expect('50 132\r\n');
   await h.send('exit\n');
-  await once(client, 'close');
+  await within('client: close', client, 'close', 120_000);
   await server.close();
 });
 
@@ -74,7 +74,8 @@ t.test('a client that stops reading for 2 s stops the child, and the server hold
   );
   let banner = '';
   server.stdout.setEncoding('utf8').on('data', (s: string) => (banner += s));
-  t.ok(await eventually(() => /--token [0-9a-f]{64}/.test(banner)), 'the server printed where it listens and the token');
+  await waitUntil('the server printed where it listens and the token', () => /--token [0-9a-f]{64}/.test(banner));
+  t.pass('the server printed where it listens and the token');
   const port = Number(/--port (\d+)/.exec(banner)![1]);
   const idleRss = processRss(server.pid!);
   const token = /--token ([0-9a-f]{64})/.exec(banner)![1];
@@ -95,22 +96,21 @@ t.test('a client that stops reading for 2 s stops the child, and the server hold
   });
   const childPid = Number(fs.readFileSync(`/proc/${server.pid}/task/${server.pid}/children`, 'utf8').trim().split(' ')[0]);
   const atPause = got;
-  t.ok(await eventually(() => blockedSyscall(childPid) === SYS_WRITE), 'the child is blocked in write()');
+  await waitUntil('the child is blocked in write()', () => blockedSyscall(childPid) === SYS_WRITE);
+  t.pass('the child is blocked in write()');
   // The stall begins once the server has finished what was in flight: its
   // CPU stops advancing (a tick is 10 ms; unchanged over 100 ms).
   let ticks = -1;
   let quietSince = Date.now();
-  t.ok(
-    await eventually(() => {
-      const now = processTicks(server.pid!);
-      if (now !== ticks) {
-        ticks = now;
-        quietSince = Date.now();
-      }
-      return Date.now() - quietSince >= 100;
-    }),
-    'the server went quiet',
-  );
+  await waitUntil('the server went quiet', () => {
+    const now = processTicks(server.pid!);
+    if (now !== ticks) {
+      ticks = now;
+      quietSince = Date.now();
+    }
+    return Date.now() - quietSince >= 100;
+  });
+  t.pass('the server went quiet');
   const rssAtPause = processRss(server.pid!);
   const ticksAtPause = processTicks(server.pid!);
   await new Promise((r) => setTimeout(r, 2000)); // The client stays away 2 s.
@@ -132,8 +132,9 @@ t.test('a client that stops reading for 2 s stops the child, and the server hold
   }
 
   sock.resume();
-  t.ok(await eventually(() => got >= atPause + 4 * 1024 * 1024), 'reading again, output flows again');
+  await waitUntil('reading again, output flows again', () => got >= atPause + 4 * 1024 * 1024);
+  t.pass('reading again, output flows again');
   sock.destroy();
   server.kill('SIGINT');
-  t.equal((await once(server, 'exit'))[0], 0, 'the server exits cleanly on SIGINT');
+  t.equal((await within('server: exit', server, 'exit', 120_000))[0], 0, 'the server exits cleanly on SIGINT');
 });

@@ -1,16 +1,16 @@
 // shutdown(close): its four steps (README, API) on real ptys.
-import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { Kqueuer, openPty, type ShutdownError } from '../src/index';
+import { openPty, type ShutdownError } from '../src/index';
 import { isOpen } from './helpers/fds';
-import { collect, dataUntil } from './helpers/pty';
+import { collect } from './helpers/pty';
+import { kqueuerFor, ptyFor, waitUntil, within } from './helpers/fixtures';
 
 t.test('the close callback runs exactly once, with the fd, before end; a second call returns the same promise', async (t) => {
-  const kq = new Kqueuer();
-  const { master, slave } = openPty();
+  const kq = kqueuerFor(t);
+  const { master } = ptyFor(t);
   const con = kq.add(master);
   const order: string[] = [];
   const calls: number[] = [];
@@ -26,33 +26,30 @@ t.test('the close callback runs exactly once, with the fd, before end; a second 
   t.equal(second, first, 'the same promise');
   t.equal(con.shutdown(), first, 'also without a callback');
   await first;
-  await once(con, 'end');
+  await within('con: end', con, 'end');
   t.same(calls, [master.fd], 'called once, with the fd');
   t.same(order, ['close', 'end'], "before 'end'");
   t.throws(() => kq.closeConsole(master.fd), { code: 'ENOENT' }, 'the default close (closeConsole) already deregistered it');
   await con.close();
-  slave.close();
-  kq.close();
 });
 
 t.test('a pending read drains what the fd holds, then ends', async (t) => {
-  const kq = new Kqueuer();
-  const { master, slave } = openPty();
+  const kq = kqueuerFor(t);
+  const { master, slave } = ptyFor(t);
   slave.setRaw({ opost: false });
   const con = kq.add(master);
   const out = collect(con);
   fs.writeSync(slave.fd, 'first');
-  await dataUntil(con, () => out.text() === 'first');
+  await waitUntil("out.text() === 'first'", () => out.text() === 'first', { on: con });
   // The reader now waits for an edge. Write more and hang up, then shut
   // down before the edge is handled: shutdown must read it itself.
   fs.writeSync(slave.fd, ' and last');
   slave.close();
-  const ended = once(con, 'end');
+  const ended = within('con: end', con, 'end');
   await con.shutdown();
   await ended;
   t.equal(out.text(), 'first and last', 'every byte, then end');
   await con.close();
-  kq.close();
 });
 
 /** Runs a scenario of test/fixtures/shutdown-no-listener.ts in a child process; its exit code and what it printed. */
@@ -84,7 +81,7 @@ async function scenario(name: string): Promise<{ code: number | null; stderr: st
   child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  const [code] = (await once(child, 'close')) as [number | null];
+  const [code] = (await within('child: close', child, 'close', 120_000)) as [number | null];
   clearTimeout(timer);
   return { code, stderr, r: code === 0 ? JSON.parse(out) : null };
 }
@@ -152,8 +149,8 @@ t.test('fromNodePty: input still queued when the child exits fails quietly, and 
 });
 
 t.test('a write that cannot finish with an error listener: no error, the stream stays usable until close()', async (t) => {
-  const kq = new Kqueuer();
-  const { master, slave } = openPty();
+  const kq = kqueuerFor(t);
+  const { master, slave } = ptyFor(t);
   slave.setRaw({ opost: false });
   const con = kq.add(master);
   const errors: Error[] = [];
@@ -175,13 +172,11 @@ t.test('a write that cannot finish with an error listener: no error, the stream 
   await con.close();
   t.notOk(isOpen(master.fd), 'close() closed it');
   t.same(errors, [], "no 'error' event");
-  slave.close();
-  kq.close();
 });
 
 t.test("the Go idiom: con.shutdown(kq.closeConsole), kq's methods detached", async (t) => {
-  const kq = new Kqueuer();
-  const { master, slave } = openPty();
+  const kq = kqueuerFor(t);
+  const { master } = ptyFor(t);
   const { add, closeConsole, wait, close } = kq;
   const con = add(master);
   con.resume();
@@ -194,12 +189,11 @@ t.test("the Go idiom: con.shutdown(kq.closeConsole), kq's methods detached", asy
   close();
   await done;
   t.ok(kq.closed, 'close() and wait() detached');
-  slave.close();
 });
 
 t.test('shutdown() settles promptly on an idle console, and after destroy', async (t) => {
-  const kq = new Kqueuer();
-  const { master, slave } = openPty();
+  const kq = kqueuerFor(t);
+  const { master } = ptyFor(t);
   const con = kq.add(master);
   con.resume();
   await con.shutdown();
@@ -209,27 +203,24 @@ t.test('shutdown() settles promptly on an idle console, and after destroy', asyn
   other.destroy();
   await other.shutdown();
   t.pass('shutdown after destroy settles');
-  slave.close();
-  kq.close();
 });
 
 t.test('a close callback that throws or rejects: the stream still ends, shutdown() rejects with it', async (t) => {
-  const kq = new Kqueuer();
+  const kq = kqueuerFor(t);
   for (const close of [
     () => {
       throw new Error('boom');
     },
     () => Promise.reject(new Error('boom')),
   ]) {
-    const { master, slave } = openPty();
+    const { master, slave } = ptyFor(t);
     const con = kq.add(master);
     con.resume();
-    const ended = once(con, 'end');
+    const ended = within('con: end', con, 'end');
     await t.rejects(con.shutdown(close), { message: 'boom' });
     await ended;
     await con.close();
     slave.close();
   }
   t.throws(() => kq.add(openPty().master).shutdown(42 as never), { code: 'ERR_INVALID_ARG_TYPE' });
-  kq.close();
 });

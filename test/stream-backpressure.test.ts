@@ -1,24 +1,13 @@
 // Backpressure both ways, end to end: a paused consumer stops the reads and
 // blocks the child in write(); a slave nobody reads makes write() say false
 // until 'drain'.
-import { once } from 'node:events';
 import t from 'tap';
-import { Kqueuer, openPty } from '../src/index';
-import {
-  SYS_WRITE,
-  blockedSyscall,
-  collect,
-  dataUntil,
-  eventually,
-  exitCode,
-  memoryFiguresUnreliable,
-  rss,
-  spawnOnSlave,
-} from './helpers/pty';
+import { SYS_WRITE, blockedSyscall, collect, exitCode, memoryFiguresUnreliable, rss, spawnOnSlave } from './helpers/pty';
+import { kqueuerFor, ptyFor, waitUntil, within } from './helpers/fixtures';
 
 t.test('read backpressure: a paused consumer blocks the child; resumed, every byte arrives', async (t) => {
-  const kq = new Kqueuer();
-  const { master, slave } = openPty();
+  const kq = kqueuerFor(t);
+  const { master, slave } = ptyFor(t);
   slave.setRaw({ opost: false });
   const con = kq.add(master);
   const size = 64 * 1024 * 1024;
@@ -26,12 +15,14 @@ t.test('read backpressure: a paused consumer blocks the child; resumed, every by
   const out = collect(con);
   const child = spawnOnSlave(slave.fd, 'head', ['-c', String(size), '/dev/zero']);
   slave.close();
-  await dataUntil(con, () => out.bytes() >= 1024 * 1024);
+  await waitUntil('out.bytes() >= 1024 * 1024', () => out.bytes() >= 1024 * 1024, { on: con });
   con.pause();
   const atPause = out.bytes();
 
-  t.ok(await eventually(() => con.readableLength >= con.readableHighWaterMark), 'the paused stream fills to its high-water mark');
-  t.ok(await eventually(() => blockedSyscall(child.pid!) === SYS_WRITE), 'then the child is blocked in write()');
+  await waitUntil('the paused stream fills to its high-water mark', () => con.readableLength >= con.readableHighWaterMark);
+  t.pass('the paused stream fills to its high-water mark');
+  await waitUntil('then the child is blocked in write()', () => blockedSyscall(child.pid!) === SYS_WRITE);
+  t.pass('then the child is blocked in write()');
   t.equal(child.exitCode, null, 'the child has not finished');
   t.equal(out.bytes(), atPause, "no 'data' while paused");
   t.ok(
@@ -52,7 +43,7 @@ t.test('read backpressure: a paused consumer blocks the child; resumed, every by
   }
 
   con.resume();
-  await dataUntil(con, () => out.bytes() >= size);
+  await waitUntil('out.bytes() >= size', () => out.bytes() >= size, { on: con });
   t.equal(await exitCode(child), 0, 'the child finished');
   t.equal(out.bytes(), size, 'every byte arrived');
   t.ok(
@@ -61,12 +52,11 @@ t.test('read backpressure: a paused consumer blocks the child; resumed, every by
   );
   await con.shutdown();
   await con.close();
-  kq.close();
 });
 
 t.test("write backpressure: write() says false while nobody reads the slave; 'drain' follows once it is read", async (t) => {
-  const kq = new Kqueuer();
-  const { master, slave } = openPty();
+  const kq = kqueuerFor(t);
+  const { master, slave } = ptyFor(t);
   slave.setRaw({ opost: false });
   const con = kq.add(master);
   const chunk = Buffer.alloc(16 * 1024, 'w');
@@ -78,14 +68,14 @@ t.test("write backpressure: write() says false while nobody reads the slave; 'dr
   }
   t.notOk(more, 'write() returned false');
   t.ok(accepted <= 1024 * 1024, `after ${accepted} bytes: the kernel's buffer and the high-water mark, no more`);
-  const drained = once(con, 'drain');
+  const drained = within('con: drain', con, 'drain');
 
   // Now read the slave, through a console of its own.
   const reader = kq.add(slave);
   const out = collect(reader);
   await drained;
   t.pass("'drain' was emitted once the slave was read");
-  await dataUntil(reader, () => out.bytes() >= accepted);
+  await waitUntil('out.bytes() >= accepted', () => out.bytes() >= accepted, { on: reader });
   t.equal(out.bytes(), accepted, 'every byte written reached the slave');
   t.ok(
     out.buffer().every((b) => b === 0x77),
@@ -96,5 +86,4 @@ t.test("write backpressure: write() says false while nobody reads the slave; 'dr
   await reader.shutdown();
   await con.close();
   await reader.close();
-  kq.close();
 });

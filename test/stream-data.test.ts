@@ -6,12 +6,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import t from 'tap';
-import { Kqueuer, openPty } from '../src/index';
-import { dataUntil, exitCode, outputOf, spawnOnSlave } from './helpers/pty';
+import { openPty } from '../src/index';
+import { exitCode, outputOf, spawnOnSlave } from './helpers/pty';
+import { kqueuerFor, ptyFor, waitUntil } from './helpers/fixtures';
 
 t.test('16 MiB of random bytes through cat in raw mode, written and read at once', async (t) => {
-  const kq = new Kqueuer();
-  const { master, slave } = openPty();
+  const kq = kqueuerFor(t);
+  const { master, slave } = ptyFor(t);
   slave.setRaw({ opost: false });
   const child = spawnOnSlave(slave.fd, 'cat');
   slave.close();
@@ -27,7 +28,7 @@ t.test('16 MiB of random bytes through cat in raw mode, written and read at once
   });
   const chunks = Array.from({ length: size / 65536 }, (_, i) => payload.subarray(i * 65536, (i + 1) * 65536));
   Readable.from(chunks).pipe(con, { end: false });
-  await dataUntil(con, () => got >= size);
+  await waitUntil('got >= size', () => got >= size, { on: con });
   t.equal(got, size, 'every byte came back');
   t.equal(hash.digest('hex'), createHash('sha256').update(payload).digest('hex'), 'sha256 matches');
 
@@ -35,7 +36,6 @@ t.test('16 MiB of random bytes through cat in raw mode, written and read at once
   await exitCode(child);
   await con.shutdown();
   await con.close();
-  kq.close();
 });
 
 t.test('no tail loss: a child writes 4 MiB and exits at once, 100 times', async (t) => {
@@ -44,7 +44,7 @@ t.test('no tail loss: a child writes 4 MiB and exits at once, 100 times', async 
   const payload = randomBytes(4 * 1024 * 1024);
   fs.writeFileSync(file, payload);
   const want = createHash('sha256').update(payload).digest('hex');
-  const kq = new Kqueuer();
+  const kq = kqueuerFor(t);
   let failures = 0;
   for (let run = 0; run < 100; run++) {
     const buf = await outputOf(kq, 'cat', [file]);
@@ -59,7 +59,7 @@ t.test('no tail loss: a child writes 4 MiB and exits at once, 100 times', async 
 });
 
 t.test('consoles of one Kqueuer read into one buffer, one after the other', async (t) => {
-  const kq = new Kqueuer();
+  const kq = kqueuerFor(t);
   const [a, b] = [openPty(), openPty()];
   const conA = kq.add(a.master);
   const conB = kq.add(b.master);
@@ -67,9 +67,9 @@ t.test('consoles of one Kqueuer read into one buffer, one after the other', asyn
   conA.on('data', (c: Buffer) => fromA.push(c));
   conB.on('data', (c: Buffer) => fromB.push(c));
   fs.writeSync(a.slave.fd, 'first\n');
-  await dataUntil(conA, () => fromA.length > 0);
+  await waitUntil('fromA.length > 0', () => fromA.length > 0, { on: conA });
   fs.writeSync(b.slave.fd, 'second\n');
-  await dataUntil(conB, () => fromB.length > 0);
+  await waitUntil('fromB.length > 0', () => fromB.length > 0, { on: conB });
   t.equal(fromA[0].toString(), 'first\r\n');
   t.equal(fromB[0].toString(), 'second\r\n');
   t.equal(fromB[0].buffer, fromA[0].buffer, "the second console's bytes went into the first's buffer");
@@ -80,18 +80,17 @@ t.test('consoles of one Kqueuer read into one buffer, one after the other', asyn
   }
   a.slave.close();
   b.slave.close();
-  kq.close();
 });
 
 t.test("many consoles on one Kqueuer, reading at once: each one's bytes stay its own", async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-shared-'));
-  const kq = new Kqueuer();
+  const kq = kqueuerFor(t);
   const count = 8;
   const runs = Array.from({ length: count }, (_, i) => {
     const payload = randomBytes(1024 * 1024);
     const file = path.join(dir, `payload-${i}`);
     fs.writeFileSync(file, payload);
-    const { master, slave } = openPty();
+    const { master, slave } = ptyFor(t);
     slave.setRaw({ opost: false });
     const child = spawnOnSlave(slave.fd, 'cat', [file]);
     slave.close();
@@ -103,7 +102,11 @@ t.test("many consoles on one Kqueuer, reading at once: each one's bytes stay its
   });
   for (const r of runs) {
     await exitCode(r.child);
-    await dataUntil(r.con, () => r.chunks.reduce((n, b) => n + b.length, 0) >= r.payload.length);
+    await waitUntil(
+      'r.chunks.reduce((n, b) => n + b.length, 0) >= r.payload.length',
+      () => r.chunks.reduce((n, b) => n + b.length, 0) >= r.payload.length,
+      { on: r.con },
+    );
   }
   for (const [i, r] of runs.entries()) t.ok(Buffer.concat(r.chunks).equals(r.payload), `console ${i}: every byte, in order`);
 

@@ -3,13 +3,13 @@
 // executable). The server runs as its own process, as `npm run web` runs it,
 // so that its memory is measured apart from the test's.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import t from 'tap';
 import WebSocket from 'ws';
-import { SYS_WRITE, blockedSyscall, eventually, memoryFiguresUnreliable } from './helpers/pty';
+import { SYS_WRITE, blockedSyscall, memoryFiguresUnreliable } from './helpers/pty';
+import { waitUntil, within } from './helpers/fixtures';
 
 const CHROMIUM = process.env.KQC_CHROMIUM ?? '/usr/bin/chromium';
 const root = path.join(__dirname, '..');
@@ -81,8 +81,7 @@ async function startServer(
   });
   let out = '';
   proc.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
-  if (!(await eventually(() => /open (http:\S+)/.test(out), 10_000)))
-    throw new Error(`the server printed no URL in 10 s: ${JSON.stringify(out)}`);
+  await waitUntil('the server printing its URL', () => /open (http:\S+)/.test(out));
   const url = /open (http:\S+)/.exec(out)![1];
   const { port, hash } = new URL(url);
   return { proc, port: Number(port), token: new URLSearchParams(hash.slice(1)).get('token')!, url, out: () => out };
@@ -245,8 +244,8 @@ t.test(
     const rssBefore = rssOf(serverPid);
     await page.keyboard.type('yes');
     await page.keyboard.press('Enter');
-    const yesRunning = await eventually(() => childrenOf(shellPid).length > 0, 10_000);
-    t.ok(yesRunning, 'yes started');
+    await waitUntil('yes starting', () => childrenOf(shellPid).length > 0);
+    t.pass('yes started');
     const yesPid = childrenOf(shellPid)[0];
     let rssMax = rssBefore;
     let blockedSamples = 0;
@@ -311,16 +310,19 @@ t.test(
       { timeout: 10_000 },
     );
     t.pass('the page says the program exited');
-    t.ok(await eventually(() => /^session \d+ ended/m.test(server.out()), 10_000), 'the server ended the session');
-    t.ok(
-      await eventually(() => ptyMastersOf(serverPid) === 0 && childrenOf(serverPid).length === 0, 10_000),
+    await waitUntil('the server ended the session', () => /^session \d+ ended/m.test(server.out()), { ms: 10_000 });
+    t.pass('the server ended the session');
+    await waitUntil(
       `the server holds no pty (${ptyMastersOf(serverPid)}) and no child (${childrenOf(serverPid).length})`,
+      () => ptyMastersOf(serverPid) === 0 && childrenOf(serverPid).length === 0,
+      { ms: 10_000 },
     );
+    t.pass(`the server holds no pty (${ptyMastersOf(serverPid)}) and no child (${childrenOf(serverPid).length})`);
     t.same(pageErrors, [], 'no page error');
 
     await browser.close();
     server.proc.kill('SIGTERM');
-    const [code] = await once(server.proc, 'exit');
+    const [code] = await within('server.proc: exit', server.proc, 'exit', 120_000);
     t.equal(code, 0, 'the server exits cleanly on SIGTERM');
   },
 );

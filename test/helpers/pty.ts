@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import type { Readable } from 'node:stream';
 import { openPty, type Kqueuer } from '../../src/index';
+import { within } from './fixtures';
 
 /** Spawns `cmd` with the slave fd as its stdin, stdout and stderr. */
 export function spawnOnSlave(slaveFd: number, cmd: string, args: string[] = []): ChildProcess {
@@ -14,8 +14,8 @@ export function spawnOnSlave(slaveFd: number, cmd: string, args: string[] = []):
 /** The exit code of a child, once it has exited. */
 export async function exitCode(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-  const [code] = await once(child, 'exit');
-  return code as number | null;
+  const [code] = await within<[number | null]>(`${child.spawnfile} exiting`, child, 'exit');
+  return code;
 }
 
 /** Collects everything a readable stream emits. */
@@ -33,24 +33,6 @@ export function collect(stream: Readable): { bytes: () => number; buffer: () => 
   };
 }
 
-/** Resolves once `check()` is true, testing it on every 'data' of `stream`. */
-export function dataUntil(stream: Readable, check: () => boolean): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (check()) {
-      resolve();
-      return;
-    }
-    const onData = (): void => {
-      if (!check()) return;
-      stream.off('data', onData);
-      stream.off('error', reject);
-      resolve();
-    };
-    stream.on('data', onData);
-    stream.once('error', reject);
-  });
-}
-
 /**
  * The system call `pid` is blocked in, from /proc/<pid>/syscall: its number,
  * or null while it runs (or when it has exited).
@@ -66,16 +48,6 @@ export function blockedSyscall(pid: number): number | null {
 
 /** write(2)'s number on this machine's architecture. */
 export const SYS_WRITE = process.arch === 'arm64' ? 64 : 1;
-
-/** Polls `check` on timers (each 10 ms) until true or `ms` pass; returns the last result. */
-export async function eventually(check: () => boolean, ms = 10_000): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) return false;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return true;
-}
 
 /** Resident set size of this process in bytes. */
 export function rss(): number {
@@ -119,7 +91,7 @@ export async function outputOf(kq: Kqueuer, cmd: string, args: string[] = [], ra
     ? kq.add(master, { onread: { buffer: reused, callback: (n) => void copies.push(Buffer.from(reused.subarray(0, n))) } })
     : kq.add(master);
   const out = onread ? { buffer: () => Buffer.concat(copies) } : collect(con);
-  const ended = once(con, 'end');
+  const ended = within(`the end of ${cmd}'s output`, con, 'end');
   const child = spawnOnSlave(slave.fd, cmd, args);
   slave.close(); // The child has its own copy.
   await exitCode(child);

@@ -4,7 +4,6 @@
 // pause and resume at random, and at the end every chunk must still equal
 // its copy, and each stream its child's bytes.
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,6 +11,7 @@ import t from 'tap';
 import { Kqueuer, openPty } from '../../src/index';
 import { exitCode, spawnOnSlave } from '../helpers/pty';
 import { SCALE, pool, rng, seed } from '../helpers/scale';
+import { within } from '../helpers/fixtures';
 
 const RUNS = 200 * SCALE;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-chunks-'));
@@ -45,7 +45,7 @@ t.test(`${RUNS} children on one Kqueuer, 8 at a time: every chunk kept unchanged
         setImmediate(() => con.resume());
       }
     });
-    const ended = once(con, 'end');
+    const ended = within('con: end', con, 'end');
     const child = spawnOnSlave(slave.fd, 'cat', [f.file]);
     slave.close();
     await exitCode(child);

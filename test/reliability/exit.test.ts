@@ -1,14 +1,14 @@
 // A process that exits with consoles open, mid-traffic, exits at once with
 // its own code; one that shuts its consoles down ends by itself.
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import * as path from 'node:path';
 import t from 'tap';
+import { within } from '../helpers/fixtures';
 
 async function run(mode: string): Promise<{ code: number | null; signal: string | null; ms: number }> {
   const started = Date.now();
   const child = spawn(process.execPath, [path.join(__dirname, '..', 'fixtures', 'exit-with-consoles.js'), mode], { stdio: 'inherit' });
-  const [code, signal] = await once(child, 'exit');
+  const [code, signal] = await within('child: exit', child, 'exit', 120_000);
   return { code: code as number | null, signal: signal as string | null, ms: Date.now() - started };
 }
 

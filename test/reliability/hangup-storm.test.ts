@@ -2,12 +2,12 @@
 // master is read. No 'end', no 'error', no byte lost of those written while
 // it was open, and the CPU per hang-up bounded.
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import t from 'tap';
 import { Kqueuer, openPty } from '../../src/index';
 import { cpuMs } from '../helpers/fds';
-import { collect, dataUntil } from '../helpers/pty';
+import { collect } from '../helpers/pty';
 import { SCALE } from '../helpers/scale';
+import { waitUntil, within } from '../helpers/fixtures';
 
 const CYCLES = 10_000 * SCALE;
 
@@ -39,10 +39,10 @@ t.test(`a slave opened and closed ${CYCLES} times while the master is read`, asy
     ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
-  const [code] = await once(child, 'exit');
+  const [code] = await within('child: exit', child, 'exit', 120_000);
   t.equal(code, 0, 'the child opened, wrote and closed the slave every time');
   const want = Array.from({ length: CYCLES }, (_, i) => `${i}\n`).join('');
-  await dataUntil(con, () => out.bytes() >= want.length);
+  await waitUntil('out.bytes() >= want.length', () => out.bytes() >= want.length, { on: con });
   const cpu = cpuMs() - cpuBefore;
   t.equal(out.text(), want, `every line of ${CYCLES}, in order`);
   t.notOk(ended, "no 'end'");

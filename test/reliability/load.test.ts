@@ -3,13 +3,13 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { once } from 'node:events';
 import * as path from 'node:path';
 import t from 'tap';
 import { Kqueuer, openPty } from '../../src/index';
 import { openFdCount } from '../helpers/fds';
-import { collectGarbage, dataUntil, memoryFiguresUnreliable } from '../helpers/pty';
+import { collectGarbage, memoryFiguresUnreliable } from '../helpers/pty';
 import { SCALE } from '../helpers/scale';
+import { waitUntil, within } from '../helpers/fixtures';
 
 /** The process's threads (Node's own: V8 platform workers, libuv's pool if started, ...). */
 function threads(): number {
@@ -39,7 +39,7 @@ t.test('500 consoles on one Kqueuer, all busy at once', async (t) => {
     s.on('data', (chunk: Buffer) => ((b += chunk.length), fromMaster.update(chunk)));
     m.write(payload);
     s.write(payload);
-    await Promise.all([dataUntil(m, () => a >= size), dataUntil(s, () => b >= size)]);
+    await Promise.all([waitUntil('a >= size', () => a >= size, { on: m }), waitUntil('b >= size', () => b >= size, { on: s })]);
     return a === size && b === size && fromSlave.digest('hex') === want && fromMaster.digest('hex') === want;
   });
   const results = await Promise.all(done);
@@ -62,7 +62,7 @@ t.test(`${5000 * SCALE} cycles of openPty → add → traffic → shutdown → d
     let got = '';
     con.setEncoding('utf8').on('data', (s: Buffer | string) => (got += s));
     fs.writeSync(slave.fd, 'ping\n');
-    await dataUntil(con, () => got.includes('ping'));
+    await waitUntil("got.includes('ping')", () => got.includes('ping'), { on: con });
     await con.shutdown();
     await con.close();
     slave.close();
@@ -92,7 +92,7 @@ t.test(`${200 * SCALE} Workers created and terminated mid-read`, async (t) => {
   const baseline = openFdCount();
   for (let i = 0; i < 200 * SCALE; i++) {
     const worker = new Worker(fixture, { execArgv: [] }); // Plain JS: no TypeScript loader to boot.
-    await once(worker, 'message'); // It is reading, with bytes in flight.
+    await within('worker: message', worker, 'message', 120_000); // It is reading, with bytes in flight.
     await worker.terminate();
   }
   t.equal(openFdCount(), baseline, 'open fds back to the baseline exactly');
@@ -103,7 +103,7 @@ t.test(`${200 * SCALE} Workers created and terminated mid-read`, async (t) => {
   let got = '';
   con.setEncoding('utf8').on('data', (s: Buffer | string) => (got += s));
   fs.writeSync(slave.fd, 'still here\n');
-  await dataUntil(con, () => got.includes('still here'));
+  await waitUntil("got.includes('still here')", () => got.includes('still here'), { on: con });
   t.pass('and the main thread carries on');
   await con.close();
   slave.close();

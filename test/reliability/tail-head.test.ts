@@ -3,7 +3,6 @@
 // checksum, every time, through openPty() + a child on the slave (read as a
 // stream, and with the onread option) and through fromNodePty().
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,6 +11,7 @@ import t from 'tap';
 import { Kqueuer, fromNodePty } from '../../src/index';
 import { collect, outputOf } from '../helpers/pty';
 import { SCALE, pool, rng, seed } from '../helpers/scale';
+import { within } from '../helpers/fixtures';
 
 const RUNS = 1000 * SCALE;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-tail-head-'));
@@ -74,7 +74,7 @@ t.test(`tail: ${RUNS} children write 0–2 MiB and exit at once (fromNodePty)`, 
     const f = files[Math.floor(random() * files.length)];
     const con = fromNodePty(pty.spawn('cat', [f.file], { cols: 80, rows: 24 }), kq);
     const out = collect(con);
-    await once(con, 'end');
+    await within('con: end', con, 'end');
     const got = out.buffer();
     if (got.length !== f.size || sha(got) !== f.sha) {
       bad++;
@@ -96,7 +96,7 @@ t.test(`head: ${RUNS} children print the moment they start`, async (t) => {
     } else {
       const con = fromNodePty(pty.spawn('printf', [word], { cols: 80, rows: 24 }), kq);
       const out = collect(con);
-      await once(con, 'end');
+      await within('con: end', con, 'end');
       text = out.text();
     }
     if (text !== word) {
