@@ -138,25 +138,8 @@ const CFMAKERAW_OFF = [
 t.test("setRaw() is containerd/console's SetRaw; { opost: false } is cfmakeraw(3)", async (t) => {
   for (const opost of [true, false]) {
     const { master, slave, slavePath } = ptyFor(t);
-    // Start from a mode that every flag cfmakeraw touches would change.
-    execFileSync('stty', [
-      '-F',
-      slavePath,
-      'sane',
-      'ignbrk',
-      'brkint',
-      'parmrk',
-      'istrip',
-      'inlcr',
-      'igncr',
-      'icrnl',
-      'ixon',
-      'echonl',
-      'min',
-      '5',
-      'time',
-      '3',
-    ]);
+    // Start from a mode in which every flag cfmakeraw touches is on.
+    execFileSync('stty', ['-F', slavePath, 'sane', ...CFMAKERAW_OFF, 'min', '5', 'time', '3']);
     const before = sttyFlags(slavePath);
     if (opost) slave.setRaw();
     else slave.setRaw({ opost: false });
