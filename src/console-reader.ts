@@ -135,7 +135,7 @@ export class ConsoleReader {
   /** The stream was destroyed. */
   stop(): void {
     this.wanted = false;
-    if (this.phase !== 'done') this.phase = 'done';
+    this.phase = 'done';
   }
 
   /**

@@ -145,6 +145,9 @@ export class ConsoleWriter {
   /** Writes what is left of `req`; completes it, waits for an edge, or fails it. */
   private attempt(req: WriteRequest): void {
     const { host } = this;
+    // The registration hears only when waiting may change: this write was
+    // waiting, or ends up waiting (not on every write that goes at once).
+    const wasWaiting = this.pending === req;
     this.pending = null;
     if (req.done < req.total) {
       const n =
@@ -163,7 +166,7 @@ export class ConsoleWriter {
       else if (errno !== EAGAIN && errno !== EIO) req.cb(systemError(errno, req.chunks.length === 1 ? 'write' : 'writev', host.fd));
       else this.wait(req);
     }
-    host.waitingChanged();
+    if (wasWaiting || this.pending !== null) host.waitingChanged();
   }
 
   private wait(req: WriteRequest): void {

@@ -19,9 +19,14 @@ import { binding } from './binding';
 import type { Console } from './console';
 import { lastError } from './errors';
 
+/** Whether `tty` is a Console that owns its fd. */
+export function consoleOwnsFd(tty: Console | null): tty is Console {
+  return tty !== null && tty.autoClose;
+}
+
 /** Whether a stream over `fd` closes it when destroyed: the option, else whether its Console owns it. */
 export function streamClosesFd(tty: Console | null, autoClose: boolean | undefined): boolean {
-  return autoClose ?? (tty !== null && tty.autoClose);
+  return autoClose ?? consoleOwnsFd(tty);
 }
 
 /** The library owns `fd` from now on (closed by closeOwned(), or at environment teardown). */
@@ -40,6 +45,6 @@ export function closeOwned(fd: number): void {
  * when the Console owns it (so that the Console knows it is closed).
  */
 export function closeStreamFd(fd: number, tty: Console | null): void {
-  if (tty !== null && tty.autoClose) tty.close();
+  if (consoleOwnsFd(tty)) tty.close();
   else closeOwned(fd);
 }

@@ -126,7 +126,9 @@ export class KqueueConsole extends Duplex {
    * is): derived from the two sides' states, never set.
    */
   private get waiting(): boolean {
-    return !this.destroyed && this.shutdownTask?.woken !== true && (this.reader.waiting || this.writer.waiting);
+    // Destroy stops the reader and fails a waiting write, and after
+    // shutdown's wake-up the reader has ended and no write waits.
+    return this.reader.waiting || this.writer.waiting;
   }
 
   /** The terminal's name (see {@link Console.name}); empty for an fd that is not a tty. */
@@ -168,7 +170,7 @@ export class KqueueConsole extends Duplex {
 
   /** With `onread`, resuming reads again (from the next tick, never inside the call). */
   override resume(): this {
-    if (this.withOnread && !this.destroyed && this.shutdownTask?.woken !== true) this.reader.wantSoon();
+    if (this.withOnread) this.reader.wantSoon(); // A no-op once the reader has ended (shutdown, destroy).
     return super.resume();
   }
 
@@ -292,7 +294,7 @@ export class KqueueConsole extends Duplex {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.reader.stop();
     this.writer.destroy(error ?? codedError('ERR_STREAM_DESTROYED', `console fd ${this.fd} was destroyed with a write pending`));
-    this.registration.setWaiting(false);
+    this.registration.setWaiting(this.waiting);
     this.registration.release(!this.autoClose);
     let closeError: Error | null = null;
     if (this.autoClose) {

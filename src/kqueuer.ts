@@ -9,7 +9,7 @@ import { binding, type NativeBinding, type NativeKqueue } from './binding';
 import { Console } from './console';
 import { codedError, lastError, systemError, validateFd } from './errors';
 import { validateConsoleOptions, type KqueueConsoleOptions } from './console-options';
-import { adoptFd, streamClosesFd } from './fd-ownership';
+import { adoptFd, consoleOwnsFd, streamClosesFd } from './fd-ownership';
 import { kReady, type Registration } from './console-io';
 import { KqueueConsole } from './kqueue-console';
 import { ReadBuffer } from './read-buffer';
@@ -138,7 +138,7 @@ export class Kqueuer {
     };
     const autoClose = streamClosesFd(tty, opts.autoClose);
     // An fd handed over with autoClose is the library's from now on.
-    if (autoClose && !(tty !== null && tty.autoClose)) adoptFd(fd);
+    if (autoClose && !consoleOwnsFd(tty)) adoptFd(fd);
     entry.console = KqueueConsole.create({
       fd,
       io: this.native,

@@ -6,7 +6,7 @@ import t from 'tap';
 import { binding } from '../src/binding';
 import { Console, openPty, ptyFromFd } from '../src/index';
 import { isOpen } from './helpers/fds';
-import { collect, exitCode, spawnOnSlave } from './helpers/pty';
+import { collect, exitCode, outputOf, spawnOnSlave } from './helpers/pty';
 import { kqueuerFor, ptyFor, waitUntil, within } from './helpers/fixtures';
 
 t.test('resize then size round-trips; resizeFrom copies', async (t) => {
@@ -155,28 +155,14 @@ t.test("setRaw() is containerd/console's SetRaw; { opost: false } is cfmakeraw(3
 });
 
 t.test("setRaw() keeps ONLCR's \\r\\n; clearONLCR() makes \\n arrive as \\n; setONLCR() brings \\r\\n back", async (t) => {
-  const through = async (prepare: (slave: Console) => void): Promise<string> => {
-    const kq = kqueuerFor(t);
-    const { master, slave } = ptyFor(t);
-    prepare(slave);
-    const con = kq.add(master);
-    const out = collect(con);
-    const child = spawnOnSlave(slave.fd, 'printf', ['a\\nb\\n']);
-    slave.close();
-    await exitCode(child);
-    const ended = within('con: end', con, 'end');
-    await con.shutdown();
-    await ended;
-    await con.close();
-    kq.close();
-    return out.text();
-  };
+  const kq = kqueuerFor(t);
+  const through = async (prepare: (slave: Console) => void): Promise<string> =>
+    (await outputOf(kq, 'printf', ['a\\nb\\n'], prepare)).toString();
   t.equal(await through((s) => s.setRaw()), 'a\r\nb\r\n', 'setRaw(): output is still processed');
   t.equal(await through((s) => (s.setRaw(), s.clearONLCR())), 'a\nb\n', 'clearONLCR(): byte-exact');
   t.equal(await through((s) => (s.setRaw({ opost: false }), s.setONLCR())), 'a\nb\n', 'setONLCR() needs OPOST: with it off, bytes pass');
   t.equal(await through((s) => (s.setRaw(), s.clearONLCR(), s.setONLCR())), 'a\r\nb\r\n', 'setONLCR() after clearONLCR()');
   const { master, slave } = ptyFor(t);
-  const kq = kqueuerFor(t);
   const con = kq.add(master);
   con.clearONLCR();
   t.equal(sttyFlags(slave.name).get('onlcr'), false, 'clearONLCR() through the stream');

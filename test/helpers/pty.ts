@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import type { Readable } from 'node:stream';
-import { openPty, type Kqueuer } from '../../src/index';
+import { openPty, type Console, type Kqueuer } from '../../src/index';
 import { within } from './fixtures';
 
 /** Spawns `cmd` with the slave fd as its stdin, stdout and stderr. */
@@ -77,14 +77,23 @@ export function memoryFiguresUnreliable(): string | null {
 }
 
 /**
- * Runs `cmd` on a fresh pty of `kq` (raw by default) and resolves with all
- * it wrote: the child exits, shutdown() reads the rest, the stream ends.
+ * Runs `cmd` on a fresh pty of `kq` and resolves with all it wrote: the
+ * child exits, shutdown() reads the rest, the stream ends. `raw`: the slave
+ * in cfmakeraw's mode (the default), as the pty opened (false), or set up by
+ * the function given.
  * `onread`: read with the onread option into one reused 16 KiB buffer,
  * copying out what each callback gets, instead of through the stream.
  */
-export async function outputOf(kq: Kqueuer, cmd: string, args: string[] = [], raw = true, onread = false): Promise<Buffer> {
+export async function outputOf(
+  kq: Kqueuer,
+  cmd: string,
+  args: string[] = [],
+  raw: boolean | ((slave: Console) => void) = true,
+  onread = false,
+): Promise<Buffer> {
   const { master, slave } = openPty();
-  if (raw) slave.setRaw({ opost: false });
+  if (typeof raw === 'function') raw(slave);
+  else if (raw) slave.setRaw({ opost: false });
   const copies: Buffer[] = [];
   const reused = Buffer.alloc(16 * 1024);
   const con = onread
