@@ -1,14 +1,13 @@
-// The dedicated kqueue, polled by the loop of the Node environment that made
+// The dedicated kqueue, watched by the loop of the Node environment that made
 // it.
 //
-// The kqueue fd is itself pollable (a kqueue in kqueue on macOS and the BSDs,
-// an epoll fd in epoll on Linux), so it is watched by one uv_poll_t on the
-// environment's own loop: when the kqueue has events, the loop thread wakes,
-// drains them with a zero-timeout kevent(), folds them into one batch
-// (registration id -> readiness bits) and makes one call into JavaScript
-// with it: a Float64Array of (id, bits) pairs. One wake-up per batch, on the
-// thread that reads; there is no thread hop between the kernel's edge and the
-// read() that answers it.
+// When the kqueue has events, the loop thread wakes (waker.h: a uv_poll_t on
+// the kqueue fd where that fd is pollable, else a waiter thread and a
+// uv_async_t), drains them with a zero-timeout kevent(), folds them into one
+// batch (registration id -> readiness bits) and makes one call into
+// JavaScript with it: a Float64Array of (id, bits) pairs. One wake-up per
+// batch, on the thread that reads; in poll mode there is no thread hop
+// between the kernel's edge and the read() that answers it.
 //
 // Registration ids are chosen by JavaScript and never reused in the life of a
 // Kqueue; an event for an id that has since been removed (or whose fd number
@@ -19,9 +18,9 @@
 // side read some input) cost nothing while no write is waiting.
 //
 // Teardown is the same from close(), from the finalizer and from the
-// environment's async cleanup hook (worker exit, process exit): stop the poll
-// handle, close the kqueue fd, then uv_close() the handle and free the state
-// in its close callback.
+// environment's async cleanup hook (worker exit, process exit): stop the
+// waker (joining its thread, if any), close the kqueue fd, then uv_close()
+// the handle and free the state in its close callback.
 
 #include "kqueue.h"
 
@@ -34,16 +33,13 @@
 
 #include "kevent.h"
 #include "status.h"
+#include "waker.h"
 
 namespace kqc {
 namespace {
 
 constexpr int kDrainEvents = 256;
 constexpr size_t kMinBatch = 128;
-
-void* IdToUdata(uint64_t id) {
-  return reinterpret_cast<void*>(static_cast<uintptr_t>(id));
-}
 
 class Kqueue;
 
@@ -53,14 +49,15 @@ class Core {
  public:
   Core(napi_env env, Kqueue* wrapper) : env_(env), wrapper_(wrapper) {}
 
-  // Returns 0, or an errno with *syscall set.
-  int Open(Napi::Function on_events, Syscall* syscall);
+  // Returns 0, or an errno with *what naming the call that failed.
+  int Open(Napi::Function on_events, Wakeup wakeup, const char** what);
   int Add(int fd, uint64_t id, bool* was_nonblocking, Syscall* syscall);
   int WatchWrite(int fd, uint64_t id, bool on);
   int Remove(int fd);
-  void Ref() { uv_ref(reinterpret_cast<uv_handle_t*>(&poll_)); }
-  void Unref() { uv_unref(reinterpret_cast<uv_handle_t*>(&poll_)); }
+  void Ref() { waker_.Ref(); }
+  void Unref() { waker_.Unref(); }
   int fd() const { return kq_; }
+  Wakeup wakeup() const { return waker_.mode(); }
   void Close();
 
  private:
@@ -69,21 +66,20 @@ class Core {
     uint32_t bits;
   };
 
-  void Drain(int poll_status);
+  void Drain(const struct kevent* taken, int count, int wait_errno);
   void Deliver(int wait_errno);
   void DeliverInScope(size_t count, int wait_errno);
   void Fold(const struct kevent& ev);
-  static void OnPoll(uv_poll_t* handle, int status, int events);
-  static void OnClosed(uv_handle_t* handle);
+  static void OnWake(void* arg, const struct kevent* taken, int count,
+                     int error);
+  static void OnClosed(void* arg);
   static void OnEnvCleanup(napi_async_cleanup_hook_handle hook, void* arg);
 
   const napi_env env_;
   Kqueue* wrapper_;
   int kq_ = -1;
-  bool poll_open_ = false;
-  bool polling_ = false;
   bool closed_ = false;
-  uv_poll_t poll_;
+  Waker waker_{OnWake, OnClosed, this};
 
   std::vector<Pending> pending_;  // One wake-up's events, folded.
   Napi::FunctionReference on_events_;
@@ -108,6 +104,7 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
                            InstanceMethod<&Kqueue::UnrefHandle>("unref"),
                            InstanceMethod<&Kqueue::CloseHandle>("close"),
                            InstanceAccessor<&Kqueue::GetFd>("fd"),
+                           InstanceAccessor<&Kqueue::GetWakeup>("wakeup"),
                        },
                        data);
   }
@@ -123,15 +120,23 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
       ThrowType(info.Env(), "expected a function");
       return;
     }
+    int wakeup = 0;
+    if (info.Length() > 1 && info[1].IsNumber()) {
+      wakeup = info[1].As<Napi::Number>().Int32Value();
+    }
+    if (wakeup < 0 || wakeup > static_cast<int>(Wakeup::kThread)) {
+      ThrowType(info.Env(), "expected a wake-up mode 0, 1 or 2");
+      return;
+    }
     core_ = new Core(info.Env(), this);
-    Syscall syscall = kSysNone;
-    int err = core_->Open(info[0].As<Napi::Function>(), &syscall);
+    const char* what = "";
+    int err = core_->Open(info[0].As<Napi::Function>(),
+                          static_cast<Wakeup>(wakeup), &what);
     if (err != 0) {
       core_->Close();  // Frees what Open made; clears core_.
-      Napi::Error e =
-          Napi::Error::New(info.Env(), std::string(kSyscallNames[syscall]));
+      Napi::Error e = Napi::Error::New(info.Env(), what);
       e.Set("errno", Napi::Number::New(info.Env(), err));
-      e.Set("syscall", Napi::String::New(info.Env(), kSyscallNames[syscall]));
+      e.Set("syscall", Napi::String::New(info.Env(), what));
       e.ThrowAsJavaScriptException();
     }
   }
@@ -215,42 +220,34 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
     return Napi::Number::New(info.Env(), core_ != nullptr ? core_->fd() : -1);
   }
 
+  // "poll" or "thread" (see waker.h), or null once closed.
+  Napi::Value GetWakeup(const Napi::CallbackInfo& info) {
+    if (core_ == nullptr) return info.Env().Null();
+    return Napi::String::New(
+        info.Env(), core_->wakeup() == Wakeup::kPoll ? "poll" : "thread");
+  }
+
   AddonData* data_;
   Core* core_ = nullptr;
 };
 
-int Core::Open(Napi::Function on_events, Syscall* syscall) {
+int Core::Open(Napi::Function on_events, Wakeup wakeup, const char** what) {
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env_, &loop) != napi_ok || loop == nullptr) {
-    *syscall = kSysKqueue;
+    *what = "napi_get_uv_event_loop";
     return EINVAL;
   }
   kq_ = kqueue();
   if (kq_ < 0) {
-    *syscall = kSysKqueue;
+    *what = "kqueue";
     return errno;
   }
   // Close-on-exec: epoll_create1(EPOLL_CLOEXEC) has it already; a BSD kqueue
   // is not inherited across fork() at all, but say so anyway.
   fcntl(kq_, F_SETFD, FD_CLOEXEC);
 
-  // The loop of this environment (main thread or worker), never the default
-  // loop. Unref'd: an idle Kqueue does not keep the process alive; the
-  // JavaScript side refs it while a console waits for an event.
-  int r = uv_poll_init(loop, &poll_, kq_);
-  if (r != 0) {
-    *syscall = kSysKqueue;
-    return -r;
-  }
-  poll_.data = this;
-  poll_open_ = true;
-  r = uv_poll_start(&poll_, UV_READABLE, OnPoll);
-  if (r != 0) {
-    *syscall = kSysKqueue;
-    return -r;
-  }
-  polling_ = true;
-  Unref();
+  int err = waker_.Start(loop, kq_, wakeup, what);
+  if (err != 0) return err;
 
   on_events_ = Napi::Persistent(on_events);
   napi_value resource, name;
@@ -299,8 +296,10 @@ int Core::Remove(int fd) {
   // WRITE is there only while a write waits, and ENOENT for it is normal.
   struct kevent changes[2];
   struct kevent receipts[2];
-  EV_SET(&changes[0], fd, EVFILT_READ, EV_DELETE | EV_RECEIPT, 0, 0, nullptr);
-  EV_SET(&changes[1], fd, EVFILT_WRITE, EV_DELETE | EV_RECEIPT, 0, 0, nullptr);
+  EV_SET(&changes[0], fd, EVFILT_READ, EV_DELETE | EV_RECEIPT, 0, 0,
+         IdToUdata(0));
+  EV_SET(&changes[1], fd, EVFILT_WRITE, EV_DELETE | EV_RECEIPT, 0, 0,
+         IdToUdata(0));
   int n = kevent(kq_, changes, 2, receipts, 2, nullptr);
   if (n < 0) return errno;
   for (int i = 0; i < n; i++) {
@@ -312,8 +311,8 @@ int Core::Remove(int fd) {
   return 0;
 }
 
-void Core::OnPoll(uv_poll_t* handle, int status, int) {
-  static_cast<Core*>(handle->data)->Drain(status);
+void Core::OnWake(void* arg, const struct kevent* taken, int count, int error) {
+  static_cast<Core*>(arg)->Drain(taken, count, error);
 }
 
 // One entry per event, except that the READ and WRITE events of one fd that
@@ -322,7 +321,7 @@ void Core::OnPoll(uv_poll_t* handle, int status, int) {
 // a repeated event as a spurious one.
 void Core::Fold(const struct kevent& ev) {
   if (ev.flags & EV_ERROR) return;
-  uint64_t id = reinterpret_cast<uintptr_t>(ev.udata);
+  uint64_t id = UdataToId(ev.udata);
   uint32_t bits = ev.filter == EVFILT_READ ? kReady : kWritable;
   if (ev.flags & EV_EOF) bits |= kHangup;
   if (!pending_.empty() && pending_.back().id == id) {
@@ -332,11 +331,11 @@ void Core::Fold(const struct kevent& ev) {
   }
 }
 
-// Takes every event the kqueue has now (a full list means there may be more)
-// and delivers them in one call.
-void Core::Drain(int poll_status) {
+// Takes every event the kqueue has now (a full list means there may be more),
+// after those the waiter thread took, and delivers them in one call.
+void Core::Drain(const struct kevent* taken, int count, int wait_errno) {
   if (closed_) return;
-  int wait_errno = poll_status < 0 ? -poll_status : 0;
+  for (int i = 0; i < count; i++) Fold(taken[i]);
   struct kevent events[kDrainEvents];
   const struct timespec zero = {0, 0};
   while (wait_errno == 0) {
@@ -349,10 +348,7 @@ void Core::Drain(int poll_status) {
     for (int i = 0; i < n; i++) Fold(events[i]);
     if (n < kDrainEvents) break;
   }
-  if (wait_errno != 0 && polling_) {
-    uv_poll_stop(&poll_);
-    polling_ = false;
-  }
+  if (wait_errno != 0) waker_.Stop();
   Deliver(wait_errno);
 }
 
@@ -435,11 +431,9 @@ void Core::Close() {
     wrapper_->Detach();
     wrapper_ = nullptr;
   }
-  // The poll handle lets go of the fd (uv_poll_stop) before it is closed.
-  if (polling_) {
-    uv_poll_stop(&poll_);
-    polling_ = false;
-  }
+  // The waker lets go of the fd (uv_poll_stop, or the waiter thread joined)
+  // before it is closed.
+  waker_.Stop();
   if (kq_ >= 0) kqueue_close(kq_);
   kq_ = -1;
   pending_.clear();
@@ -451,16 +445,11 @@ void Core::Close() {
     napi_async_destroy(env_, async_context_);
     async_context_ = nullptr;
   }
-  if (poll_open_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&poll_), OnClosed);
-  } else {
-    if (hook_ != nullptr) napi_remove_async_cleanup_hook(hook_);
-    delete this;
-  }
+  waker_.Close();  // Last: OnClosed may run at once and free this.
 }
 
-void Core::OnClosed(uv_handle_t* handle) {
-  Core* self = static_cast<Core*>(handle->data);
+void Core::OnClosed(void* arg) {
+  Core* self = static_cast<Core*>(arg);
   if (self->hook_ != nullptr) napi_remove_async_cleanup_hook(self->hook_);
   delete self;
 }
@@ -478,6 +467,9 @@ void InitKqueue(Napi::Env env, Napi::Object exports, void* data) {
   bits.Set("WRITABLE", Napi::Number::New(env, kWritable));
   bits.Set("HANGUP", Napi::Number::New(env, kHangup));
   exports.Set("bits", bits);
+  // Where kevent() comes from: "kernel", "libkqueue" or "emulation" (Linux's
+  // epoll, kevent_linux.cc). Tests use it to name the known deviations.
+  exports.Set("backend", Napi::String::New(env, KQC_KEVENT_BACKEND));
 }
 
 }  // namespace kqc

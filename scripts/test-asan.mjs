@@ -5,8 +5,11 @@
 // preloaded into it. Any report aborts the process that made it, which fails
 // the test that ran it. Leak detection is off for Node processes: Node does
 // not free everything at exit, and those reports would not be ours; the
-// kevent test binary turns it back on for itself. Arguments go to tap. Then
-// the kevent layer's test runs once more, built with ThreadSanitizer.
+// kevent test binary turns it back on for itself. Arguments go to tap; CI
+// sets KQUEUE_CONSOLE_WAKEUP=thread, so that the waiter thread runs under
+// ASan too (poll mode runs in the plain `npm test`). Then the kevent layer's
+// test and the waker's (both modes) run once more, built with
+// ThreadSanitizer. The waker's test needs the system's libuv (libuv1-dev).
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const cmakeJs = path.join(root, 'node_modules', '.bin', 'cmake-js');
 
-execFileSync(cmakeJs, ['compile', '--out', 'build-asan', '--CDKQC_SANITIZE=ON'], {
+execFileSync(cmakeJs, ['compile', '--out', 'build-asan', '--CDKQC_SANITIZE=ON', '--CDKQC_WAKER_TEST=ON'], {
   cwd: root,
   stdio: ['ignore', 'inherit', 'inherit'],
 });
@@ -43,21 +46,24 @@ if (run.status !== 0) process.exit(run.status ?? 1);
 
 // ThreadSanitizer on the threaded native code that can run without Node (an
 // uninstrumented Node cannot host a TSan build): the kevent layer's test,
-// whose last checks have one thread waiting while another churns the table.
-execFileSync(cmakeJs, ['compile', '--out', 'build-tsan', '--CDKQC_TSAN=ON', '--target', 'kevent_test'], {
+// whose last checks have one thread waiting while another churns the table,
+// and the waker's, whose waiter thread hands batches to a libuv loop.
+execFileSync(cmakeJs, ['compile', '--out', 'build-tsan', '--CDKQC_TSAN=ON', '--CDKQC_WAKER_TEST=ON'], {
   cwd: root,
   stdio: ['ignore', 'inherit', 'inherit'],
 });
-const tsan = spawnSync(path.join(root, 'build-tsan', 'kevent_test'), {
-  encoding: 'utf8',
-  env: { ...process.env, TSAN_OPTIONS: 'halt_on_error=1' },
-});
-const reports = (tsan.stderr.match(/WARNING: ThreadSanitizer/g) ?? []).length;
-const failed = (tsan.stdout.match(/^not ok/gm) ?? []).length;
-console.log(
-  `ThreadSanitizer, kevent layer: ${(tsan.stdout.match(/^ok/gm) ?? []).length} checks passed, ${failed} failed, ${reports} reports`,
-);
-if (tsan.status !== 0 || reports > 0 || failed > 0) {
-  process.stderr.write(tsan.stderr);
-  process.exit(1);
+let tsanFailed = false;
+for (const name of ['kevent_test', 'waker_test']) {
+  const tsan = spawnSync(path.join(root, 'build-tsan', name), {
+    encoding: 'utf8',
+    env: { ...process.env, TSAN_OPTIONS: 'halt_on_error=1' },
+  });
+  const reports = (tsan.stderr.match(/WARNING: ThreadSanitizer/g) ?? []).length;
+  const failed = (tsan.stdout.match(/^not ok/gm) ?? []).length;
+  console.log(`ThreadSanitizer, ${name}: ${(tsan.stdout.match(/^ok/gm) ?? []).length} checks passed, ${failed} failed, ${reports} reports`);
+  if (tsan.status !== 0 || reports > 0 || failed > 0) {
+    process.stderr.write(tsan.stdout + tsan.stderr);
+    tsanFailed = true;
+  }
 }
+if (tsanFailed) process.exit(1);

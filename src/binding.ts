@@ -49,6 +49,8 @@ export interface NativeKqueue {
   close(): void;
   /** The kqueue fd, or -1 once closed. */
   readonly fd: number;
+  /** How the loop is woken (native/waker.h), or null once closed. */
+  readonly wakeup: 'poll' | 'thread' | null;
 }
 
 export interface NativeBinding {
@@ -56,7 +58,10 @@ export interface NativeBinding {
   readonly status: Int32Array;
   readonly syscalls: readonly string[];
   readonly bits: ReadinessBits;
-  readonly Kqueue: new (onEvents: EventsCallback) => NativeKqueue;
+  /** Where kevent() comes from: the kernel's, libkqueue's or the Linux emulation's (kevent_linux.cc). */
+  readonly backend: 'kernel' | 'libkqueue' | 'emulation';
+  /** `wakeup`: 0 probes (auto), 1 forces poll (ENOTSUP from `poll` if not pollable), 2 forces the thread. */
+  readonly Kqueue: new (onEvents: EventsCallback, wakeup?: number) => NativeKqueue;
 
   /**
    * Reads into buf[off, off+len) until it is full or the fd says stop.

@@ -1,4 +1,4 @@
-export { Kqueuer } from './kqueuer';
+export { Kqueuer, type KqueuerOptions, type Wakeup } from './kqueuer';
 export { KqueueConsole } from './kqueue-console';
 export type { KqueueConsoleEvents, KqueueConsoleOptions, OnRead, ShutdownError, ShutdownResult } from './kqueue-console';
 export { Console, openPty, ptyFromFd, current } from './console';

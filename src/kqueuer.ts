@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { debuglog } from 'node:util';
+import * as util from 'node:util';
 import { binding, type NativeBinding, type NativeKqueue } from './binding';
 import { Console } from './console';
 import { codedError, lastError, systemError, validateFd } from './errors';
@@ -14,7 +14,7 @@ import { kReady, type Registration } from './console-io';
 import { KqueueConsole } from './kqueue-console';
 import { ReadBuffer } from './read-buffer';
 
-const debug = debuglog('kqueue-console');
+const debug = util.debuglog('kqueue-console');
 
 interface Entry {
   id: number;
@@ -30,10 +30,46 @@ interface Entry {
 }
 
 /**
+ * How the event loop learns that the kqueue has events.
+ * - `'poll'`: the loop polls the kqueue fd itself (one wake-up per batch, no
+ *   thread of the library's own). Needs a kqueue fd that poll(2) reports
+ *   readable, as on macOS, FreeBSD and Linux (the built-in emulation).
+ * - `'thread'`: a waiter thread blocks in kevent() and hands each batch to the
+ *   loop (two wake-ups per batch). Works with any kqueue, libkqueue's too.
+ * - `'auto'` (the default): `'poll'` when a probe of the new kqueue finds its
+ *   fd pollable, else `'thread'`.
+ */
+export type Wakeup = 'auto' | 'poll' | 'thread';
+
+/** Options of {@link Kqueuer}'s constructor. */
+export interface KqueuerOptions {
+  /**
+   * How the loop is woken; see {@link Wakeup}. Defaults to the environment
+   * variable `KQUEUE_CONSOLE_WAKEUP` when set, else `'auto'`.
+   */
+  wakeup?: Wakeup;
+}
+
+const wakeupModes: Record<Wakeup, number> = { auto: 0, poll: 1, thread: 2 };
+
+function wakeupOption(options: KqueuerOptions | undefined): Wakeup {
+  if (options !== undefined && (options === null || typeof options !== 'object')) {
+    throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object');
+  }
+  const fromEnv = process.env.KQUEUE_CONSOLE_WAKEUP;
+  const value: unknown = options?.wakeup ?? (fromEnv === undefined || fromEnv === '' ? 'auto' : fromEnv);
+  if (typeof value !== 'string' || !Object.hasOwn(wakeupModes, value)) {
+    const from = options?.wakeup === undefined ? 'KQUEUE_CONSOLE_WAKEUP' : 'options.wakeup';
+    throw codedError('ERR_INVALID_ARG_VALUE', `${from} must be 'auto', 'poll' or 'thread'; got ${util.inspect(value)}`);
+  }
+  return value as Wakeup;
+}
+
+/**
  * One dedicated kqueue, shared by any number of consoles (Go's
- * `NewKqueuer`). Its fd is watched by the event loop of the thread that made
- * the Kqueuer: when the kqueue has events, the loop drains them and delivers
- * them in one batch, on that thread, with no thread of the library's own.
+ * `NewKqueuer`). It is watched by the event loop of the thread that made the
+ * Kqueuer: when the kqueue has events, the loop drains them and delivers them
+ * in one batch, on that thread (see {@link Wakeup} for how the loop wakes).
  */
 export class Kqueuer {
   private readonly native: NativeBinding;
@@ -51,9 +87,13 @@ export class Kqueuer {
   private settleDone!: (err?: Error) => void;
 
   /**
-   * @throws errno errors from kqueue(), pipe() or fcntl() (`EMFILE`, ...).
+   * @throws ERR_INVALID_ARG_VALUE for an unknown `wakeup`;
+   *   ERR_KQUEUE_NOT_POLLABLE when `'poll'` is forced on a kqueue whose fd
+   *   poll(2) never reports readable; errno errors from kqueue(), pipe(),
+   *   poll() or fcntl() (`EMFILE`, ...).
    */
-  constructor() {
+  constructor(options?: KqueuerOptions) {
+    const wakeup = wakeupOption(options);
     // Go passes methods around as values (`con.Shutdown(kq.CloseConsole)`):
     // these work detached too.
     this.add = this.add.bind(this);
@@ -67,9 +107,12 @@ export class Kqueuer {
     // A rejection nobody awaits is not an unhandled one: wait() is optional.
     this.done.catch(() => {});
     try {
-      this.kq = new this.native.Kqueue((batch, count, waitErrno) => this.dispatch(batch, count, waitErrno));
+      this.kq = new this.native.Kqueue((batch, count, waitErrno) => this.dispatch(batch, count, waitErrno), wakeupModes[wakeup]);
     } catch (err) {
       const e = err as { errno?: number; syscall?: string };
+      if (wakeup === 'poll' && e.errno === os.constants.errno.ENOTSUP && e.syscall === 'poll') {
+        throw codedError('ERR_KQUEUE_NOT_POLLABLE', "this kqueue's fd is not pollable (libkqueue's is not); use wakeup 'thread' or 'auto'");
+      }
       if (typeof e.errno === 'number') throw systemError(e.errno, e.syscall ?? 'kqueue');
       throw err;
     }
@@ -78,6 +121,11 @@ export class Kqueuer {
   /** The kqueue fd, or -1 once closed. */
   get fd(): number {
     return this.kq?.fd ?? -1;
+  }
+
+  /** How the loop is woken (never `'auto'`: the probe's answer), or null once closed. */
+  get wakeup(): 'poll' | 'thread' | null {
+    return this.kq?.wakeup ?? null;
   }
 
   /** Whether {@link close} has been called (or waiting failed). */

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { Console } from '../src/index';
-import { isOpen, openFdCount, openFifo } from './helpers/fds';
+import { fdsBackTo, isOpen, openFdCount, openFifo } from './helpers/fds';
 import { kqueuerFor, ptyFor } from './helpers/fixtures';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-misuse-'));
@@ -76,7 +76,7 @@ t.test('Kqueuer.add refuses bad input with a stable code', async (t) => {
   other.close();
   fs.closeSync(file);
   fs.closeSync(dirFd);
-  t.equal(openFdCount(), baseline, 'open fds are back to the baseline exactly');
+  fdsBackTo(t, baseline, 'open fds are back to the baseline exactly');
 });
 
 t.test('plain fds: pipes work, console operations fail with ENOTTY, the fd is given back as it was', async (t) => {

@@ -1,16 +1,19 @@
 // Runs the C++ test of the kqueue(2)/kevent(2) layer (test/native/kevent_test.cc,
-// built by cmake-js next to the addon) and mirrors each of its TAP results.
+// built by cmake-js next to the addon) and mirrors each of its TAP results,
+// its skips (libkqueue's deviations, with their reasons) as skips. The
+// waker's test (test/native/waker_test.cc) runs too where the build has it
+// (the KQC_WAKER_TEST option: the libkqueue and TSan builds).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { addonPath } from '../src/binding';
 
 // The test binary is built in the same cmake build tree as the addon under
 // test, so a sanitizer build of the addon comes with a sanitizer build of it.
-const binary = path.join(path.dirname(addonPath()), '..', 'kevent_test');
+const buildDir = path.join(path.dirname(addonPath()), '..');
 
-t.test('kevent layer', (t) => {
+function mirror(t: Test, binary: string): void {
   if (!fs.existsSync(binary)) {
     t.fail(`${binary} is missing: build the addon first (npm run build)`);
     t.end();
@@ -25,8 +28,14 @@ t.test('kevent layer', (t) => {
   t.ok(plan, 'the binary printed its plan');
   t.equal(results.length, plan ? Number(plan[1]) : -1, 'every planned check ran');
   for (const line of results) {
-    t.ok(line.startsWith('ok '), line.replace(/^(not ok|ok) \d+ - /, ''));
+    const [, name, skip] = /^(?:not ok|ok) \d+ - (.*?)(?: # SKIP (.*))?$/.exec(line) ?? [];
+    t.ok(line.startsWith('ok '), name ?? line, skip ? { skip } : {});
   }
   t.equal(run.status, 0, `exit status 0 (stderr: ${run.stderr.trim() || 'none'})`);
   t.end();
-});
+}
+
+t.test('kevent layer', (t) => mirror(t, path.join(buildDir, 'kevent_test')));
+
+const wakerTest = path.join(buildDir, 'waker_test');
+if (fs.existsSync(wakerTest)) t.test('waker', (t) => mirror(t, wakerTest));

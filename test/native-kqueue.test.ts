@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { addonPath, binding } from '../src/binding';
-import { isOpen, openFdCount } from './helpers/fds';
-import { RecordingKqueue } from './helpers/native-events';
+import { fdsBackTo, isOpen, openFdCount, waiterThreads } from './helpers/fds';
+import { RecordingKqueue, WAKEUP } from './helpers/native-events';
 import { within } from './helpers/fixtures';
 
 const native = binding();
@@ -139,17 +139,18 @@ t.test('closing the Kqueue with events pending neither crashes nor leaks an fd',
       native.closeOwned(p.slave);
     }
   }
-  t.equal(openFdCount(), baseline, 'open fds are back to the baseline');
+  fdsBackTo(t, baseline, 'open fds are back to the baseline');
 });
 
 t.test('a Kqueue in a Worker terminated mid-wait is cleaned up', async (t) => {
   const baseline = openFdCount();
+  const threads = waiterThreads();
   for (let i = 0; i < 5; i++) {
     const worker = new Worker(
       `
       const { parentPort } = require('node:worker_threads');
       const native = require(${JSON.stringify(addonPath())});
-      const kq = new native.Kqueue(() => {});
+      const kq = new native.Kqueue(() => {}, ${WAKEUP});
       const [master, slave] = native.openPty();
       kq.add(master, 1);
       kq.ref();
@@ -161,11 +162,12 @@ t.test('a Kqueue in a Worker terminated mid-wait is cleaned up', async (t) => {
     t.ok(isOpen(fds.kq), 'the worker has its kqueue open and is waiting');
     await worker.terminate();
     t.notOk(isOpen(fds.kq), 'terminating the worker closed its kqueue');
+    t.equal(waiterThreads(), threads, 'and joined its waiter thread, if it had one');
     // The worker's environment owned the pty (openPty made it) and closed it
     // on its way out: nothing of a terminated worker stays open.
     t.notOk(isOpen(fds.master) || isOpen(fds.slave), 'and the pty its environment owned');
   }
-  t.equal(openFdCount(), baseline, 'no fd leaked across 5 workers');
+  fdsBackTo(t, baseline, 'no fd leaked across 5 workers');
 
   const rec = new RecordingKqueue();
   rec.kq.ref();
@@ -195,7 +197,7 @@ function runNode(code: string): Promise<{ code: number | null; stdout: string; m
 t.test("the process exits on its own when the only Kqueue left is idle or unref'd", async (t) => {
   const load = `const native = require(${JSON.stringify(addonPath())});`;
   const idle = await runNode(`${load}
-    const kq = new native.Kqueue(() => {});
+    const kq = new native.Kqueue(() => {}, ${WAKEUP});
     const [master] = native.openPty();
     kq.add(master, 1); // The kqueue is being polled.
     console.log('idle');`);
@@ -207,7 +209,7 @@ t.test("the process exits on its own when the only Kqueue left is idle or unref'
       for (let i = 0; i < count; i++) {
         if (batch[2 * i + 1] & native.bits.READABLE) { console.log('event'); kq.unref(); }
       }
-    });
+    }, ${WAKEUP});
     const [master, slave] = native.openPty();
     kq.add(master, 1);
     kq.ref();
@@ -217,7 +219,7 @@ t.test("the process exits on its own when the only Kqueue left is idle or unref'
   t.same([reffed.code, reffed.stdout.trim()], [0, 'event'], "a ref'd Kqueue holds the process until unref()");
 
   const open = await runNode(`${load}
-    const kq = new native.Kqueue(() => {});
+    const kq = new native.Kqueue(() => {}, ${WAKEUP});
     const [master] = native.openPty();
     kq.add(master, 1);
     process.exit(0);`);

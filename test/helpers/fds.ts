@@ -1,11 +1,22 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Test } from 'tap';
+import { deviation } from './libkqueue';
 
 /** The number of open fds of this process, from /proc/self/fd. */
 export function openFdCount(): number {
   // readdirSync itself opens one fd while it reads; it is the same each time.
   return fs.readdirSync('/proc/self/fd').length;
+}
+
+/**
+ * Asserts that this process has exactly `baseline` fds open again. Against
+ * libkqueue, which keeps and frees fds of its own, it is skipped with the
+ * reason.
+ */
+export function fdsBackTo(t: Test, baseline: number, message: string): void {
+  t.equal(openFdCount(), baseline, message, { skip: deviation('ownFds') });
 }
 
 /** The open fd numbers of this process. */
@@ -21,6 +32,22 @@ export function isOpen(fd: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The threads of this process named `kqueue-waiter` (native/waker.cc names
+ * them): one per Kqueue in thread mode, from open to close.
+ */
+export function waiterThreads(): number {
+  let n = 0;
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    try {
+      if (fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'kqueue-waiter') n++;
+    } catch {
+      // The thread ended while the list was read.
+    }
+  }
+  return n;
 }
 
 /** User+system CPU time of this process in milliseconds. */

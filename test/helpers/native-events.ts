@@ -1,5 +1,12 @@
 import { binding, type NativeKqueue } from '../../src/binding';
 
+/**
+ * The wake-up the native tests ask for: KQUEUE_CONSOLE_WAKEUP (which the
+ * Kqueuer reads itself) as the addon's number, 0 (probe) when unset. CI runs
+ * the native tests once more with it set to `thread`.
+ */
+export const WAKEUP = ({ poll: 1, thread: 2 } as Record<string, number>)[process.env.KQUEUE_CONSOLE_WAKEUP ?? ''] ?? 0;
+
 export interface Delivery {
   id: number;
   bits: number;
@@ -29,7 +36,7 @@ export class RecordingKqueue {
           return false;
         });
       }
-    });
+    }, WAKEUP);
   }
 
   /** Resolves with the next delivery that matches (not one already seen). */

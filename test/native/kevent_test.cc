@@ -29,14 +29,46 @@ void Ok(bool cond, const std::string& what) {
   fflush(stdout);
 }
 
+// Built against libkqueue, a check that meets one of its documented
+// deviations from the BSD kernels is reported as a TAP skip with the reason
+// and its place in libkqueue's source; nothing else is ever skipped.
+#if defined(KQC_SYS_EVENT)
+constexpr bool kLibkqueue = true;  // kevent.h: only libkqueue defines it.
+#else
+constexpr bool kLibkqueue = false;
+#endif
+const char kNotKqueueEnoent[] =
+    "an fd that is not a kqueue is ENOENT, not EBADF "
+    "(src/common/kevent.c:487)";
+const char kErrorEntryWaits[] =
+    "a failing change with room in the event list waits for events instead "
+    "of returning its EV_ERROR entry (src/common/kevent.c:545-589)";
+const char kClosedFdKeepsKnote[] =
+    "a closed fd keeps its registration (BUGS.md: \"If a file descriptor "
+    "outside of kqueue is closed...\")";
+const char kFullListLosesEvent[] =
+    "with the event list full, the second event of an fd that is both "
+    "readable and writable is lost (src/linux/platform.c:1116, 1336, 1347)";
+
+bool Deviates(const std::string& what, const char* reason) {
+  if (!kLibkqueue) return false;
+  g_test++;
+  printf("ok %d - %s # SKIP libkqueue deviation: %s\n", g_test, what.c_str(),
+         reason);
+  fflush(stdout);
+  return true;
+}
+
 void Die(const char* what) {
   printf("Bail out! %s: %s\n", what, strerror(errno));
   exit(1);
 }
 
-void* Udata(uintptr_t v) { return reinterpret_cast<void*>(v); }
+using kqc::Udata;
 
-int Change(int kq, int fd, int16_t filter, uint16_t flags, void* udata) {
+Udata U(uintptr_t v) { return kqc::IdToUdata(v); }
+
+int Change(int kq, int fd, int filter, unsigned flags, Udata udata) {
   struct kevent c;
   EV_SET(&c, fd, filter, flags, 0, 0, udata);
   return kevent(kq, &c, 1, nullptr, 0, nullptr) == 0 ? 0 : errno;
@@ -49,9 +81,11 @@ int Poll(int kq, struct kevent* out, int max, long timeout_ms) {
   return n;
 }
 
-bool Has(const struct kevent* ev, int n, int16_t filter, void* udata) {
+bool Has(const struct kevent* ev, int n, int filter, Udata udata) {
   for (int i = 0; i < n; i++) {
-    if (ev[i].filter == filter && ev[i].udata == udata) return true;
+    if (static_cast<int>(ev[i].filter) == filter && ev[i].udata == udata) {
+      return true;
+    }
   }
   return false;
 }
@@ -80,14 +114,14 @@ void TestOneEventPerEdge() {
   int p[2];
   if (pipe(p) != 0) Die("pipe");
   SetNonBlocking(p[0]);
-  Ok(Change(kq, p[0], EVFILT_READ, EV_ADD | EV_CLEAR, Udata(7)) == 0,
+  Ok(Change(kq, p[0], EVFILT_READ, EV_ADD | EV_CLEAR, U(7)) == 0,
      "EV_ADD|EV_CLEAR of EVFILT_READ on a pipe");
   struct kevent ev[4];
   Ok(Poll(kq, ev, 4, 0) == 0, "nothing to report before data");
   if (write(p[1], "abc", 3) != 3) Die("write");
   int n = Poll(kq, ev, 4, 1000);
   Ok(n == 1 && ev[0].filter == EVFILT_READ &&
-         ev[0].ident == static_cast<uintptr_t>(p[0]) && ev[0].udata == Udata(7),
+         ev[0].ident == static_cast<uintptr_t>(p[0]) && ev[0].udata == U(7),
      "one READ event for the edge, with its udata");
   Ok(n == 1 && ev[0].data == 3, "data is the number of bytes readable");
   Ok(Poll(kq, ev, 4, 50) == 0,
@@ -95,18 +129,18 @@ void TestOneEventPerEdge() {
 
   // The same, for a caller that said it does not use `data`: still one
   // event, with its udata; `data` left 0 where filling it costs a syscall.
-  Ok(Change(kq, p[0], EVFILT_READ, EV_ADD | EV_CLEAR | KQC_EV_NODATA,
-            Udata(7)) == 0,
+  Ok(Change(kq, p[0], EVFILT_READ, EV_ADD | EV_CLEAR | KQC_EV_NODATA, U(7)) ==
+         0,
      "re-adding with KQC_EV_NODATA");
   Drain(p[0]);
   Ok(Poll(kq, ev, 4, 0) == 0, "reading to EAGAIN makes no event");
   if (write(p[1], "xy", 2) != 2) Die("write");
   n = Poll(kq, ev, 4, 1000);
-  Ok(n == 1 && ev[0].filter == EVFILT_READ && ev[0].udata == Udata(7) &&
+  Ok(n == 1 && ev[0].filter == EVFILT_READ && ev[0].udata == U(7) &&
          (KQC_EV_NODATA != 0 || ev[0].data == 2) &&
          (KQC_EV_NODATA == 0 || ev[0].data == 0),
      "with KQC_EV_NODATA: the event, and `data` only where it is free");
-  Ok(Change(kq, p[0], EVFILT_READ, EV_ADD | EV_CLEAR, Udata(7)) == 0,
+  Ok(Change(kq, p[0], EVFILT_READ, EV_ADD | EV_CLEAR, U(7)) == 0,
      "re-adding without it");
 
   Drain(p[0]);
@@ -127,50 +161,49 @@ void TestOneEventPerEdge() {
 void TestDeleteOneFilter() {
   int kq = kqueue();
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
     Die("socketpair");
   }
   SetNonBlocking(sv[0]);
   struct kevent changes[2];
-  EV_SET(&changes[0], sv[0], EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, Udata(1));
-  EV_SET(&changes[1], sv[0], EVFILT_WRITE, EV_ADD | EV_CLEAR, 0, 0, Udata(2));
+  EV_SET(&changes[0], sv[0], EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, U(1));
+  EV_SET(&changes[1], sv[0], EVFILT_WRITE, EV_ADD | EV_CLEAR, 0, 0, U(2));
   Ok(kevent(kq, changes, 2, nullptr, 0, nullptr) == 0,
      "READ and WRITE added in one change list");
   struct kevent ev[4];
   int n = Poll(kq, ev, 4, 1000);
-  Ok(n == 1 && ev[0].filter == EVFILT_WRITE && ev[0].udata == Udata(2),
+  Ok(n == 1 && ev[0].filter == EVFILT_WRITE && ev[0].udata == U(2),
      "a writable socket reports WRITE only, with WRITE's udata");
 
   if (write(sv[1], "x", 1) != 1) Die("write");
   n = Poll(kq, ev, 4, 1000);
-  Ok(Has(ev, n, EVFILT_READ, Udata(1)),
+  Ok(Has(ev, n, EVFILT_READ, U(1)),
      "udata is kept per (fd, filter): READ carries READ's udata");
-  Ok(!Has(ev, n, EVFILT_WRITE, Udata(1)),
+  Ok(!Has(ev, n, EVFILT_WRITE, U(1)),
      "and WRITE, if reported too, never carries READ's udata");
 
-  Ok(Change(kq, sv[0], EVFILT_WRITE, EV_DELETE, nullptr) == 0,
+  Ok(Change(kq, sv[0], EVFILT_WRITE, EV_DELETE, U(0)) == 0,
      "EV_DELETE of WRITE");
   if (write(sv[1], "y", 1) != 1) Die("write");
   n = Poll(kq, ev, 4, 1000);
   Ok(n == 1 && ev[0].filter == EVFILT_READ,
      "after deleting WRITE, READ still reports");
-  Ok(Change(kq, sv[0], EVFILT_WRITE, EV_DELETE, nullptr) == ENOENT,
+  Ok(Change(kq, sv[0], EVFILT_WRITE, EV_DELETE, U(0)) == ENOENT,
      "deleting WRITE twice is ENOENT");
-  Ok(Change(kq, sv[0], EVFILT_WRITE, EV_ADD | EV_CLEAR, Udata(3)) == 0,
+  Ok(Change(kq, sv[0], EVFILT_WRITE, EV_ADD | EV_CLEAR, U(3)) == 0,
      "WRITE added back");
   n = Poll(kq, ev, 4, 1000);
-  Ok(Has(ev, n, EVFILT_WRITE, Udata(3)),
+  Ok(Has(ev, n, EVFILT_WRITE, U(3)),
      "re-adding reports current readiness, with the new udata");
-  Ok(Change(kq, sv[0], EVFILT_READ, EV_DELETE, nullptr) == 0,
-     "EV_DELETE of READ");
+  Ok(Change(kq, sv[0], EVFILT_READ, EV_DELETE, U(0)) == 0, "EV_DELETE of READ");
   Drain(sv[0]);
   if (write(sv[1], "z", 1) != 1) Die("write");
   n = Poll(kq, ev, 4, 100);
-  Ok(!Has(ev, n, EVFILT_READ, Udata(1)),
+  Ok(!Has(ev, n, EVFILT_READ, U(1)),
      "after deleting READ, new data makes no READ event");
-  Ok(Change(kq, sv[0], EVFILT_WRITE, EV_DELETE, nullptr) == 0,
+  Ok(Change(kq, sv[0], EVFILT_WRITE, EV_DELETE, U(0)) == 0,
      "EV_DELETE of the last filter");
-  Ok(Change(kq, sv[0], EVFILT_READ, EV_DELETE, nullptr) == ENOENT,
+  Ok(Change(kq, sv[0], EVFILT_READ, EV_DELETE, U(0)) == ENOENT,
      "deleting what is no longer there is ENOENT");
   close(sv[0]);
   close(sv[1]);
@@ -183,8 +216,8 @@ void TestPtyHangup() {
   OpenPty(&master, &slave);
   SetNonBlocking(master);
   struct kevent changes[2];
-  EV_SET(&changes[0], master, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, Udata(1));
-  EV_SET(&changes[1], master, EVFILT_WRITE, EV_ADD | EV_CLEAR, 0, 0, Udata(2));
+  EV_SET(&changes[0], master, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, U(1));
+  EV_SET(&changes[1], master, EVFILT_WRITE, EV_ADD | EV_CLEAR, 0, 0, U(2));
   Ok(kevent(kq, changes, 2, nullptr, 0, nullptr) == 0, "pty master added");
   struct kevent ev[4];
   while (Poll(kq, ev, 4, 50) > 0) {
@@ -225,6 +258,29 @@ void TestPtyHangup() {
   kqueue_close(kq);
 }
 
+// A failing change with room in the event list is an EV_ERROR entry, and the
+// call returns at once with the entries, without waiting for events.
+void TestErrorEntries(int kq, const int p[2], int closed_fd) {
+  struct kevent ev[4];
+  struct kevent changes[3];
+  EV_SET(&changes[0], p[0], EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, U(5));
+  EV_SET(&changes[1], closed_fd, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, U(6));
+  EV_SET(&changes[2], p[1], EVFILT_WRITE, EV_DELETE, 0, 0, U(8));
+  int n = kevent(kq, changes, 3, ev, 4, nullptr);
+  Ok(n == 2,
+     "two failing changes give two entries (got " + std::to_string(n) + ")");
+  Ok(n == 2 && ev[0].flags == EV_ERROR && ev[0].data == EBADF &&
+         ev[0].ident == static_cast<uintptr_t>(closed_fd) &&
+         ev[0].udata == U(6),
+     "EV_ERROR entry: EBADF in data, ident and udata of the change");
+  Ok(n == 2 && ev[1].flags == EV_ERROR && ev[1].data == ENOENT,
+     "EV_ERROR entry: ENOENT in data");
+  if (write(p[1], "x", 1) != 1) Die("write");
+  n = Poll(kq, ev, 4, 1000);
+  Ok(n == 1 && ev[0].udata == U(5),
+     "the valid change in the same list was applied");
+}
+
 void TestErrors() {
   int kq = kqueue();
   struct kevent ev[4];
@@ -233,57 +289,50 @@ void TestErrors() {
   if (pipe(p) != 0) Die("pipe");
 
   errno = 0;
-  Ok(kevent(p[0], nullptr, 0, ev, 4, nullptr) == -1 && errno == EBADF,
-     "kevent on an fd that is not a kqueue is EBADF");
+  const char* not_kq = "kevent on an fd that is not a kqueue is EBADF";
+  if (!Deviates(not_kq, kNotKqueueEnoent)) {
+    Ok(kevent(p[0], nullptr, 0, ev, 4, nullptr) == -1 && errno == EBADF,
+       not_kq);
+  }
   int closed_fd = dup(p[0]);
   close(closed_fd);
-  Ok(Change(kq, closed_fd, EVFILT_READ, EV_ADD | EV_CLEAR, nullptr) == EBADF,
+  Ok(Change(kq, closed_fd, EVFILT_READ, EV_ADD | EV_CLEAR, U(0)) == EBADF,
      "adding a closed fd is EBADF");
-  Ok(Change(kq, p[0], EVFILT_READ, EV_DELETE, nullptr) == ENOENT,
+  Ok(Change(kq, p[0], EVFILT_READ, EV_DELETE, U(0)) == ENOENT,
      "deleting what was never added is ENOENT");
-  Ok(Change(kq, p[0], 42, EV_ADD | EV_CLEAR, nullptr) == EINVAL,
+  Ok(Change(kq, p[0], 42, EV_ADD | EV_CLEAR, U(0)) == EINVAL,
      "an unknown filter is EINVAL");
 
-  // A failing change with room in the event list is an EV_ERROR entry, and
-  // the call returns at once with the entries, without waiting for events.
-  struct kevent changes[3];
-  EV_SET(&changes[0], p[0], EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, Udata(5));
-  EV_SET(&changes[1], closed_fd, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0,
-         Udata(6));
-  EV_SET(&changes[2], p[1], EVFILT_WRITE, EV_DELETE, 0, 0, Udata(8));
-  int n = kevent(kq, changes, 3, ev, 4, nullptr);
-  Ok(n == 2,
-     "two failing changes give two entries (got " + std::to_string(n) + ")");
-  Ok(n == 2 && ev[0].flags == EV_ERROR && ev[0].data == EBADF &&
-         ev[0].ident == static_cast<uintptr_t>(closed_fd) &&
-         ev[0].udata == Udata(6),
-     "EV_ERROR entry: EBADF in data, ident and udata of the change");
-  Ok(n == 2 && ev[1].flags == EV_ERROR && ev[1].data == ENOENT,
-     "EV_ERROR entry: ENOENT in data");
-  if (write(p[1], "x", 1) != 1) Die("write");
-  n = Poll(kq, ev, 4, 1000);
-  Ok(n == 1 && ev[0].udata == Udata(5),
-     "the valid change in the same list was applied");
-
-  EV_SET(&c, p[1], EVFILT_WRITE, EV_ADD | EV_CLEAR | EV_RECEIPT, 0, 0, nullptr);
-  n = kevent(kq, &c, 1, ev, 4, nullptr);
-  Ok(n == 1 && ev[0].flags == EV_ERROR && ev[0].data == 0,
+  if (!Deviates("failing changes are EV_ERROR entries, without waiting",
+                kErrorEntryWaits)) {
+    TestErrorEntries(kq, p, closed_fd);
+  }
+  // A list with room for the receipts only, as the shim's Remove() passes:
+  // with room to spare, libkqueue would wait (kErrorEntryWaits).
+  EV_SET(&c, p[1], EVFILT_WRITE, EV_ADD | EV_CLEAR | EV_RECEIPT, 0, 0, U(0));
+  int n = kevent(kq, &c, 1, ev, 1, nullptr);
+  // FreeBSD sets flags to EV_ERROR alone, XNU and libkqueue OR it into the
+  // change's flags: EV_ERROR is what says "entry".
+  Ok(n == 1 && (ev[0].flags & EV_ERROR) && ev[0].data == 0,
      "EV_RECEIPT answers a successful change with data 0");
 
-#if defined(__linux__)
-  Ok(Change(kq, p[0], EVFILT_READ, EV_ADD, nullptr) == EINVAL,
+#if defined(KQC_KEVENT_EMULATION)
+  Ok(Change(kq, p[0], EVFILT_READ, EV_ADD, U(0)) == EINVAL,
      "Linux subset: EV_ADD without EV_CLEAR is EINVAL");
   char path[] = "/tmp/kevent-test-XXXXXX";
   int file = mkstemp(path);
   unlink(path);
-  Ok(Change(kq, file, EVFILT_READ, EV_ADD | EV_CLEAR, nullptr) == EPERM,
+  Ok(Change(kq, file, EVFILT_READ, EV_ADD | EV_CLEAR, U(0)) == EPERM,
      "Linux subset: a regular file is not pollable (EPERM)");
   close(file);
 #endif
   Ok(kqueue_close(kq) == 0, "kqueue_close");
   errno = 0;
-  Ok(kevent(kq, nullptr, 0, ev, 4, nullptr) == -1 && errno == EBADF,
-     "kevent on a closed kqueue is EBADF");
+  const char* closed_kq = "kevent on a closed kqueue is EBADF";
+  if (!Deviates(closed_kq, kNotKqueueEnoent)) {
+    Ok(kevent(kq, nullptr, 0, ev, 4, nullptr) == -1 && errno == EBADF,
+       closed_kq);
+  }
   close(p[0]);
   close(p[1]);
 }
@@ -293,21 +342,28 @@ void TestFdReuse() {
   int p[2];
   if (pipe(p) != 0) Die("pipe");
   int fd = p[0];
-  Ok(Change(kq, fd, EVFILT_READ, EV_ADD | EV_CLEAR, Udata(1)) == 0,
+  Ok(Change(kq, fd, EVFILT_READ, EV_ADD | EV_CLEAR, U(1)) == 0,
      "old pipe added");
   close(p[0]);
   close(p[1]);
   int q[2];
   if (pipe(q) != 0) Die("pipe");
   Ok(q[0] == fd, "the new pipe reuses the fd number");
-  Ok(Change(kq, fd, EVFILT_READ, EV_DELETE, nullptr) == ENOENT,
-     "the closed file's knote is gone (ENOENT), as in kqueue");
-  Ok(Change(kq, fd, EVFILT_READ, EV_ADD | EV_CLEAR, Udata(2)) == 0,
+  const char* gone = "the closed file's knote is gone (ENOENT), as in kqueue";
+  if (!Deviates(gone, kClosedFdKeepsKnote)) {
+    Ok(Change(kq, fd, EVFILT_READ, EV_DELETE, U(0)) == ENOENT, gone);
+  }
+  Ok(Change(kq, fd, EVFILT_READ, EV_ADD | EV_CLEAR, U(2)) == 0,
      "the reused number can be added");
   if (write(q[1], "x", 1) != 1) Die("write");
   struct kevent ev[4];
-  int n = Poll(kq, ev, 4, 1000);
-  Ok(n == 1 && ev[0].udata == Udata(2), "events carry the new udata");
+  // libkqueue's stale knote takes the EV_ADD, and epoll never hears of the
+  // new file.
+  const char* fresh = "events carry the new udata";
+  if (!Deviates(fresh, kClosedFdKeepsKnote)) {
+    int n = Poll(kq, ev, 4, 1000);
+    Ok(n == 1 && ev[0].udata == U(2), fresh);
+  }
   close(q[0]);
   close(q[1]);
   kqueue_close(kq);
@@ -316,20 +372,21 @@ void TestFdReuse() {
 void TestSmallEventList() {
   int kq = kqueue();
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
     Die("socketpair");
   }
   if (write(sv[1], "x", 1) != 1) Die("write");
   struct kevent changes[2];
-  EV_SET(&changes[0], sv[0], EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, Udata(1));
-  EV_SET(&changes[1], sv[0], EVFILT_WRITE, EV_ADD | EV_CLEAR, 0, 0, Udata(2));
+  EV_SET(&changes[0], sv[0], EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, U(1));
+  EV_SET(&changes[1], sv[0], EVFILT_WRITE, EV_ADD | EV_CLEAR, 0, 0, U(2));
   Ok(kevent(kq, changes, 2, nullptr, 0, nullptr) == 0, "socket added");
   struct kevent ev[1];
   int seen = 0;
   for (int i = 0; i < 2; i++) {
     if (Poll(kq, ev, 1, 1000) == 1) seen |= ev[0].filter == EVFILT_READ ? 1 : 2;
   }
-  Ok(seen == 3, "with room for one event, READ and WRITE come in two calls");
+  const char* two = "with room for one event, READ and WRITE come in two calls";
+  if (!Deviates(two, kFullListLosesEvent)) Ok(seen == 3, two);
   Ok(Poll(kq, ev, 1, 50) == 0, "and nothing more");
   close(sv[0]);
   close(sv[1]);
@@ -346,11 +403,10 @@ void TestChangesWhileWaiting() {
     struct kevent ev[4];
     waiting = true;
     int n = kevent(kq, nullptr, 0, ev, 4, nullptr);  // No timeout.
-    if (n > 0)
-      got_udata = static_cast<int>(reinterpret_cast<uintptr_t>(ev[0].udata));
+    if (n > 0) got_udata = static_cast<int>(kqc::UdataToId(ev[0].udata));
   });
   while (!waiting) std::this_thread::yield();
-  Ok(Change(kq, wake[0], EVFILT_READ, EV_ADD | EV_CLEAR, Udata(9)) == 0,
+  Ok(Change(kq, wake[0], EVFILT_READ, EV_ADD | EV_CLEAR, U(9)) == 0,
      "a change while another thread waits");
   if (write(wake[1], "x", 1) != 1) Die("write");
   waiter.join();
@@ -376,7 +432,7 @@ void TestConcurrentChurn() {
       struct timespec ts = {0, 5 * 1000000L};
       int n = kevent(kq, nullptr, 0, ev, 64, &ts);
       for (int i = 0; i < n; i++) {
-        uintptr_t u = reinterpret_cast<uintptr_t>(ev[i].udata);
+        uintptr_t u = kqc::UdataToId(ev[i].udata);
         if (u == 0 || u > highest.load()) bogus++;
         seen++;
       }
@@ -387,9 +443,9 @@ void TestConcurrentChurn() {
     int p[2];
     if (pipe(p) != 0) Die("pipe");
     highest = static_cast<uintptr_t>(i);
-    Change(kq, p[0], EVFILT_READ, EV_ADD | EV_CLEAR, Udata(i));
+    Change(kq, p[0], EVFILT_READ, EV_ADD | EV_CLEAR, U(i));
     if (write(p[1], "x", 1) != 1) Die("write");
-    if (i % 3 != 0) Change(kq, p[0], EVFILT_READ, EV_DELETE, nullptr);
+    if (i % 3 != 0) Change(kq, p[0], EVFILT_READ, EV_DELETE, U(0));
     close(p[0]);
     close(p[1]);
   }

@@ -10,10 +10,10 @@ import * as path from 'node:path';
 import t from 'tap';
 import { Kqueuer, openPty } from '../../src/index';
 import { exitCode, spawnOnSlave } from '../helpers/pty';
-import { SCALE, pool, rng, seed } from '../helpers/scale';
+import { scaled, pool, rng, seed } from '../helpers/scale';
 import { within } from '../helpers/fixtures';
 
-const RUNS = 200 * SCALE;
+const RUNS = scaled(200);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-chunks-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true }));
 

@@ -6,10 +6,10 @@ import t from 'tap';
 import { Kqueuer, openPty } from '../../src/index';
 import { cpuMs } from '../helpers/fds';
 import { collect } from '../helpers/pty';
-import { SCALE } from '../helpers/scale';
+import { scaled } from '../helpers/scale';
 import { waitUntil, within } from '../helpers/fixtures';
 
-const CYCLES = 10_000 * SCALE;
+const CYCLES = scaled(10_000);
 
 t.test(`a slave opened and closed ${CYCLES} times while the master is read`, async (t) => {
   const kq = new Kqueuer();

@@ -1,25 +1,29 @@
 // Many consoles at once, and many short lives: all bytes delivered, no
-// thread of the library's own, fds back to the baseline exactly, memory flat.
+// thread of the library's own beyond a thread-mode Kqueuer's one waiter, fds
+// back to the baseline exactly, memory flat.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import t from 'tap';
 import { Kqueuer, openPty } from '../../src/index';
-import { openFdCount } from '../helpers/fds';
+import { fdsBackTo, openFdCount } from '../helpers/fds';
 import { collectGarbage, memoryFiguresUnreliable } from '../helpers/pty';
-import { SCALE } from '../helpers/scale';
-import { waitUntil, within } from '../helpers/fixtures';
+import { scaled } from '../helpers/scale';
+import { deviation } from '../helpers/libkqueue';
+import { kqueuerFor, waitUntil, within } from '../helpers/fixtures';
 
 /** The process's threads (Node's own: V8 platform workers, libuv's pool if started, ...). */
 function threads(): number {
   return fs.readdirSync('/proc/self/task').length;
 }
 
-t.test('500 consoles on one Kqueuer, all busy at once', async (t) => {
+t.test('500 consoles on one Kqueuer, all busy at once', { skip: deviation('fullListLosesEvent') }, async (t) => {
   const baseline = openFdCount();
   const threadsBefore = threads();
-  const kq = new Kqueuer();
+  const kq = kqueuerFor(t);
+  // Poll mode: the loop thread polls the kqueue. Thread mode: one waiter.
+  const expected = threadsBefore + (kq.wakeup === 'thread' ? 1 : 0);
   const size = 256 * 1024;
   const pairs = Array.from({ length: 250 }, (_, i) => {
     const { master, slave } = openPty();
@@ -27,7 +31,7 @@ t.test('500 consoles on one Kqueuer, all busy at once', async (t) => {
     const payload = Buffer.alloc(size, i % 251);
     return { m: kq.add(master), s: kq.add(slave), payload, want: createHash('sha256').update(payload).digest('hex') };
   });
-  t.equal(threads(), threadsBefore, '500 consoles on one Kqueuer start no thread: the loop thread polls the kqueue');
+  t.equal(threads(), expected, `500 consoles on one Kqueuer (${kq.wakeup} mode) start no thread of their own`);
   // Each master writes to its slave and each slave to its master: 500
   // consoles reading and writing at once.
   const done = pairs.map(async ({ m, s, payload, want }) => {
@@ -44,17 +48,17 @@ t.test('500 consoles on one Kqueuer, all busy at once', async (t) => {
   });
   const results = await Promise.all(done);
   t.equal(results.filter(Boolean).length, 250, 'all 250 × 2 × 256 KiB arrived, checksums right');
-  t.equal(threads(), threadsBefore, 'and none while they are all busy');
+  t.equal(threads(), expected, 'and none while they are all busy');
   for (const p of pairs) {
     p.m.destroy();
     p.s.destroy();
   }
   await new Promise((r) => setImmediate(r));
   kq.close();
-  t.equal(openFdCount(), baseline, 'fds back to the baseline');
+  fdsBackTo(t, baseline, 'fds back to the baseline');
 });
 
-t.test(`${5000 * SCALE} cycles of openPty → add → traffic → shutdown → destroy`, async (t) => {
+t.test(`${scaled(5000)} cycles of openPty → add → traffic → shutdown → destroy`, async (t) => {
   const kq = new Kqueuer();
   const cycle = async (): Promise<void> => {
     const { master, slave } = openPty();
@@ -73,8 +77,8 @@ t.test(`${5000 * SCALE} cycles of openPty → add → traffic → shutdown → d
   // depends on the heap around it (the test runner's is large), not on leaks.
   await collectGarbage();
   const before = process.memoryUsage();
-  for (let i = 0; i < 5000 * SCALE; i++) await cycle();
-  t.equal(openFdCount(), baseline, 'open fds back to the baseline exactly');
+  for (let i = 0; i < scaled(5000); i++) await cycle();
+  fdsBackTo(t, baseline, 'open fds back to the baseline exactly');
   await collectGarbage();
   const after = process.memoryUsage();
   const heapGrowth = after.heapUsed - before.heapUsed;
@@ -87,15 +91,15 @@ t.test(`${5000 * SCALE} cycles of openPty → add → traffic → shutdown → d
   kq.close();
 });
 
-t.test(`${200 * SCALE} Workers created and terminated mid-read`, async (t) => {
+t.test(`${scaled(200)} Workers created and terminated mid-read`, async (t) => {
   const fixture = path.join(__dirname, '..', 'fixtures', 'worker-reader.js');
   const baseline = openFdCount();
-  for (let i = 0; i < 200 * SCALE; i++) {
+  for (let i = 0; i < scaled(200); i++) {
     const worker = new Worker(fixture, { execArgv: [] }); // Plain JS: no TypeScript loader to boot.
     await within('worker: message', worker, 'message', 120_000); // It is reading, with bytes in flight.
     await worker.terminate();
   }
-  t.equal(openFdCount(), baseline, 'open fds back to the baseline exactly');
+  fdsBackTo(t, baseline, 'open fds back to the baseline exactly');
   // The process carries on.
   const { master, slave } = openPty();
   const kq = new Kqueuer();

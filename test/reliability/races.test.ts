@@ -4,7 +4,7 @@ import t from 'tap';
 import { binding } from '../../src/binding';
 import { Kqueuer, openPty, type KqueueConsole, type ShutdownError } from '../../src/index';
 import { kReady } from '../../src/console-io';
-import { SCALE, rng, seed } from '../helpers/scale';
+import { scaled, rng, seed } from '../helpers/scale';
 
 const { READABLE } = binding().bits;
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -20,7 +20,7 @@ function recordWakeups(con: KqueueConsole): number[] {
   return seen;
 }
 
-t.test(`shutdown() at random moments with reads and writes in flight, ${1000 * SCALE} times`, async (t) => {
+t.test(`shutdown() at random moments with reads and writes in flight, ${scaled(1000)} times`, async (t) => {
   const runSeed = seed();
   const random = rng(runSeed);
   t.comment(`seed ${runSeed} (KQC_SEED=${runSeed} replays it)`);
@@ -29,7 +29,7 @@ t.test(`shutdown() at random moments with reads and writes in flight, ${1000 * S
   let lateEvents = 0;
   let slowest = 0;
   let failedWrites = 0;
-  for (let i = 0; i < 1000 * SCALE; i++) {
+  for (let i = 0; i < scaled(1000); i++) {
     const { master, slave } = openPty();
     master.setRaw({ opost: false });
     const a = kq.add(master);
@@ -81,7 +81,7 @@ t.test(`shutdown() at random moments with reads and writes in flight, ${1000 * S
     await b.close();
     if (pendingCallbacks !== 0) t.fail(`run ${i}: ${pendingCallbacks} write callbacks never ran`);
   }
-  t.equal(closeCalls, 1000 * SCALE, 'the close callback ran exactly once every time');
+  t.equal(closeCalls, scaled(1000), 'the close callback ran exactly once every time');
   t.equal(lateEvents, 0, 'no event reached a console after its shutdown');
   t.ok(
     slowest < 5000,
@@ -90,11 +90,11 @@ t.test(`shutdown() at random moments with reads and writes in flight, ${1000 * S
   kq.close();
 });
 
-t.test(`fd numbers reused at once by new consoles, ${1000 * SCALE} times: no stale event wakes the new one`, async (t) => {
+t.test(`fd numbers reused at once by new consoles, ${scaled(1000)} times: no stale event wakes the new one`, async (t) => {
   const kq = new Kqueuer();
   let reused = 0;
   let stale = 0;
-  for (let i = 0; i < 1000 * SCALE; i++) {
+  for (let i = 0; i < scaled(1000); i++) {
     const { master, slave } = openPty();
     master.setRaw({ opost: false });
     const a = kq.add(master);
@@ -120,7 +120,7 @@ t.test(`fd numbers reused at once by new consoles, ${1000 * SCALE} times: no sta
     await c.close();
     await d.close();
   }
-  t.ok(reused > 900 * SCALE, `the old fd numbers were reused in ${reused} runs`);
+  t.ok(reused > scaled(900), `the old fd numbers were reused in ${reused} runs`);
   t.equal(stale, 0, 'no READ event of an old console reached a new one');
   kq.close();
 });

@@ -10,10 +10,10 @@ import * as pty from 'node-pty';
 import t from 'tap';
 import { Kqueuer, fromNodePty } from '../../src/index';
 import { collect, outputOf } from '../helpers/pty';
-import { SCALE, pool, rng, seed } from '../helpers/scale';
+import { scaled, pool, rng, seed } from '../helpers/scale';
 import { within } from '../helpers/fixtures';
 
-const RUNS = 1000 * SCALE;
+const RUNS = scaled(1000);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-tail-head-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true }));
 

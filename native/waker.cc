@@ -1,0 +1,303 @@
+#include "waker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
+
+namespace kqc {
+namespace {
+
+// Registrations carry ids from 1 up (the JavaScript side never hands out 0),
+// so udata 0 marks the wake pipe and the probe's pipe.
+constexpr uint64_t kWakeId = 0;
+constexpr char kWaiterThreadName[] = "kqueue-waiter";
+
+int OpenPipe(int fds[2]) {
+  if (pipe(fds) != 0) return errno;
+  for (int i = 0; i < 2; i++) {
+    if (fcntl(fds[i], F_SETFD, FD_CLOEXEC) != 0 ||
+        fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK) != 0) {
+      int err = errno;
+      close(fds[0]);
+      close(fds[1]);
+      return err;
+    }
+  }
+  return 0;
+}
+
+int WatchPipe(int kq, int fd, uint16_t flags) {
+  struct kevent change;
+  EV_SET(&change, fd, EVFILT_READ, flags, 0, 0, IdToUdata(kWakeId));
+  return kevent(kq, &change, 1, nullptr, 0, nullptr) == 0 ? 0 : errno;
+}
+
+void WriteByte(int fd) {
+  ssize_t r;
+  do {
+    r = write(fd, "x", 1);
+  } while (r < 0 && errno == EINTR);
+}
+
+// Named so that it can be told apart in top -H, gdb and /proc/<pid>/task.
+// prctl on Linux: pthread_setname_np has a glibc 2.34 version there.
+void NameThisThread() {
+#if defined(__linux__)
+  prctl(PR_SET_NAME, kWaiterThreadName);
+#elif defined(__APPLE__)
+  pthread_setname_np(kWaiterThreadName);
+#elif defined(__FreeBSD__)
+  pthread_setname_np(pthread_self(), kWaiterThreadName);
+#endif
+}
+
+// uv_mutex_t under a scope, as std::lock_guard.
+class Lock {
+ public:
+  explicit Lock(uv_mutex_t* mu) : mu_(mu) { uv_mutex_lock(mu_); }
+  ~Lock() { uv_mutex_unlock(mu_); }
+  Lock(const Lock&) = delete;
+  Lock& operator=(const Lock&) = delete;
+
+ private:
+  uv_mutex_t* mu_;
+};
+
+void CloseFd(int* fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+}  // namespace
+
+int ProbePollable(int kq, bool* pollable) {
+  *pollable = false;
+  int fds[2];
+  int err = OpenPipe(fds);
+  if (err != 0) return err;
+  err = WatchPipe(kq, fds[0], EV_ADD | EV_CLEAR);
+  if (err == 0) {
+    // The write queues the knote's event synchronously (FreeBSD knote() from
+    // pipe_write, Linux ep_poll_callback), so poll() needs no timeout.
+    WriteByte(fds[1]);
+    struct pollfd p = {kq, POLLIN, 0};
+    int r;
+    do {
+      r = poll(&p, 1, 0);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      err = errno;
+    } else {
+      *pollable = r == 1 && (p.revents & POLLIN) != 0;
+    }
+    // Deleting the knote drops its queued event; a waiter thread would skip
+    // it anyway (kWakeId).
+    WatchPipe(kq, fds[0], EV_DELETE);
+  }
+  close(fds[0]);
+  close(fds[1]);
+  return err;
+}
+
+Waker::Waker(OnWake on_wake, OnClosed on_closed, void* arg)
+    : on_wake_(on_wake), on_closed_(on_closed), arg_(arg) {
+  // Both fail only for want of memory or on a broken pthread.
+  if (uv_mutex_init(&mu_) != 0 || uv_cond_init(&handed_back_) != 0) abort();
+}
+
+Waker::~Waker() {
+  uv_cond_destroy(&handed_back_);
+  uv_mutex_destroy(&mu_);
+}
+
+int Waker::Start(uv_loop_t* loop, int kq, Wakeup wanted, const char** what) {
+  kq_ = kq;
+  Wakeup mode = wanted;
+  if (wanted != Wakeup::kThread) {
+    bool pollable = false;
+    int err = ProbePollable(kq, &pollable);
+    if (err != 0) {
+      *what = "poll";
+      return err;
+    }
+    if (!pollable && wanted == Wakeup::kPoll) {
+      *what = "poll";
+      return ENOTSUP;
+    }
+    mode = pollable ? Wakeup::kPoll : Wakeup::kThread;
+  }
+  mode_ = mode;
+
+  // The loop of this environment (main thread or worker), never the default
+  // loop. Unref'd: an idle Kqueue does not keep the process alive; the
+  // JavaScript side refs it while a console waits for an event.
+  if (mode == Wakeup::kPoll) {
+    int r = uv_poll_init(loop, &poll_, kq);
+    if (r != 0) {
+      *what = "uv_poll_init";
+      return -r;
+    }
+    poll_.data = this;
+    handle_open_ = true;
+    Unref();
+    r = uv_poll_start(&poll_, UV_READABLE, OnPoll);
+    if (r != 0) {
+      *what = "uv_poll_start";
+      return -r;
+    }
+    polling_ = true;
+    return 0;
+  }
+
+  int fds[2];
+  int err = OpenPipe(fds);
+  if (err != 0) {
+    *what = "pipe";
+    return err;
+  }
+  wake_r_ = fds[0];
+  wake_w_ = fds[1];
+  err = WatchPipe(kq, wake_r_, EV_ADD | EV_CLEAR);
+  if (err != 0) {
+    *what = "kevent";
+    return err;
+  }
+  int r = uv_async_init(loop, &async_, OnAsync);
+  if (r != 0) {
+    *what = "uv_async_init";
+    return -r;
+  }
+  async_.data = this;
+  handle_open_ = true;
+  Unref();
+  // Returns once the thread has named itself: it is then what
+  // /proc/<pid>/task shows, for as long as the Kqueue is open.
+  uv_sem_t started;
+  if (uv_sem_init(&started, 0) != 0) abort();
+  started_ = &started;
+  r = uv_thread_create(&waiter_, Wait, this);
+  if (r == 0) uv_sem_wait(&started);
+  started_ = nullptr;
+  uv_sem_destroy(&started);
+  if (r != 0) {
+    *what = "uv_thread_create";
+    return -r;
+  }
+  waiter_started_ = true;
+  return 0;
+}
+
+uv_handle_t* Waker::handle() {
+  return mode_ == Wakeup::kPoll ? reinterpret_cast<uv_handle_t*>(&poll_)
+                                : reinterpret_cast<uv_handle_t*>(&async_);
+}
+
+void Waker::Ref() {
+  if (handle_open_) uv_ref(handle());
+}
+
+void Waker::Unref() {
+  if (handle_open_) uv_unref(handle());
+}
+
+void Waker::OnPoll(uv_poll_t* handle, int status, int) {
+  Waker* self = static_cast<Waker*>(handle->data);
+  int error = status < 0 ? -status : 0;
+  if (error != 0 && self->polling_) {
+    uv_poll_stop(&self->poll_);
+    self->polling_ = false;
+  }
+  self->on_wake_(self->arg_, nullptr, 0, error);
+}
+
+void Waker::Wait(void* arg) {
+  Waker* self = static_cast<Waker*>(arg);
+  NameThisThread();
+  uv_sem_post(self->started_);
+  for (;;) {
+    int n = kevent(self->kq_, nullptr, 0, self->events_, kWaitEvents, nullptr);
+    int error = n < 0 ? errno : 0;
+    if (error == EINTR) continue;
+    int kept = 0;
+    for (int i = 0; i < n; i++) {
+      if (UdataToId(self->events_[i].udata) != kWakeId) {
+        self->events_[kept++] = self->events_[i];
+      }
+    }
+    Lock lock(&self->mu_);
+    if (self->stopping_) return;
+    if (kept == 0 && error == 0) continue;
+    self->handed_ = true;
+    self->count_ = kept;
+    self->error_ = error;
+    // async_ stays open until Stop() has joined this thread.
+    uv_async_send(&self->async_);
+    while (self->handed_ && !self->stopping_) {
+      uv_cond_wait(&self->handed_back_, &self->mu_);
+    }
+    if (self->stopping_ || error != 0) return;
+  }
+}
+
+void Waker::OnAsync(uv_async_t* handle) {
+  Waker* self = static_cast<Waker*>(handle->data);
+  int count, error;
+  {
+    Lock lock(&self->mu_);
+    if (!self->handed_) return;
+    count = self->count_;
+    error = self->error_;
+  }
+  // The waiter does not touch events_ until handed_ is cleared below. OnWake
+  // may Stop() or Close(): the Waker stays allocated until OnClosed.
+  self->on_wake_(self->arg_, self->events_, count, error);
+  {
+    Lock lock(&self->mu_);
+    self->handed_ = false;
+  }
+  uv_cond_signal(&self->handed_back_);
+}
+
+void Waker::Stop() {
+  if (polling_) {
+    uv_poll_stop(&poll_);
+    polling_ = false;
+  }
+  if (waiter_started_) {
+    {
+      Lock lock(&mu_);
+      stopping_ = true;
+    }
+    uv_cond_signal(&handed_back_);
+    // The pipe is registered EV_CLEAR: one byte is one edge, which wakes the
+    // thread if it is in kevent().
+    WriteByte(wake_w_);
+    uv_thread_join(&waiter_);
+    waiter_started_ = false;
+  }
+  CloseFd(&wake_r_);
+  CloseFd(&wake_w_);
+}
+
+void Waker::Close() {
+  Stop();
+  if (handle_open_) {
+    handle_open_ = false;
+    uv_close(handle(), OnHandleClosed);
+  } else {
+    on_closed_(arg_);
+  }
+}
+
+void Waker::OnHandleClosed(uv_handle_t* handle) {
+  Waker* self = static_cast<Waker*>(handle->data);
+  self->on_closed_(self->arg_);
+}
+
+}  // namespace kqc

@@ -1,0 +1,212 @@
+// The waker (native/waker.h) on its own, on a libuv loop of its own, without
+// Node: so that ThreadSanitizer can watch the waiter thread hand batches to
+// the loop. Output is TAP; scripts/test-asan.mjs runs it under TSan, and
+// .ci/run against libkqueue.
+
+#include "../../native/waker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+int g_test = 0;
+int g_failed = 0;
+
+void Ok(bool cond, const std::string& what) {
+  g_test++;
+  if (!cond) g_failed++;
+  printf("%s %d - %s\n", cond ? "ok" : "not ok", g_test, what.c_str());
+  fflush(stdout);
+}
+
+void Die(const char* what) {
+  printf("Bail out! %s: %s\n", what, strerror(errno));
+  exit(1);
+}
+
+const char* Name(kqc::Wakeup mode) {
+  return mode == kqc::Wakeup::kPoll ? "poll" : "thread";
+}
+
+// What a Kqueue does on a wake-up: fold what the waiter took, drain the rest
+// without waiting, and read the pipes empty (edge-triggered: a read that
+// stops short of EAGAIN would wait for no new edge).
+struct Loop {
+  uv_loop_t loop;
+  kqc::Waker* waker = nullptr;
+  int kq = -1;
+  std::vector<int> readers;  // By id - 1.
+  long bytes = 0;
+  long target = 0;
+  int wakeups = 0;
+  int error = 0;
+  int closed = 0;
+  bool close_in_wake = false;
+
+  static void OnWake(void* arg, const struct kevent* taken, int count,
+                     int error) {
+    Loop* self = static_cast<Loop*>(arg);
+    self->wakeups++;
+    if (error != 0) self->error = error;
+    std::vector<struct kevent> events(taken, taken + count);
+    struct kevent more[64];
+    const struct timespec zero = {0, 0};
+    int n;
+    while ((n = kevent(self->kq, nullptr, 0, more, 64, &zero)) > 0) {
+      events.insert(events.end(), more, more + n);
+      if (n < 64) break;
+    }
+    for (const struct kevent& ev : events) {
+      uint64_t id = kqc::UdataToId(ev.udata);
+      if (id == 0 || id > self->readers.size()) continue;
+      char buf[4096];
+      ssize_t r;
+      while ((r = read(self->readers[id - 1], buf, sizeof(buf))) > 0) {
+        self->bytes += r;
+      }
+    }
+    if (self->close_in_wake || self->bytes >= self->target) {
+      self->waker->Close();
+    }
+  }
+
+  static void OnClosed(void* arg) { static_cast<Loop*>(arg)->closed++; }
+};
+
+void TestProbe() {
+  int kq = kqueue();
+  bool pollable = false;
+  int err = kqc::ProbePollable(kq, &pollable);
+  bool expected = strcmp(KQC_KEVENT_BACKEND, "libkqueue") != 0;
+  Ok(err == 0 && pollable == expected,
+     std::string("the probe finds a ") + KQC_KEVENT_BACKEND + " kqueue " +
+         (expected ? "pollable" : "not pollable"));
+  struct kevent ev[4];
+  const struct timespec zero = {0, 0};
+  Ok(kevent(kq, nullptr, 0, ev, 4, &zero) == 0,
+     "and leaves no event or registration behind");
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int closed = 0;
+  kqc::Waker waker([](void*, const struct kevent*, int, int) {},
+                   [](void* arg) { ++*static_cast<int*>(arg); }, &closed);
+  const char* what = "";
+  err = waker.Start(&loop, kq, kqc::Wakeup::kPoll, &what);
+  if (expected) {
+    Ok(err == 0 && waker.mode() == kqc::Wakeup::kPoll, "poll can be forced");
+  } else {
+    Ok(err == ENOTSUP && strcmp(what, "poll") == 0,
+       "forcing poll on a kqueue that is not pollable is ENOTSUP from poll");
+  }
+  waker.Close();
+  uv_run(&loop, UV_RUN_DEFAULT);
+  Ok(closed == 1, "the waker closes once");
+  uv_loop_close(&loop);
+  kqueue_close(kq);
+}
+
+// Pipes written by another thread while the loop runs: every byte is read,
+// through wake-ups that the waker hands over one batch at a time.
+void TestTraffic(kqc::Wakeup mode) {
+  const int kPipes = 16;
+  const int kRounds = 2000;
+  Loop l;
+  uv_loop_init(&l.loop);
+  l.kq = kqueue();
+  std::vector<int> writers;
+  for (int i = 1; i <= kPipes; i++) {
+    int p[2];
+    if (pipe(p) != 0) Die("pipe");
+    fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+    l.readers.push_back(p[0]);
+    writers.push_back(p[1]);
+    struct kevent c;
+    EV_SET(&c, p[0], EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, kqc::IdToUdata(i));
+    if (kevent(l.kq, &c, 1, nullptr, 0, nullptr) != 0) Die("kevent");
+  }
+  l.target = static_cast<long>(kPipes) * kRounds;
+  kqc::Waker waker(Loop::OnWake, Loop::OnClosed, &l);
+  l.waker = &waker;
+  const char* what = "";
+  int err = waker.Start(&l.loop, l.kq, mode, &what);
+  Ok(err == 0 && waker.mode() == mode, std::string(Name(mode)) + ": started");
+  waker.Ref();
+  std::thread writer([&] {
+    for (int r = 0; r < kRounds; r++) {
+      for (int fd : writers) {
+        if (write(fd, "x", 1) != 1) Die("write");
+      }
+    }
+  });
+  uv_run(&l.loop, UV_RUN_DEFAULT);
+  writer.join();
+  Ok(l.bytes == l.target, std::string(Name(mode)) + ": all " +
+                              std::to_string(l.target) + " bytes read in " +
+                              std::to_string(l.wakeups) + " wake-ups");
+  Ok(l.error == 0 && l.closed == 1,
+     std::string(Name(mode)) + ": no error; closed once, from a wake-up");
+  Ok(uv_loop_close(&l.loop) == 0,
+     std::string(Name(mode)) + ": no handle left on the loop");
+  for (int fd : l.readers) close(fd);
+  for (int fd : writers) close(fd);
+  kqueue_close(l.kq);
+}
+
+// Closed while the waiter thread is blocked in kevent() with nothing to
+// report, and while it waits for a batch to be handed back.
+void TestCloseWhileWaiting() {
+  for (int handed = 0; handed < 2; handed++) {
+    Loop l;
+    uv_loop_init(&l.loop);
+    l.kq = kqueue();
+    int p[2];
+    if (pipe(p) != 0) Die("pipe");
+    l.readers.push_back(p[0]);
+    struct kevent c;
+    EV_SET(&c, p[0], EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, kqc::IdToUdata(1));
+    if (kevent(l.kq, &c, 1, nullptr, 0, nullptr) != 0) Die("kevent");
+    kqc::Waker waker(Loop::OnWake, Loop::OnClosed, &l);
+    l.waker = &waker;
+    l.target = 1 << 30;
+    const char* what = "";
+    waker.Start(&l.loop, l.kq, kqc::Wakeup::kThread, &what);
+    if (handed) {
+      if (write(p[1], "x", 1) != 1) Die("write");
+      // Let the waiter take the event and wait for the loop to take it.
+      usleep(20000);
+    }
+    waker.Close();
+    uv_run(&l.loop, UV_RUN_DEFAULT);
+    Ok(l.closed == 1 && uv_loop_close(&l.loop) == 0,
+       handed ? "closed with a batch handed over and never delivered"
+              : "closed while the waiter is blocked in kevent()");
+    close(p[0]);
+    close(p[1]);
+    kqueue_close(l.kq);
+  }
+}
+
+}  // namespace
+
+int main() {
+  TestProbe();
+  bool pollable = false;
+  int kq = kqueue();
+  kqc::ProbePollable(kq, &pollable);
+  kqueue_close(kq);
+  if (pollable) TestTraffic(kqc::Wakeup::kPoll);
+  TestTraffic(kqc::Wakeup::kThread);
+  TestCloseWhileWaiting();
+  printf("1..%d\n", g_test);
+  return g_failed == 0 ? 0 : 1;
+}
