@@ -7,7 +7,7 @@
  * through {@link lastError} in errors.ts. This interface is also what a fake
  * used by deterministic tests of the stream state machine implements.
  */
-import * as path from 'node:path';
+import { loadAddon } from './addon-loader';
 
 /** Readiness bits delivered per registration id. */
 export interface ReadinessBits {
@@ -112,21 +112,19 @@ export interface NativeBinding {
   ptsname(fd: number): string | null;
 }
 
-/**
- * Where the addon is: `KQUEUE_CONSOLE_ADDON` (used to run the tests against a
- * sanitizer build), else cmake-js's output next to `src/` or `dist/`.
- */
-export function addonPath(): string {
-  return process.env.KQUEUE_CONSOLE_ADDON || path.join(__dirname, '..', 'build', 'Release', 'kqueue_console.node');
-}
-
-let loaded: NativeBinding | undefined;
+let loaded: { exports: NativeBinding; path: string } | undefined;
 
 /** The addon, loaded once per Node environment (each worker has its own). */
 export function binding(): NativeBinding {
   if (loaded === undefined) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    loaded = require(addonPath()) as NativeBinding;
+    const addon = loadAddon();
+    loaded = { exports: addon.exports as NativeBinding, path: addon.path };
   }
-  return loaded;
+  return loaded.exports;
+}
+
+/** The file the addon was loaded from (see addon-loader.ts for the order). */
+export function addonPath(): string {
+  binding();
+  return loaded!.path;
 }

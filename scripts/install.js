@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// npm's install hook. Does nothing when the package's prebuilt binary loads
+// in this Node (really loads: a glibc older than it needs is caught here),
+// and compiles the addon with cmake-js when none does, or when asked to
+// build from source (`npm install --build-from-source`, which npm passes as
+// npm_config_build_from_source).
+//
+// In a git checkout there is no dist/ yet (npm runs `prepare` after this) and
+// no prebuilds/: it compiles, as a developer wants.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+
+function wantsSource() {
+  const v = process.env.npm_config_build_from_source;
+  return v === 'true' || v === '' || v === 'kqueue-console';
+}
+
+function prebuiltLoads() {
+  const loader = path.join(root, 'dist', 'addon-loader.js');
+  if (!fs.existsSync(loader)) return 'no dist/ (a git checkout)';
+  try {
+    const { path: file } = require(loader).loadPrebuilt(root);
+    console.log(`kqueue-console: using the prebuilt binary ${path.relative(root, file)}`);
+    return true;
+  } catch (err) {
+    return err.message;
+  }
+}
+
+const why = wantsSource() ? 'asked to build from source' : prebuiltLoads();
+if (why === true) process.exit(0);
+
+console.log(`kqueue-console: compiling the addon (${why})`);
+const cmakeJs = path.join(path.dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
+const build = spawnSync(process.execPath, [cmakeJs, 'compile'], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) {
+  console.error(
+    '\nkqueue-console: the addon did not compile, and no prebuilt binary fits this machine.\n' +
+      "Building needs CMake >= 3.15, a C++17 compiler and Node's own headers (uv.h, in\n" +
+      '<prefix>/include/node next to the node binary; on Debian, the nodejs or libnode-dev package).\n' +
+      'Then run `npm rebuild kqueue-console`.',
+  );
+  process.exit(build.status ?? 1);
+}
