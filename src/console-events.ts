@@ -46,6 +46,7 @@ export type DuplexEvent = 'close' | 'drain' | 'end' | 'finish' | 'pause' | 'pipe
  * assignable to `Duplex` (whose catch-all takes `string | symbol`).
  */
 export type OtherEvent<E> = E extends keyof KqueueConsoleEvents ? never : E extends DuplexEvent | symbol ? E : string extends E ? E : never;
+/** A listener of one of {@link KqueueConsoleEvents}. */
 export type Listener<K extends keyof KqueueConsoleEvents> = (...args: KqueueConsoleEvents[K]) => void;
 /** A listener of an event typed as Node types it: its arguments may be anything. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Node's own EventEmitter typing; unknown[] would refuse typed listeners.

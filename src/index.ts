@@ -4,5 +4,6 @@ export type { KqueueConsoleEvents, KqueueConsoleOptions, OnRead, ShutdownError, 
 export { Console, openPty, ptyFromFd, current } from './console';
 export type { ConsoleOptions, Pty, RawOptions, WinSize } from './console';
 export type { CodedError, ErrorCode, SystemError } from './errors';
+export type { AnyListener, DuplexEvent, Listener, OtherEvent, WriteCallback } from './console-events';
 export { fromNodePty } from './node-pty';
 export type { NodePtyConsoleOptions, NodePtyLike } from './node-pty';
