@@ -2,10 +2,12 @@
 // Kqueue that differs between kqueue implementations.
 //
 // kPoll: the kqueue fd is itself pollable, so a uv_poll_t watches it and the
-// loop thread wakes once per batch. kqueue(2) on macOS and FreeBSD says so
-// ("the queue ... can be passed to poll/select"; FreeBSD kern_event.c's
-// kqueue_poll, XNU's kqueue_select), and the Linux emulation's kqueue is an
-// epoll fd, which epoll(7) says is pollable too.
+// loop thread wakes once per batch. FreeBSD's sys/kern/kern_event.c makes it
+// so (kqueue_poll() answers POLLIN while the queue holds events), as does
+// XNU's bsd/kern/kern_event.c (kqueue_select(), and the kqueue filter that
+// lets one kqueue watch another); libuv documents polling its own kqueue fd
+// from another loop (uv_backend_fd). The Linux emulation's kqueue is an epoll
+// fd, pollable per epoll(7).
 //
 // kThread: where it is not (libkqueue's kqueue fd is a pipe end that never
 // becomes readable), a waiter thread blocks in kevent() and hands what it
