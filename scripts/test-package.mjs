@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+// The package as a user installs it (CI runs this as root, after
+// scripts/prebuild.mjs): `npm pack`, then `npm install <tarball>` into fresh
+// projects (from the registry through npm, nothing else may download),
+// and a pty round trip through `require` and through `import` in each:
+//
+//   - with the prebuilt binaries, cmake and the compilers made unavailable
+//     (a failing stub bind-mounted over each inside `unshare --mount`): with
+//     the install script and with --ignore-scripts;
+//   - built from source (npm_config_build_from_source): the addon is
+//     compiled, and that one loads;
+//   - from a tarball without prebuilds: compiled at install; and with no
+//     compiler, the install fails saying what to do, as does `require`.
+//
+// Prints TAP; exits 1 when anything failed.
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-package-'));
+let n = 0;
+let failed = 0;
+
+function ok(cond, what, detail = '') {
+  n++;
+  if (!cond) failed++;
+  console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${what}`);
+  if (!cond && detail) console.log(detail.replace(/^/gm, '  # '));
+}
+
+// The real files behind the build tools, which the stub hides.
+const TOOLS = ['cmake', 'make', 'ninja', 'cc', 'c++', 'gcc', 'g++', 'clang', 'clang++'];
+function toolFiles() {
+  const files = new Set();
+  for (const tool of TOOLS) {
+    const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+    if (found) files.add(fs.realpathSync(found));
+  }
+  return [...files];
+}
+
+/** Runs a shell command in `cwd`; with `noCompiler`, inside a mount namespace where the build tools fail. */
+function sh(cwd, command, { noCompiler = false, env = {} } = {}) {
+  let script = command;
+  if (noCompiler) {
+    const stub = path.join(work, 'no-compiler');
+    fs.writeFileSync(stub, '#!/bin/sh\necho "$0: not available in this test" >&2\nexit 127\n', { mode: 0o755 });
+    const mounts = toolFiles()
+      .map((f) => `mount --bind ${stub} ${f}`)
+      .join(' && ');
+    script = `${mounts} && { cmake --version >/dev/null 2>&1 && echo "cmake still runs" >&2 && exit 99; true; } && ${command}`;
+    return spawnSync('unshare', ['--mount', 'sh', '-c', script], { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
+  }
+  return spawnSync('sh', ['-c', script], { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
+}
+
+function project(name) {
+  const dir = path.join(work, name);
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `kqc-${name}`, version: '1.0.0', private: true }));
+  for (const f of ['roundtrip.cjs', 'roundtrip.mjs']) fs.copyFileSync(path.join(root, 'test', 'package', f), path.join(dir, f));
+  return dir;
+}
+
+function install(dir, tarball, flags, options) {
+  return sh(dir, `npm install --prefer-offline --no-audit --no-fund --foreground-scripts ${flags} ${tarball}`, options);
+}
+
+/** Both round trips; `expect` matches the path of the addon they must have loaded. */
+function roundTrips(dir, label, expect, options) {
+  for (const file of ['roundtrip.cjs', 'roundtrip.mjs']) {
+    const run = sh(dir, `node ${file}`, options);
+    const out = run.stdout.trim();
+    ok(run.status === 0 && expect.test(out), `${label}: ${file} round trip loads ${expect}`, `${out}\n${run.stderr}`);
+  }
+}
+
+// Packs the repository as it is (prebuilds/ included), and a copy without.
+const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' }))[0];
+const withPrebuilds = path.join(work, packed.filename);
+const files = packed.files.map((f) => f.path);
+ok(
+  files.some((f) => /^prebuilds\/linux-x64\/.*\.node$/.test(f)) && files.some((f) => /^prebuilds\/linux-arm64\/.*\.node$/.test(f)),
+  'the tarball holds the linux-x64 and linux-arm64 prebuilds',
+  files.join('\n'),
+);
+ok(!files.some((f) => /^(build|src|test|node_modules)\//.test(f)), 'and no build/, src/, test/ or node_modules/', files.join('\n'));
+const unpacked = path.join(work, 'unpacked');
+fs.mkdirSync(unpacked);
+execFileSync('tar', ['xzf', withPrebuilds, '-C', unpacked]);
+fs.rmSync(path.join(unpacked, 'package', 'prebuilds'), { recursive: true });
+const withoutPrebuilds = path.join(work, 'no-prebuilds.tgz');
+execFileSync('tar', ['czf', withoutPrebuilds, '-C', unpacked, 'package']);
+
+const prebuilt = /node_modules\/kqueue-console\/prebuilds\/linux-x64\/kqueue-console\.napi8\.uv1\.glibc\.node$/;
+const compiled = /node_modules\/kqueue-console\/build\/Release\/kqueue_console\.node$/;
+
+{
+  const dir = project('prebuilt');
+  const r = install(dir, withPrebuilds, '', { noCompiler: true });
+  ok(r.status === 0, 'no compiler: npm install <tarball> succeeds', r.stdout + r.stderr);
+  ok(/using the prebuilt binary/.test(r.stdout + r.stderr), 'its install script found the prebuilt binary and compiled nothing', r.stdout);
+  ok(!fs.existsSync(path.join(dir, 'node_modules', 'kqueue-console', 'build')), 'no build/ was made');
+  roundTrips(dir, 'no compiler', prebuilt, { noCompiler: true });
+  const ls = sh(dir, 'npm ls --all --parseable');
+  const downloaders = ls.stdout
+    .split('\n')
+    .filter((p) => /node_modules\/(prebuild-install|node-pre-gyp|@mapbox\/node-pre-gyp|node-gyp)$/.test(p));
+  ok(ls.status === 0 && downloaders.length === 0, 'npm ls: nothing that downloads binaries at install time', downloaders.join('\n'));
+}
+{
+  const dir = project('ignore-scripts');
+  const r = install(dir, withPrebuilds, '--ignore-scripts', { noCompiler: true });
+  ok(r.status === 0, 'no compiler: npm install --ignore-scripts <tarball> succeeds', r.stdout + r.stderr);
+  roundTrips(dir, '--ignore-scripts', prebuilt, { noCompiler: true });
+}
+{
+  const dir = project('from-source');
+  // What `npm install --build-from-source` sets (npm 11 warns about the flag).
+  const r = install(dir, withPrebuilds, '', { env: { npm_config_build_from_source: 'true' } });
+  ok(
+    r.status === 0 && /compiling the addon \(asked to build from source\)/.test(r.stdout),
+    'build-from-source compiles',
+    r.stdout + r.stderr,
+  );
+  roundTrips(dir, 'build-from-source', compiled);
+}
+{
+  const dir = project('fallback');
+  const r = install(dir, withoutPrebuilds, '');
+  ok(r.status === 0 && /compiling the addon/.test(r.stdout), 'a tarball without prebuilds compiles at install', r.stdout + r.stderr);
+  roundTrips(dir, 'no prebuilds', compiled);
+}
+{
+  const dir = project('nothing');
+  const r = install(dir, withoutPrebuilds, '', { noCompiler: true });
+  ok(
+    r.status !== 0 && /npm rebuild kqueue-console/.test(r.stderr),
+    'no prebuild and no compiler: the install fails, saying what to do',
+    r.stdout + r.stderr,
+  );
+  const s = install(dir, withoutPrebuilds, '--ignore-scripts', { noCompiler: true });
+  const run = sh(dir, 'node roundtrip.cjs');
+  ok(
+    s.status === 0 &&
+      run.status !== 0 &&
+      /ERR_ADDON_NOT_LOADED|could not be loaded/.test(run.stderr) &&
+      /npm rebuild kqueue-console/.test(run.stderr),
+    'and with --ignore-scripts, require() says the same',
+    run.stderr,
+  );
+}
+
+console.log(`1..${n}`);
+console.log(`# package: ${n - failed} passed, ${failed} failed`);
+if (failed === 0) fs.rmSync(work, { recursive: true, force: true });
+else console.log(`# kept ${work}`);
+process.exit(failed === 0 ? 0 : 1);
