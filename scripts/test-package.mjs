@@ -61,7 +61,8 @@ function project(name) {
   const dir = path.join(work, name);
   fs.mkdirSync(dir);
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `kqc-${name}`, version: '1.0.0', private: true }));
-  for (const f of ['roundtrip.cjs', 'roundtrip.mjs']) fs.copyFileSync(path.join(root, 'test', 'package', f), path.join(dir, f));
+  for (const f of ['roundtrip.cjs', 'roundtrip.mjs', 'roundtrip-body.cjs'])
+    fs.copyFileSync(path.join(root, 'test', 'package', f), path.join(dir, f));
   return dir;
 }
 

@@ -17,17 +17,12 @@
 #include <string>
 #include <thread>
 
+#include "tap.h"
+
 namespace {
 
-int g_test = 0;
-int g_failed = 0;
-
-void Ok(bool cond, const std::string& what) {
-  g_test++;
-  if (!cond) g_failed++;
-  printf("%s %d - %s\n", cond ? "ok" : "not ok", g_test, what.c_str());
-  fflush(stdout);
-}
+using tap::Die;
+using tap::Ok;
 
 // Built against libkqueue, a check that meets one of its documented
 // deviations from the BSD kernels is reported as a TAP skip with the reason
@@ -52,16 +47,8 @@ const char kFullListLosesEvent[] =
 
 bool Deviates(const std::string& what, const char* reason) {
   if (!kLibkqueue) return false;
-  g_test++;
-  printf("ok %d - %s # SKIP libkqueue deviation: %s\n", g_test, what.c_str(),
-         reason);
-  fflush(stdout);
+  tap::Skip(what, std::string("libkqueue deviation: ") + reason);
   return true;
-}
-
-void Die(const char* what) {
-  printf("Bail out! %s: %s\n", what, strerror(errno));
-  exit(1);
 }
 
 using kqc::Udata;
@@ -467,6 +454,5 @@ int main() {
   TestSmallEventList();
   TestChangesWhileWaiting();
   TestConcurrentChurn();
-  printf("1..%d\n", g_test);
-  return g_failed == 0 ? 0 : 1;
+  return tap::Done();
 }

@@ -17,22 +17,12 @@
 #include <thread>
 #include <vector>
 
+#include "tap.h"
+
 namespace {
 
-int g_test = 0;
-int g_failed = 0;
-
-void Ok(bool cond, const std::string& what) {
-  g_test++;
-  if (!cond) g_failed++;
-  printf("%s %d - %s\n", cond ? "ok" : "not ok", g_test, what.c_str());
-  fflush(stdout);
-}
-
-void Die(const char* what) {
-  printf("Bail out! %s: %s\n", what, strerror(errno));
-  exit(1);
-}
+using tap::Die;
+using tap::Ok;
 
 const char* Name(kqc::Wakeup mode) {
   return mode == kqc::Wakeup::kPoll ? "poll" : "thread";
@@ -207,6 +197,5 @@ int main() {
   if (pollable) TestTraffic(kqc::Wakeup::kPoll);
   TestTraffic(kqc::Wakeup::kThread);
   TestCloseWhileWaiting();
-  printf("1..%d\n", g_test);
-  return g_failed == 0 ? 0 : 1;
+  return tap::Done();
 }

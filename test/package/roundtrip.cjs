@@ -1,25 +1,3 @@
-// A pty round trip through the installed package, as a CommonJS user writes
-// it; prints which addon file the process loaded (from /proc/self/maps).
-// Run by scripts/test-package.mjs inside a fresh project.
+// The round trip as a CommonJS user writes it.
 'use strict';
-const fs = require('node:fs');
-const { Kqueuer, openPty } = require('kqueue-console');
-
-const kq = new Kqueuer();
-const { master, slave } = openPty();
-slave.setRaw({ opost: false });
-const con = kq.add(master);
-const timer = setTimeout(() => {
-  console.error('roundtrip.cjs: no echo within 10 s');
-  process.exit(1);
-}, 10_000);
-con.on('data', (chunk) => {
-  if (chunk.toString() !== 'ping') throw new Error(`got ${JSON.stringify(chunk.toString())}`);
-  clearTimeout(timer);
-  const addon = fs.readFileSync('/proc/self/maps', 'utf8').match(/\S*kqueue[-_]console[^\s/]*\.node/)?.[0];
-  console.log(`cjs ok ${addon}`);
-  con.destroy();
-  slave.close();
-  kq.close();
-});
-fs.writeSync(slave.fd, 'ping');
+require('./roundtrip-body.cjs')(require('kqueue-console'), 'cjs');
