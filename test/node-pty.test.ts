@@ -11,6 +11,7 @@ import { Kqueuer, fromNodePty } from '../src/index';
 import { fdsBackTo, openFdCount } from './helpers/fds';
 import { collect } from './helpers/pty';
 import { kqueuerFor, waitUntil, within } from './helpers/fixtures';
+import { scaled } from './helpers/scale';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-node-pty-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true }));
@@ -40,10 +41,13 @@ async function runNodePty(): Promise<number> {
   return got;
 }
 
-t.test('1,000 runs of a child that writes 1 MiB and exits at once lose no byte', async (t) => {
+const RUNS = scaled(1000);
+const STARTS = scaled(200);
+
+t.test(`${RUNS} runs of a child that writes 1 MiB and exits at once lose no byte`, async (t) => {
   const baseline = openFdCount();
   const kq = kqueuerFor(t);
-  const runs = 1000;
+  const runs = RUNS;
   const parallel = 4;
   let bad = 0;
   let next = 0;
@@ -77,10 +81,10 @@ t.test('1,000 runs of a child that writes 1 MiB and exits at once lose no byte',
   t.comment(`for comparison, node-pty's own onData lost a tail in ${lossy} of 50 runs (up to ${worst} bytes)`);
 });
 
-t.test('200 runs of a child that prints at once on start lose no leading byte', async (t) => {
+t.test(`${STARTS} runs of a child that prints at once on start lose no leading byte`, async (t) => {
   const kq = kqueuerFor(t);
   let bad = 0;
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < STARTS; i++) {
     const p = pty.spawn('printf', ['first bytes'], { cols: 80, rows: 24 });
     const con = fromNodePty(p, kq);
     const out = collect(con);
@@ -90,7 +94,7 @@ t.test('200 runs of a child that prints at once on start lose no leading byte', 
       t.fail(`run ${i}: ${JSON.stringify(out.text())}`);
     }
   }
-  t.equal(bad, 0, '200 runs, each exactly "first bytes"');
+  t.equal(bad, 0, `${STARTS} runs, each exactly "first bytes"`);
 });
 
 t.test('resize() reaches the pty; input goes through the stream', async (t) => {
