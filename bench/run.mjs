@@ -85,13 +85,15 @@ const PEERS = {
   'node-pty': { ok: !skipped['node-pty'], cmd: nodePeer('node-pty') },
   'node-tty': { ok: true, cmd: nodePeer('node-tty') },
   'kqueue-console': { ok: true, cmd: nodePeer('kqueue-console') },
+  // The same, woken by the waiter thread (what libkqueue's kqueue needs).
+  'kqueue-console (thread)': { ok: true, cmd: (w, o) => [...nodePeer('kqueue-console')(w, o), { KQUEUE_CONSOLE_WAKEUP: 'thread' }] },
   // The same readers with their onread option: reads into buffers the consumer reuses.
   'node-tty (onread)': { ok: true, cmd: nodePeer('node-tty (onread)') },
   'kqueue-console (onread)': { ok: true, cmd: nodePeer('kqueue-console (onread)') },
 };
 const PLAN = {
-  W1: ['C limit (blocking)', 'C limit (epoll ET)', 'go-epollconsole', 'node-pty', 'node-tty', 'kqueue-console'],
-  W2: ['C limit (blocking)', 'C limit (epoll ET)', 'go-epollconsole', 'node-pty', 'node-tty', 'kqueue-console'],
+  W1: ['C limit (blocking)', 'C limit (epoll ET)', 'go-epollconsole', 'node-pty', 'node-tty', 'kqueue-console', 'kqueue-console (thread)'],
+  W2: ['C limit (blocking)', 'C limit (epoll ET)', 'go-epollconsole', 'node-pty', 'node-tty', 'kqueue-console', 'kqueue-console (thread)'],
   W3: ['node-pty', 'node-tty', 'kqueue-console', 'node-tty (onread)', 'kqueue-console (onread)'],
   // node-tty cannot take W4: Node's tty streams cannot read (for the child's
   // ready marker) and write one fd through two handles.
