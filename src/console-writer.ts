@@ -64,6 +64,11 @@ export class ConsoleWriter {
   private notWritten = 0;
   /** After shutdown: a write that would wait fails instead. */
   private failing = false;
+  /**
+   * A write was cut short at shutdown: every later one fails whole, so that
+   * no byte of theirs follows the gap its unwritten bytes left in the stream.
+   */
+  private cutShort = false;
   /** Records of the writes with a callback whose chunk is not done yet, oldest first. */
   private readonly records: WriteRecord[] = [];
 
@@ -149,6 +154,11 @@ export class ConsoleWriter {
     // waiting, or ends up waiting (not on every write that goes at once).
     const wasWaiting = this.pending === req;
     this.pending = null;
+    if (this.cutShort) {
+      this.fail(req);
+      if (wasWaiting) host.waitingChanged();
+      return;
+    }
     if (req.done < req.total) {
       const n =
         req.chunks.length === 1
@@ -179,6 +189,7 @@ export class ConsoleWriter {
 
   /** Fails each chunk of `req` not wholly written with its own count; the Writable sees them completed. */
   private fail(req: WriteRequest): void {
+    this.cutShort = true;
     let start = 0;
     req.chunks.forEach((chunk, i) => {
       const left = Math.min(chunk.length, start + chunk.length - req.done);

@@ -38,16 +38,21 @@ t.test(`shutdown() at random moments with reads and writes in flight, ${scaled(1
     // through its own callback, with its own unwritten count.
     let pendingCallbacks = 0;
     let notWritten = 0;
+    // Per console, per write in order: its size and bytes not written.
+    const outcomes = new Map([a, b].map((c) => [c, [] as { size: number; notWritten: number }[]]));
     for (const c of [a, b]) {
       c.on('error', (err: NodeJS.ErrnoException) => t.fail(`run ${i}: unexpected 'error' ${err.code}`));
       c.resume();
       for (let w = 0; w < 3; w++) {
         const size = Math.floor(random() * 65536);
+        const outcome = { size, notWritten: 0 };
+        outcomes.get(c)!.push(outcome);
         pendingCallbacks++;
         c.write(Buffer.alloc(size, 0x61 + w), (err) => {
           pendingCallbacks--;
           if (err == null) return;
           const e = err as ShutdownError;
+          outcome.notWritten = e.bytesNotWritten;
           if (e.code !== 'ERR_CONSOLE_SHUTDOWN' || !(e.bytesNotWritten > 0 && e.bytesNotWritten <= size)) {
             t.fail(`run ${i}: write of ${size} failed with ${e.code}, ${e.bytesNotWritten} not written`);
           }
@@ -80,6 +85,13 @@ t.test(`shutdown() at random moments with reads and writes in flight, ${scaled(1
     await b.shutdown();
     await b.close();
     if (pendingCallbacks !== 0) t.fail(`run ${i}: ${pendingCallbacks} write callbacks never ran`);
+    // A write cut short leaves a gap: no byte of a later write may follow it.
+    for (const list of outcomes.values()) {
+      const cut = list.findIndex((o) => o.notWritten > 0);
+      if (cut >= 0 && list.slice(cut + 1).some((o) => o.notWritten !== o.size)) {
+        t.fail(`run ${i}: a write after one cut short was written in part: ${JSON.stringify(list)}`);
+      }
+    }
   }
   t.equal(closeCalls, scaled(1000), 'the close callback ran exactly once every time');
   t.equal(lateEvents, 0, 'no event reached a console after its shutdown');
