@@ -7,7 +7,21 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build/', 'build-*/', 'node_modules/', 'bench/.build/', 'bench/results/', 'test-artifacts/', '.tap/'] },
+  {
+    ignores: [
+      'dist/',
+      'build/',
+      'build-*/',
+      'node_modules/',
+      'bench/.build/',
+      'bench/results/',
+      'test-artifacts/',
+      '.tap/',
+      'docs/api/',
+      'prebuilds/',
+      'vendor/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
