@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { addonPath, binding } from '../src/binding';
-import { fdsBackTo, isOpen, openFdCount, waiterThreads } from './helpers/fds';
+import { fdsBackTo, isOpen, openFdCount, waiterThreads, waiterThreadsBackTo } from './helpers/fds';
 import { RecordingKqueue, WAKEUP } from './helpers/native-events';
 import { within } from './helpers/fixtures';
 
@@ -162,7 +162,7 @@ t.test('a Kqueue in a Worker terminated mid-wait is cleaned up', async (t) => {
     t.ok(isOpen(fds.kq), 'the worker has its kqueue open and is waiting');
     await worker.terminate();
     t.notOk(isOpen(fds.kq), 'terminating the worker closed its kqueue');
-    t.equal(waiterThreads(), threads, 'and joined its waiter thread, if it had one');
+    t.equal(await waiterThreadsBackTo(threads), threads, 'and joined its waiter thread, if it had one');
     // The worker's environment owned the pty (openPty made it) and closed it
     // on its way out: nothing of a terminated worker stays open.
     t.notOk(isOpen(fds.master) || isOpen(fds.slave), 'and the pty its environment owned');

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { addonPath, binding } from '../src/binding';
 import { Kqueuer, openPty } from '../src/index';
-import { fdsBackTo, isOpen, openFdCount, waiterThreads } from './helpers/fds';
+import { fdsBackTo, isOpen, openFdCount, waiterThreads, waiterThreadsBackTo } from './helpers/fds';
 import { ptyFor, waitUntil, within } from './helpers/fixtures';
 
 const native = binding();
@@ -41,7 +41,7 @@ t.test('the wake-up is probed, can be forced, and is checked', async (t) => {
   t.equal(threaded.wakeup, 'thread', "'thread' is a thread");
   t.equal(waiterThreads(), threads + 1, 'one waiter thread, named kqueue-waiter');
   threaded.close();
-  t.equal(waiterThreads(), threads, 'joined by close()');
+  t.equal(await waiterThreadsBackTo(threads), threads, 'joined by close()');
 
   if (probed === 'poll') {
     const polled = new Kqueuer({ wakeup: 'poll' });
@@ -76,7 +76,7 @@ t.test('the wake-up is probed, can be forced, and is checked', async (t) => {
     'so is a bad option',
   );
   t.throws(() => new Kqueuer(7 as unknown as object), { code: 'ERR_INVALID_ARG_TYPE' }, 'and options that are not an object');
-  t.equal(waiterThreads(), threads, 'no waiter thread is left');
+  t.equal(await waiterThreadsBackTo(threads), threads, 'no waiter thread is left');
 });
 
 for (const wakeup of ['poll', 'thread'] as const) {
@@ -132,7 +132,7 @@ t.test('a thread-mode Kqueue in a Worker terminated mid-wait leaves no thread an
     t.equal(waiterThreads(), threads + 1, 'with its waiter thread running');
     await worker.terminate();
     t.notOk(isOpen(msg.kq), 'terminating the worker closed its kqueue');
-    t.equal(waiterThreads(), threads, 'and joined its waiter thread');
+    t.equal(await waiterThreadsBackTo(threads), threads, 'and joined its waiter thread');
   }
   fdsBackTo(t, baseline, 'no fd leaked across 5 workers');
 });

@@ -50,6 +50,17 @@ export function waiterThreads(): number {
   return n;
 }
 
+/**
+ * Waits until `count` kqueue-waiter threads are left. A joined thread has
+ * run to its end, but the kernel lists it in /proc/<pid>/task until it is
+ * reaped, a moment later (under qemu-user, many moments): pthread_join
+ * returns on the CLONE_CHILD_CLEARTID wake-up, which comes first.
+ */
+export async function waiterThreadsBackTo(count: number): Promise<number> {
+  for (let i = 0; i < 200 && waiterThreads() !== count; i++) await new Promise((r) => setTimeout(r, 10));
+  return waiterThreads();
+}
+
 /** User+system CPU time of this process in milliseconds. */
 export function cpuMs(): number {
   const u = process.cpuUsage();
