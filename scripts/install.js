@@ -16,7 +16,7 @@ const root = path.join(__dirname, '..');
 
 function wantsSource() {
   const v = process.env.npm_config_build_from_source;
-  return v === 'true' || v === '' || v === 'kqueue-console';
+  return v === 'true' || v === 'kqueue-console';
 }
 
 function prebuiltLoads() {
