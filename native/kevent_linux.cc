@@ -7,6 +7,11 @@
 // the registration. An event whose generation no longer matches the table
 // (the fd was deleted, or closed and its number reused, while the event was
 // in flight) is dropped, so it can never reach the wrong registration.
+//
+// EVFILT_PROC watches a pidfd instead, kept in a table of its own (pid ->
+// Procnote) and found from the epoll cookie through the pidfd; generations
+// come from the same counter, so a cookie names one registration of either
+// kind.
 
 #include "kevent_linux.h"
 
@@ -16,6 +21,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <deque>
@@ -39,11 +45,30 @@ struct Knote {
   void* write_udata = nullptr;
 };
 
+// pidfd_open(2) came with Linux 5.3; its number is the same on every
+// architecture (the unified syscall table from 5.1 on).
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+struct Procnote {
+  int pidfd = -1;
+  uint32_t gen = 0;
+  uint16_t flags = 0;
+  void* udata = nullptr;
+};
+
 struct Kq {
   explicit Kq(int fd) : epfd(fd) {}
+  ~Kq() {
+    // The pidfds are the emulation's own, unlike the fds it watches.
+    for (auto& p : procs) close(p.second.pidfd);
+  }
   const int epfd;
   std::mutex mu;  // Guards everything below.
   std::unordered_map<int, Knote> knotes;
+  std::unordered_map<pid_t, Procnote> procs;
+  std::unordered_map<int, pid_t> pidfds;  // pidfd -> pid, for Scan().
   uint32_t next_gen = 1;
   // Events split from one epoll event that did not fit the caller's list;
   // with EV_CLEAR an edge is reported once, so none may be dropped.
@@ -96,8 +121,61 @@ void SetFilter(Knote& k, uint8_t bit, const struct kevent& change) {
   k.filters |= bit;
 }
 
+uint32_t NextGen(Kq& q) {
+  uint32_t gen = q.next_gen++;
+  if (q.next_gen == 0) q.next_gen = 1;
+  return gen;
+}
+
+void DropProc(Kq& q, std::unordered_map<pid_t, Procnote>::iterator it) {
+  // The pidfd leaves the epoll set when it is closed (its last reference).
+  q.pidfds.erase(it->second.pidfd);
+  close(it->second.pidfd);
+  q.procs.erase(it);
+}
+
+// EVFILT_PROC: only NOTE_EXIT; kqueue(2) gives ESRCH for a process that
+// does not exist, as pidfd_open(2) does.
+int ApplyProc(Kq& q, const struct kevent& change) {
+  if (change.ident > static_cast<uintptr_t>(INT_MAX)) return ESRCH;
+  pid_t pid = static_cast<pid_t>(change.ident);
+  auto it = q.procs.find(pid);
+  if (change.flags & EV_DELETE) {
+    if (change.flags & EV_ADD) return EINVAL;
+    if (it == q.procs.end()) return ENOENT;
+    DropProc(q, it);
+    return 0;
+  }
+  if (!(change.flags & EV_ADD) || change.fflags != NOTE_EXIT) return EINVAL;
+  if (it != q.procs.end()) {
+    it->second.udata = change.udata;
+    return 0;
+  }
+  // Close-on-exec: pidfd_open(2) sets O_CLOEXEC on the fd it returns.
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) return errno;
+  Procnote p;
+  p.pidfd = pidfd;
+  p.gen = NextGen(q);
+  p.flags = change.flags & (EV_ADD | EV_CLEAR | EV_ONESHOT);
+  p.udata = change.udata;
+  struct epoll_event ev = {};
+  ev.events = EPOLLIN;
+  ev.data.u64 =
+      (static_cast<uint64_t>(p.gen) << 32) | static_cast<uint32_t>(pidfd);
+  if (epoll_ctl(q.epfd, EPOLL_CTL_ADD, pidfd, &ev) != 0) {
+    int err = errno;
+    close(pidfd);
+    return err;
+  }
+  q.procs.emplace(pid, p);
+  q.pidfds.emplace(pidfd, pid);
+  return 0;
+}
+
 // Applies one change with q.mu held; returns 0 or an errno.
 int Apply(Kq& q, const struct kevent& change) {
+  if (change.filter == EVFILT_PROC) return ApplyProc(q, change);
   uint8_t bit = FilterBit(change.filter);
   if (bit == 0) return EINVAL;
   if (change.ident > static_cast<uintptr_t>(INT_MAX)) return EBADF;
@@ -153,8 +231,7 @@ int Apply(Kq& q, const struct kevent& change) {
       q.knotes.erase(it);  // Stale: the old file is gone; start afresh.
     }
     Knote k;
-    k.gen = q.next_gen++;
-    if (q.next_gen == 0) q.next_gen = 1;
+    k.gen = NextGen(q);
     int err = Ctl(q, EPOLL_CTL_ADD, fd, bit, k.gen);
     if (err != 0) return err;  // EPERM: a regular file or a directory.
     SetFilter(k, bit, change);
@@ -177,6 +254,21 @@ void Emit(Kq& q, struct kevent* out, int nevents, int* n,
   } else {
     q.overflow.push_back(ev);
   }
+}
+
+// A pidfd turned readable: its process has exited. Reported once, and the
+// knote dropped, as FreeBSD's filt_proc() does for NOTE_EXIT.
+void EmitProc(Kq& q, int pidfd, uint32_t gen, struct kevent* out, int nevents,
+              int* n) {
+  auto by_fd = q.pidfds.find(pidfd);
+  if (by_fd == q.pidfds.end()) return;
+  auto it = q.procs.find(by_fd->second);
+  if (it == q.procs.end() || it->second.gen != gen) return;
+  struct kevent ev;
+  EV_SET(&ev, it->first, EVFILT_PROC, it->second.flags | EV_EOF | EV_ONESHOT,
+         NOTE_EXIT, 0, it->second.udata);
+  Emit(q, out, nevents, n, ev);
+  DropProc(q, it);
 }
 
 int TimeoutMs(const struct timespec* ts) {
@@ -209,7 +301,10 @@ int Scan(Kq& q, struct kevent* out, int nevents,
     int fd = static_cast<int>(static_cast<uint32_t>(evs[i].data.u64));
     uint32_t gen = static_cast<uint32_t>(evs[i].data.u64 >> 32);
     auto it = q.knotes.find(fd);
-    if (it == q.knotes.end() || it->second.gen != gen) continue;
+    if (it == q.knotes.end() || it->second.gen != gen) {
+      EmitProc(q, fd, gen, out, nevents, &n);
+      continue;
+    }
     const Knote& k = it->second;
     uint32_t e = evs[i].events;
     bool hup = e & (EPOLLHUP | EPOLLERR);

@@ -3,6 +3,11 @@
 //
 // Supported:
 //   - filters EVFILT_READ and EVFILT_WRITE on pollable file descriptors;
+//   - EVFILT_PROC with NOTE_EXIT on a child process, on a pidfd
+//     (pidfd_open(2), Linux 5.3): reported once, with EV_EOF|EV_ONESHOT as
+//     FreeBSD's filt_proc() sets them, when the process has exited (the pidfd
+//     turns readable once it is a zombie); `data` is not filled: the caller
+//     reaps it with waitpid(2). The knote is then gone, as in kqueue;
 //   - EV_ADD (which must carry EV_CLEAR: registration is edge-triggered, the
 //     only mode one epoll registration per fd can give both filters at once),
 //     EV_DELETE, and EV_RECEIPT;
@@ -33,16 +38,19 @@
 #include <time.h>
 
 struct kevent {
-  uintptr_t ident;  // The file descriptor.
-  int16_t filter;   // EVFILT_READ or EVFILT_WRITE.
+  uintptr_t ident;  // The file descriptor; EVFILT_PROC: the process id.
+  int16_t filter;   // EVFILT_READ, EVFILT_WRITE or EVFILT_PROC.
   uint16_t flags;   // EV_* below.
-  uint32_t fflags;  // On EV_EOF: the pending socket error, if any.
+  uint32_t fflags;  // EV_EOF: the pending socket error, if any; NOTE_EXIT.
   intptr_t data;    // EV_ERROR: the errno. EVFILT_READ: bytes readable.
   void* udata;      // Handed back untouched, per (fd, filter).
 };
 
 #define EVFILT_READ (-1)
 #define EVFILT_WRITE (-2)
+#define EVFILT_PROC (-5)
+
+#define NOTE_EXIT 0x80000000U
 
 #define EV_ADD 0x0001
 #define EV_DELETE 0x0002

@@ -7,10 +7,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -449,6 +451,65 @@ void TestConcurrentChurn() {
 
 }  // namespace
 
+// EVFILT_PROC/NOTE_EXIT: one event when a child exits, after which the knote
+// is gone; the child is still there to reap (the watch does not reap it).
+void TestProcExit() {
+  int kq = kqueue();
+  int gate[2];
+  if (pipe(gate) != 0) Die("pipe");
+  pid_t pid = fork();
+  if (pid < 0) Die("fork");
+  if (pid == 0) {
+    char c;
+    // Waits until the parent says go, then exits with 7.
+    _exit(read(gate[0], &c, 1) == 1 ? 7 : 1);
+  }
+  close(gate[0]);
+  struct kevent c;
+  EV_SET(&c, pid, EVFILT_PROC, EV_ADD, NOTE_EXIT, 0, U(21));
+  Ok(kevent(kq, &c, 1, nullptr, 0, nullptr) == 0,
+     "EV_ADD of EVFILT_PROC, NOTE_EXIT on a running child");
+  struct kevent ev[4];
+  Ok(Poll(kq, ev, 4, 50) == 0, "no event while it runs");
+  if (write(gate[1], "g", 1) != 1) Die("write");
+  close(gate[1]);
+  int n = Poll(kq, ev, 4, 5000);
+  Ok(n == 1 && static_cast<int>(ev[0].filter) == EVFILT_PROC &&
+         ev[0].ident == static_cast<uintptr_t>(pid) && ev[0].udata == U(21) &&
+         (ev[0].fflags & NOTE_EXIT),
+     "one NOTE_EXIT event at its exit, with its pid and udata");
+  Ok(Poll(kq, ev, 4, 50) == 0, "reported once");
+  int status = 0;
+  Ok(waitpid(pid, &status, WNOHANG) == pid && WIFEXITED(status) &&
+         WEXITSTATUS(status) == 7,
+     "the child is left to reap, with its exit status");
+  EV_SET(&c, pid, EVFILT_PROC, EV_DELETE, 0, 0, U(0));
+  Ok(kevent(kq, &c, 1, nullptr, 0, nullptr) != 0 && errno == ENOENT,
+     "its knote went with the event: EV_DELETE is ENOENT");
+
+  // A watch dropped before the exit: no event, and nothing held.
+  pid = fork();
+  if (pid < 0) Die("fork");
+  if (pid == 0) {
+    pause();
+    _exit(0);
+  }
+  EV_SET(&c, pid, EVFILT_PROC, EV_ADD, NOTE_EXIT, 0, U(22));
+  Ok(kevent(kq, &c, 1, nullptr, 0, nullptr) == 0, "a second child watched");
+  EV_SET(&c, pid, EVFILT_PROC, EV_DELETE, 0, 0, U(0));
+  Ok(kevent(kq, &c, 1, nullptr, 0, nullptr) == 0, "and the watch deleted");
+  kill(pid, SIGKILL);
+  Ok(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status),
+     "it is killed and reaped");
+  Ok(Poll(kq, ev, 4, 50) == 0, "with no event for the deleted watch");
+
+  // A reaped child's pid names no process (unless reused): ESRCH.
+  EV_SET(&c, pid, EVFILT_PROC, EV_ADD, NOTE_EXIT, 0, U(23));
+  Ok(kevent(kq, &c, 1, nullptr, 0, nullptr) != 0 && errno == ESRCH,
+     "EV_ADD for a process that is gone is ESRCH");
+  kqueue_close(kq);
+}
+
 int main() {
   TestOneEventPerEdge();
   TestDeleteOneFilter();
@@ -458,5 +519,6 @@ int main() {
   TestSmallEventList();
   TestChangesWhileWaiting();
   TestConcurrentChurn();
+  TestProcExit();
   return tap::Done();
 }

@@ -22,6 +22,9 @@ struct kevent {
 
 #define EVFILT_READ 0U
 #define EVFILT_WRITE 1U
+#define EVFILT_PROC 4U
+
+#define NOTE_EXIT 0x80000000U
 
 #define EV_ADD 0x0001U
 #define EV_DELETE 0x0002U
