@@ -17,6 +17,11 @@
 // waits for room (watchWrite), so the write-side wake-ups of a pty (the other
 // side read some input) cost nothing while no write is waiting.
 //
+// A process spawned through a Kqueue (spawn.h) is watched by the same kqueue:
+// EVFILT_PROC/NOTE_EXIT under the id it was spawned with, delivered as
+// kExited, and reaped when JavaScript asks (reap()). Children still running
+// when the Kqueue closes are handed to the orphans' reaper (reaper.cc).
+//
 // Teardown is the same from close(), from the finalizer and from the
 // environment's async cleanup hook (worker exit, process exit): stop the
 // waker (joining its thread, if any), close the kqueue fd, then uv_close()
@@ -26,12 +31,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include <unordered_set>
 #include <vector>
 
 #include "kevent.h"
+#include "reaper.h"
+#include "spawn.h"
 #include "status.h"
 #include "waker.h"
 
@@ -54,6 +63,9 @@ class Core {
   int Add(int fd, uint64_t id, bool* was_nonblocking, Syscall* syscall);
   int WatchWrite(int fd, uint64_t id, bool on);
   int Remove(int fd);
+  int Spawn(const SpawnRequest& request, uint64_t id, pid_t* pid,
+            Syscall* syscall);
+  int ReapChild(pid_t pid, bool block, int* exit_code, int* signal);
   void Ref() { waker_.Ref(); }
   void Unref() { waker_.Unref(); }
   int fd() const { return kq_; }
@@ -81,7 +93,8 @@ class Core {
   bool closed_ = false;
   Waker waker_{OnWake, OnClosed, this};
 
-  std::vector<Pending> pending_;  // One wake-up's events, folded.
+  std::vector<Pending> pending_;        // One wake-up's events, folded.
+  std::unordered_set<pid_t> children_;  // Spawned here, not reaped yet.
   Napi::FunctionReference on_events_;
   napi_async_context async_context_ = nullptr;
   Napi::Reference<Napi::Float64Array> batch_ref_;
@@ -100,6 +113,8 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
                            InstanceMethod<&Kqueue::Add>("add"),
                            InstanceMethod<&Kqueue::WatchWrite>("watchWrite"),
                            InstanceMethod<&Kqueue::Remove>("remove"),
+                           InstanceMethod<&Kqueue::SpawnChild>("spawn"),
+                           InstanceMethod<&Kqueue::ReapChild>("reap"),
                            InstanceMethod<&Kqueue::RefHandle>("ref"),
                            InstanceMethod<&Kqueue::UnrefHandle>("unref"),
                            InstanceMethod<&Kqueue::CloseHandle>("close"),
@@ -199,6 +214,46 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
     int err = core_->Remove(fd);
     if (err != 0) return Failed(info, err, kSysKevent);
     return Napi::Number::New(info.Env(), 0);
+  }
+
+  // spawn(id, paths, argv, envp, cwd, slaveFd) -> pid, or -1: starts the
+  // program on the pty (spawn.h) and watches its exit under `id`.
+  Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
+    int64_t n;
+    SpawnRequest request;
+    if (!ArgInt(info, 0, &n) || !ArgSpawnRequest(info, 1, &request)) {
+      return Napi::Value();
+    }
+    if (n <= 0) {
+      ThrowType(info.Env(), "expected an id > 0");
+      return Napi::Value();
+    }
+    if (core_ == nullptr) return Failed(info, EBADF, kSysKevent);
+    pid_t pid = 0;
+    Syscall syscall = kSysNone;
+    int err = core_->Spawn(request, static_cast<uint64_t>(n), &pid, &syscall);
+    if (err != 0) return Failed(info, err, syscall);
+    return Napi::Number::New(info.Env(), pid);
+  }
+
+  // reap(pid, block) -> [exitCode, signal] once reaped (exitCode -1 when a
+  // signal ended it, signal 0 otherwise), null while it runs, or -1
+  // (ECHILD: not a child of this Kqueue, or reaped already).
+  Napi::Value ReapChild(const Napi::CallbackInfo& info) {
+    int64_t pid;
+    bool block;
+    if (!ArgInt(info, 0, &pid) || !ArgFlag(info, 1, &block)) {
+      return Napi::Value();
+    }
+    if (core_ == nullptr) return Failed(info, ECHILD, kSysWaitpid);
+    int code = -1, sig = 0;
+    int r = core_->ReapChild(static_cast<pid_t>(pid), block, &code, &sig);
+    if (r < 0) return Failed(info, -r, kSysWaitpid);
+    if (r == 0) return info.Env().Null();
+    Napi::Array out = Napi::Array::New(info.Env(), 2);
+    out.Set(0u, Napi::Number::New(info.Env(), code));
+    out.Set(1u, Napi::Number::New(info.Env(), sig));
+    return out;
   }
 
   Napi::Value RefHandle(const Napi::CallbackInfo& info) {
@@ -311,6 +366,42 @@ int Core::Remove(int fd) {
   return 0;
 }
 
+int Core::Spawn(const SpawnRequest& request, uint64_t id, pid_t* pid,
+                Syscall* syscall) {
+  int err = SpawnOnPty(request, pid, syscall);
+  if (err != 0) return err;
+  struct kevent change;
+  EV_SET(&change, *pid, EVFILT_PROC, EV_ADD, NOTE_EXIT, 0, IdToUdata(id));
+  if (kevent(kq_, &change, 1, nullptr, 0, nullptr) != 0 && errno != ESRCH) {
+    // Not watchable (EMFILE for the emulation's pidfd, ENOSYS before Linux
+    // 5.3): a child nobody would reap is not started at all. ESRCH means it
+    // has exited already (macOS refuses a zombie): JavaScript's first reap()
+    // after spawn() finds it.
+    err = errno;
+    kill(*pid, SIGKILL);
+    int code, sig;
+    Reap(*pid, true, &code, &sig);
+    *syscall = kSysKevent;
+    return err;
+  }
+  children_.insert(*pid);
+  return 0;
+}
+
+int Core::ReapChild(pid_t pid, bool block, int* exit_code, int* signal) {
+  if (children_.count(pid) == 0) return -ECHILD;
+  int r = Reap(pid, block, exit_code, signal);
+  if (r == 0) return 0;
+  children_.erase(pid);
+  // Reaped before its exit event was taken (the first look after spawn()):
+  // drop the watch now, so the emulation's pidfd goes with it. A kernel's
+  // knote went at the exit (ENOENT), as a fired one does everywhere.
+  struct kevent change;
+  EV_SET(&change, pid, EVFILT_PROC, EV_DELETE, 0, 0, IdToUdata(0));
+  kevent(kq_, &change, 1, nullptr, 0, nullptr);
+  return r;
+}
+
 void Core::OnWake(void* arg, const struct kevent* taken, int count, int error) {
   static_cast<Core*>(arg)->Drain(taken, count, error);
 }
@@ -322,8 +413,14 @@ void Core::OnWake(void* arg, const struct kevent* taken, int count, int error) {
 void Core::Fold(const struct kevent& ev) {
   if (ev.flags & EV_ERROR) return;
   uint64_t id = UdataToId(ev.udata);
-  uint32_t bits = ev.filter == EVFILT_READ ? kReady : kWritable;
-  if (ev.flags & EV_EOF) bits |= kHangup;
+  uint32_t bits;
+  if (ev.filter == EVFILT_PROC) {
+    if (!(ev.fflags & NOTE_EXIT)) return;
+    bits = kExited;
+  } else {
+    bits = ev.filter == EVFILT_READ ? kReady : kWritable;
+    if (ev.flags & EV_EOF) bits |= kHangup;
+  }
   if (!pending_.empty() && pending_.back().id == id) {
     pending_.back().bits |= bits;
   } else {
@@ -436,6 +533,8 @@ void Core::Close() {
   waker_.Stop();
   if (kq_ >= 0) kqueue_close(kq_);
   kq_ = -1;
+  for (pid_t pid : children_) AdoptOrphan(pid);
+  children_.clear();
   pending_.clear();
   on_events_.Reset();
   batch_ref_.Reset();
@@ -466,6 +565,7 @@ void InitKqueue(Napi::Env env, Napi::Object exports, void* data) {
   bits.Set("READABLE", Napi::Number::New(env, kReady));
   bits.Set("WRITABLE", Napi::Number::New(env, kWritable));
   bits.Set("HANGUP", Napi::Number::New(env, kHangup));
+  bits.Set("EXITED", Napi::Number::New(env, kExited));
   exports.Set("bits", bits);
   // Where kevent() comes from: "kernel", "libkqueue" or "emulation" (Linux's
   // epoll, kevent_linux.cc). Tests use it to name the known deviations.

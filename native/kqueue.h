@@ -7,8 +7,14 @@
 
 namespace kqc {
 
-// Readiness bits delivered to JavaScript, per registration id.
-enum ReadyBits : uint32_t { kReady = 1, kWritable = 2, kHangup = 4 };
+// Readiness bits delivered to JavaScript, per registration id. kExited: the
+// process spawned under that id has exited (EVFILT_PROC, NOTE_EXIT).
+enum ReadyBits : uint32_t {
+  kReady = 1,
+  kWritable = 2,
+  kHangup = 4,
+  kExited = 8
+};
 
 void InitKqueue(Napi::Env env, Napi::Object exports, void* data);
 

@@ -34,13 +34,21 @@ enum Syscall : int32_t {
   kSysTcsetattr,
   kSysTtyname,
   kSysClose,
+  kSysPipe,
+  kSysFork,
+  kSysSetsid,
+  kSysDup2,
+  kSysChdir,
+  kSysExecve,
+  kSysWaitpid,
   kSysCount
 };
 
 inline const char* const kSyscallNames[kSysCount] = {
     "",      "read",         "write",     "writev",   "kqueue",  "kevent",
     "fcntl", "posix_openpt", "grantpt",   "unlockpt", "ptsname", "open",
-    "ioctl", "tcgetattr",    "tcsetattr", "ttyname",  "close"};
+    "ioctl", "tcgetattr",    "tcsetattr", "ttyname",  "close",   "pipe",
+    "fork",  "setsid",       "dup2",      "chdir",    "execve",  "waitpid"};
 
 // Slots of the shared status array.
 enum StatusSlot { kStatusErrno = 0, kStatusSyscall = 1, kStatusSlots = 2 };

@@ -53,7 +53,7 @@ const flags = [
   '-DNODE_ADDON_API_DISABLE_CPP_EXCEPTIONS',
   '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS',
 ];
-const addonSources = ['addon.cc', 'fdio.cc', 'kqueue.cc', 'tty.cc', 'waker.cc'].map((f) => path.join('native', f));
+const addonSources = ['addon.cc', 'fdio.cc', 'kqueue.cc', 'reaper.cc', 'spawn.cc', 'tty.cc', 'waker.cc'].map((f) => path.join('native', f));
 
 for (const target of ['aarch64-macos', 'x86_64-macos']) {
   const objects = [];
@@ -99,7 +99,7 @@ for (const target of ['aarch64-macos', 'x86_64-macos']) {
   ]);
 }
 
-for (const source of ['native/kqueue.cc', 'native/waker.cc', 'test/native/kevent_test.cc']) {
+for (const source of ['native/kqueue.cc', 'native/reaper.cc', 'native/waker.cc', 'test/native/kevent_test.cc']) {
   check(`NetBSD 9 (intptr_t udata): ${source} compiles`, 'g++', [
     ...flags,
     '-fsyntax-only',

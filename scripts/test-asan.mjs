@@ -47,13 +47,14 @@ if (run.status !== 0) process.exit(run.status ?? 1);
 // ThreadSanitizer on the threaded native code that can run without Node (an
 // uninstrumented Node cannot host a TSan build): the kevent layer's test,
 // whose last checks have one thread waiting while another churns the table,
-// and the waker's, whose waiter thread hands batches to a libuv loop.
+// the waker's, whose waiter thread hands batches to a libuv loop, and the
+// orphans' reaper's, handed children from several threads at once.
 execFileSync(cmakeJs, ['compile', '--out', 'build-tsan', '--CDKQC_TSAN=ON', '--CDKQC_WAKER_TEST=ON'], {
   cwd: root,
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 let tsanFailed = false;
-for (const name of ['kevent_test', 'waker_test']) {
+for (const name of ['kevent_test', 'waker_test', 'reaper_test']) {
   const tsan = spawnSync(path.join(root, 'build-tsan', name), {
     encoding: 'utf8',
     env: { ...process.env, TSAN_OPTIONS: 'halt_on_error=1' },

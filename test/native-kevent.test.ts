@@ -1,8 +1,9 @@
 // Runs the C++ test of the kqueue(2)/kevent(2) layer (test/native/kevent_test.cc,
 // built by cmake-js next to the addon) and mirrors each of its TAP results,
 // its skips (libkqueue's deviations, with their reasons) as skips. The
-// waker's test (test/native/waker_test.cc) runs too where the build has it
-// (the KQC_WAKER_TEST option: the libkqueue and TSan builds).
+// waker's and the orphans' reaper's tests (test/native/waker_test.cc,
+// reaper_test.cc) run too where the build has them (the KQC_WAKER_TEST
+// option: the libkqueue and TSan builds).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -39,3 +40,6 @@ t.test('kevent layer', (t) => mirror(t, path.join(buildDir, 'kevent_test')));
 
 const wakerTest = path.join(buildDir, 'waker_test');
 if (fs.existsSync(wakerTest)) t.test('waker', (t) => mirror(t, wakerTest));
+
+const reaperTest = path.join(buildDir, 'reaper_test');
+if (fs.existsSync(reaperTest)) t.test("orphans' reaper", (t) => mirror(t, reaperTest));
