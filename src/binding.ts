@@ -15,6 +15,8 @@ export interface ReadinessBits {
   readonly WRITABLE: number;
   /** The other side hung up (kqueue's EV_EOF); counts as both readable and writable. */
   readonly HANGUP: number;
+  /** The process spawned under this id has exited (EVFILT_PROC, NOTE_EXIT). */
+  readonly EXITED: number;
 }
 
 /**
@@ -41,6 +43,20 @@ export interface NativeKqueue {
   watchWrite(fd: number, id: number, on: boolean): number;
   /** Removes the filters of `fd` (ENOENT only when READ was not there). Returns 0 or -1. */
   remove(fd: number): number;
+  /**
+   * Forks and execs a program on the pty slave `slaveFd` (native/spawn.cc):
+   * a session of its own with the slave as its controlling terminal and
+   * fds 0-2, the first of `paths` that execve() takes, `cwd` (null: the
+   * parent's). Its exit is reported under `id` as EXITED. Returns the pid,
+   * or -1 (the failing step in status: execve, chdir, fork, ...).
+   */
+  spawn(id: number, paths: string[], argv: string[], envp: string[], cwd: string | null, slaveFd: number): number;
+  /**
+   * waitpid() for a process spawned here: [exitCode, signal] once reaped
+   * (exitCode -1 after a signal, signal 0 after an exit), null while it
+   * runs (`block`: wait instead), -1 for one that is not a child here.
+   */
+  reap(pid: number, block: boolean): [number, number] | null | -1;
   /** Keeps the event loop alive (uv_ref of the poll handle). */
   ref(): void;
   /** Lets the event loop exit (uv_unref); the initial state. */

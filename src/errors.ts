@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'ERR_INVALID_ARG_VALUE'
   | 'ERR_INCOMPATIBLE_OPTION_PAIR'
   | 'ERR_INVALID_RETURN_VALUE'
+  | 'ERR_UNKNOWN_SIGNAL'
   | 'ERR_OUT_OF_RANGE';
 
 function errnoName(errno: number): string {
@@ -65,7 +66,8 @@ export function lastError(native: NativeBinding, fd?: number): SystemError {
 
 /** An error with one of the library's own codes. */
 export function codedError(code: ErrorCode, message: string, props?: Record<string, unknown>): CodedError {
-  const Ctor = code === 'ERR_OUT_OF_RANGE' ? RangeError : code.startsWith('ERR_INVALID_ARG') ? TypeError : Error;
+  const Ctor =
+    code === 'ERR_OUT_OF_RANGE' ? RangeError : code.startsWith('ERR_INVALID_ARG') || code === 'ERR_UNKNOWN_SIGNAL' ? TypeError : Error;
   const err = new Ctor(message) as CodedError;
   err.code = code;
   if (props) Object.assign(err, props);
@@ -115,4 +117,44 @@ export function validateFunction(value: unknown, name: string): void {
   if (typeof value !== 'function') {
     throw codedError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type function. Received ${describe(value)}`);
   }
+}
+
+/** Throws ERR_INVALID_ARG_TYPE unless `value` is a string. */
+export function validateString(value: unknown, name: string): string {
+  if (typeof value !== 'string') {
+    throw codedError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type string. Received ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Throws ERR_INVALID_ARG_TYPE unless `value` is a plain object (not null, not an array). */
+export function validateObject(value: unknown, name: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw codedError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type object. Received ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Throws ERR_INVALID_ARG_TYPE unless `value` is a boolean. */
+export function validateBoolean(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') {
+    throw codedError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type boolean. Received ${describe(value)}`);
+  }
+  return value;
+}
+
+/**
+ * A string that goes to execve(2): ERR_INVALID_ARG_TYPE unless a string,
+ * ERR_INVALID_ARG_VALUE when it holds a NUL byte (C would cut it there), as
+ * child_process.spawn() checks.
+ */
+export function validateCString(value: unknown, name: string): string {
+  validateString(value, name);
+  if ((value as string).includes('\u0000')) {
+    throw codedError(
+      'ERR_INVALID_ARG_VALUE',
+      `The "${name}" argument must be a string without null bytes. Received ${util.inspect(value)}`,
+    );
+  }
+  return value as string;
 }

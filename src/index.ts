@@ -5,5 +5,7 @@ export { Console, openPty, ptyFromFd, current } from './console';
 export type { ConsoleOptions, Pty, RawOptions, WinSize } from './console';
 export type { CodedError, ErrorCode, SystemError } from './errors';
 export type { AnyListener, DuplexEvent, Listener, OtherEvent, WriteCallback } from './console-events';
+export { spawn, PtyProcess, DEFAULT_TERM } from './spawn';
+export type { ExitStatus, SpawnOptions } from './spawn';
 export { fromNodePty } from './node-pty';
 export type { NodePtyConsoleOptions, NodePtyLike } from './node-pty';

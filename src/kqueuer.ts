@@ -11,6 +11,7 @@ import { codedError, lastError, systemError, validateFd } from './errors';
 import { validateConsoleOptions, type KqueueConsoleOptions } from './console-options';
 import { adoptFd, consoleOwnsFd, streamClosesFd } from './fd-ownership';
 import { kReady, type Registration } from './console-io';
+import { signalName, type ChildHandlers, type ChildWatch, type ExitStatus, type SpawnRequest } from './child';
 import { KqueueConsole } from './kqueue-console';
 import { ReadBuffer } from './read-buffer';
 
@@ -28,6 +29,18 @@ interface Entry {
   /** Whether WRITE is in the kqueue (only while a write waits). */
   writeWatched: boolean;
 }
+
+/** A process spawned through this Kqueuer, until it has been reaped. */
+interface Child {
+  id: number;
+  pid: number;
+  handlers: ChildHandlers;
+  /** Whether it keeps the event loop alive while it runs (ChildProcess's ref()). */
+  refed: boolean;
+}
+
+/** @internal How spawn() starts a program through a Kqueuer (see src/child.ts). */
+export const kSpawnChild = Symbol('kqueue-console.spawnChild');
 
 /**
  * How the event loop learns that the kqueue has events.
@@ -78,6 +91,9 @@ export class Kqueuer {
   private nextId = 1;
   private readonly byId = new Map<number, Entry>();
   private readonly byFd = new Map<number, Entry>();
+  /** Spawned processes not yet reaped, by registration id. */
+  private readonly children = new Map<number, Child>();
+  private refedChildren = 0;
   /** The buffer this Kqueuer's consoles read into, unless given a readBufferSize of their own. */
   private readonly readBuffer = new ReadBuffer();
   private waitingCount = 0;
@@ -253,9 +269,17 @@ export class Kqueuer {
   private shutdownWith(err: Error | undefined): void {
     if (this.kq === null) return;
     for (const entry of [...this.byId.values()]) entry.console.destroy(err);
+    // Their exits can no longer be watched here: the native side hands the
+    // processes to its orphans' reaper (native/reaper.cc), so none is left a
+    // zombie, and their `exited` promises reject.
+    const children = [...this.children.values()];
+    this.children.clear();
+    this.refedChildren = 0;
     const kq = this.kq;
     this.kq = null;
     kq.close();
+    const lost = err ?? codedError('ERR_KQUEUER_CLOSED', 'the Kqueuer was closed while the process ran');
+    for (const child of children) child.handlers.lost(lost);
     this.settleDone(err);
   }
 
@@ -271,8 +295,12 @@ export class Kqueuer {
     for (let i = 0; i < count; i++) {
       // An id that is gone was removed while its event was in flight: drop it.
       const entry = this.byId.get(batch[2 * i]);
-      if (entry === undefined) continue;
       try {
+        if (entry === undefined) {
+          const child = this.children.get(batch[2 * i]);
+          if (child !== undefined && batch[2 * i + 1] & this.native.bits.EXITED) this.reap(child, true);
+          continue;
+        }
         entry.console[kReady](batch[2 * i + 1], crowded);
       } catch (err) {
         if (!failed) error = err;
@@ -293,9 +321,63 @@ export class Kqueuer {
     this.updateLoopRef();
   }
 
-  /** The loop is held while a console waits, unless the user unref'd. */
+  /**
+   * @internal Starts `request` on its pty slave and watches its exit with
+   * this kqueue; `handlers` hear of it once: its exit status, or that it
+   * can no longer be watched (the Kqueuer closed).
+   * @throws ERR_KQUEUER_CLOSED; errno errors from the spawn's steps (as
+   *   native/spawn.h names them), `ENOENT`/`EACCES` from execve among them.
+   */
+  [kSpawnChild](request: SpawnRequest, handlers: ChildHandlers): ChildWatch {
+    if (this.kq === null) throw codedError('ERR_KQUEUER_CLOSED', 'the Kqueuer is closed');
+    const id = this.nextId++;
+    const pid = this.kq.spawn(id, request.paths, request.argv, request.envp, request.cwd, request.slaveFd);
+    if (pid < 0) throw lastError(this.native);
+    const child: Child = { id, pid, handlers, refed: true };
+    this.children.set(id, child);
+    this.refedChildren++;
+    this.updateLoopRef();
+    debug('spawn pid %d as id %d', pid, id);
+    // A child that exited before its watch was in place (macOS refuses to
+    // watch a zombie) raises no event: look once.
+    process.nextTick(() => this.reap(child, false));
+    return {
+      pid,
+      ref: () => this.refChild(child, true),
+      unref: () => this.refChild(child, false),
+    };
+  }
+
+  /** Reaps `child` if it has exited; `exited`: its exit event came. */
+  private reap(child: Child, exited: boolean): void {
+    if (this.kq === null || this.children.get(child.id) !== child) return;
+    // The kernel's kqueue may post NOTE_EXIT a moment before the process is
+    // a zombie (FreeBSD's exit1()): then waitpid() waits for that moment. A
+    // pidfd (the emulation, libkqueue) is readable only once it is one.
+    const status = this.kq.reap(child.pid, exited && this.native.backend === 'kernel');
+    if (status === null) return;
+    this.refChild(child, false);
+    this.children.delete(child.id);
+    if (status === -1) {
+      child.handlers.lost(lastError(this.native));
+      return;
+    }
+    const [code, signal] = status;
+    const exit: ExitStatus = signal === 0 ? { exitCode: code, signal: null } : { exitCode: null, signal: signalName(signal) };
+    debug('pid %d exited: %o', child.pid, exit);
+    child.handlers.exited(exit);
+  }
+
+  private refChild(child: Child, refed: boolean): void {
+    if (child.refed === refed || this.children.get(child.id) !== child) return;
+    child.refed = refed;
+    this.refedChildren += refed ? 1 : -1;
+    this.updateLoopRef();
+  }
+
+  /** The loop is held while a console waits or a ref'd child runs, unless the user unref'd. */
   private updateLoopRef(): void {
-    const want = this.refed && this.waitingCount > 0;
+    const want = this.refed && (this.waitingCount > 0 || this.refedChildren > 0);
     if (want === this.loopRefed || this.kq === null) return;
     this.loopRefed = want;
     if (want) this.kq.ref();
@@ -330,4 +412,16 @@ export class Kqueuer {
       this.native.setNonBlocking(entry.fd, false);
     }
   }
+}
+
+let shared: Kqueuer | undefined;
+
+/**
+ * @internal The Kqueuer used when none is given (spawn(), fromNodePty()): one
+ * per thread, made on first use. It keeps the process alive only while a
+ * console waits for an event or a spawned program runs.
+ */
+export function sharedKqueuer(): Kqueuer {
+  if (shared === undefined || shared.closed) shared = new Kqueuer();
+  return shared;
 }

@@ -10,7 +10,7 @@
  * as the master hangs up. node-pty is never imported: any object shaped like
  * its IPty will do, and the core library loads without it.
  */
-import { Kqueuer } from './kqueuer';
+import { sharedKqueuer, type Kqueuer } from './kqueuer';
 import { binding } from './binding';
 import { codedError, lastError } from './errors';
 import type { KqueueConsole, KqueueConsoleOptions } from './kqueue-console';
@@ -36,14 +36,6 @@ interface NodePtyInternals {
     readableLength: number;
     read(): string | Buffer | null;
   };
-}
-
-let shared: Kqueuer | undefined;
-
-/** @internal The Kqueuer used when none is given: one per thread, made on first use. */
-export function sharedKqueuer(): Kqueuer {
-  if (shared === undefined || shared.closed) shared = new Kqueuer();
-  return shared;
 }
 
 /**

@@ -8,7 +8,7 @@ import { kReady, type ConsoleIo, type Registration } from '../src/console-io';
 import { KqueueConsole, type KqueueConsoleOptions } from '../src/kqueue-console';
 
 const { EAGAIN, EIO, EBADF, EINVAL } = os.constants.errno;
-const bits = { READABLE: 1, WRITABLE: 2, HANGUP: 4 };
+const bits = { READABLE: 1, WRITABLE: 2, HANGUP: 4, EXITED: 8 };
 
 /** A fake non-blocking fd: bytes to read, room to write, what it says when out of either. */
 class FakeFd implements ConsoleIo {

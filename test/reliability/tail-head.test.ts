@@ -1,14 +1,15 @@
 // Tail and head: children that write a random 0–2 MiB payload and exit at
 // once, and children that print the moment they start. Every byte and its
-// checksum, every time, through openPty() + a child on the slave (read as a
-// stream, and with the onread option) and through fromNodePty().
+// checksum, every time, through spawn(), through openPty() + a child on the
+// slave (read as a stream, and with the onread option) and through
+// fromNodePty().
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as pty from 'node-pty';
 import t from 'tap';
-import { Kqueuer, fromNodePty } from '../../src/index';
+import { Kqueuer, fromNodePty, spawn } from '../../src/index';
 import { collect, outputOf } from '../helpers/pty';
 import { scaled, pool, rng, seed } from '../helpers/scale';
 import { within } from '../helpers/fixtures';
@@ -66,6 +67,25 @@ for (const onread of [false, true]) {
     kq.close();
   });
 }
+
+t.test(`tail: ${RUNS} children write 0–2 MiB and exit at once (spawn())`, async (t) => {
+  const kq = new Kqueuer();
+  let bad = 0;
+  await pool(RUNS, 4, async (run) => {
+    const f = files[Math.floor(random() * files.length)];
+    const p = spawn('cat', [f.file], { raw: true, kqueuer: kq });
+    const out = collect(p.console);
+    // Nothing wired: the stream ends by itself once cat has exited.
+    await within('the console: end', p.console, 'end');
+    const got = out.buffer();
+    if (got.length !== f.size || sha(got) !== f.sha) {
+      bad++;
+      t.fail(`run ${run}: ${got.length} of ${f.size} bytes, or a wrong checksum; ${difference(got, f.file)}`);
+    }
+  });
+  t.equal(bad, 0, `${RUNS} runs, ${RUNS} spawn()s, every byte and checksum`);
+  kq.close();
+});
 
 t.test(`tail: ${RUNS} children write 0–2 MiB and exit at once (fromNodePty)`, async (t) => {
   const kq = new Kqueuer();

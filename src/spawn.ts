@@ -1,0 +1,299 @@
+/**
+ * spawn(): a program on a new pty, as one stream whose life follows the
+ * program's (node-pty's `spawn()`, Python's `pty.spawn`, Go's
+ * `creack/pty.Start`).
+ *
+ *   const p = spawn('bash', ['-i']);
+ *   for await (const chunk of p.console) process.stdout.write(chunk);
+ *   console.log(await p.exited); // { exitCode: 0, signal: null }
+ *
+ * The program leads a session of its own with the pty as its controlling
+ * terminal (fork/exec in the addon: native/spawn.cc), so job control, ^C and
+ * the hang-up at close work as in a terminal, on every platform, with no
+ * helper program. Its exit is one more event of the Kqueuer's kqueue
+ * (EVFILT_PROC, or a pidfd in the Linux emulation), and the library reaps
+ * it. At that event the console is shut down: what the pty still holds is
+ * read (to EIO, once no process has the slave open), the readable side
+ * ends, and the master is closed once the stream has been read to its end.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { signalName, type ExitStatus, type ChildWatch, type SpawnRequest } from './child';
+import { openPty, type Console, type WinSize } from './console';
+import { validateConsoleOptions, type KqueueConsoleOptions } from './console-options';
+import { codedError, systemError, validateBoolean, validateCString, validateInteger, validateObject, type SystemError } from './errors';
+import { Kqueuer, kSpawnChild, sharedKqueuer } from './kqueuer';
+import type { KqueueConsole } from './kqueue-console';
+
+export type { ExitStatus } from './child';
+
+/** Options of {@link spawn}: the program's, and those of {@link Kqueuer.add} for its console. */
+export interface SpawnOptions extends Omit<KqueueConsoleOptions, 'autoClose'> {
+  /** Working directory; default the parent's. */
+  cwd?: string;
+  /**
+   * Environment; default `process.env`. `TERM` is set to `xterm-256color`
+   * when the environment given has none. PATH is searched in this
+   * environment's `PATH` (default `/usr/bin:/bin`), as child_process does.
+   */
+  env?: NodeJS.ProcessEnv;
+  /** Window size in rows; default 24. */
+  rows?: number;
+  /** Window size in columns; default 80. */
+  cols?: number;
+  /**
+   * Put the terminal in raw mode before the program starts (cfmakeraw: no
+   * echo, no line editing, no CRLF translation, bytes unchanged both
+   * ways). Default false: a terminal as a shell expects it.
+   */
+  raw?: boolean;
+  /** The Kqueuer for the console and the exit; by default one shared per thread, which keeps nothing alive while idle. */
+  kqueuer?: Kqueuer;
+}
+
+/** The default terminal type: what xterm.js, the web terminal's emulator, is. */
+export const DEFAULT_TERM = 'xterm-256color';
+const DEFAULT_PATH = '/usr/bin:/bin';
+const U16 = 0xffff;
+
+const consoleOptionKeys = ['readableHighWaterMark', 'writableHighWaterMark', 'readBufferSize', 'onread'] as const;
+
+/**
+ * @internal A spawned program's life as its PtyProcess sees it, set in the
+ * Kqueuer's callbacks (not a promise's, a microtask later): `reaped` from
+ * the moment its pid may be reused, `lost` when its Kqueuer closed first.
+ */
+class Life {
+  phase: 'running' | 'reaped' | 'lost' = 'running';
+  status: ExitStatus | null = null;
+  readonly promise: Promise<ExitStatus>;
+  private resolve!: (status: ExitStatus) => void;
+  private reject!: (err: Error) => void;
+
+  constructor() {
+    this.promise = new Promise<ExitStatus>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.promise.catch(() => {}); // Awaiting it is optional.
+  }
+
+  exited(status: ExitStatus): void {
+    this.phase = 'reaped';
+    this.status = status;
+    this.resolve(status);
+  }
+
+  lost(err: Error): void {
+    this.phase = 'lost';
+    this.reject(err);
+  }
+}
+
+/**
+ * A program running on a pty, made by {@link spawn}. Its console is the
+ * stream of the pty master; its exit ends that stream.
+ */
+export class PtyProcess {
+  /** The program's process id (the leader of its session and process group). */
+  readonly pid: number;
+  /**
+   * The pty master as a stream: the program's output to read, its input to
+   * write. Ends by itself after the program exits and everything it wrote
+   * has been read; closed (the master fd) once read to its end.
+   */
+  readonly console: KqueueConsole;
+  /**
+   * Settles when the program has exited and has been reaped, with its code
+   * or signal; everything it wrote is in the console's readable side by
+   * then. Rejects (ERR_KQUEUER_CLOSED) only when its Kqueuer is closed
+   * while it runs; nobody needs to await it.
+   */
+  readonly exited: Promise<ExitStatus>;
+  private readonly watch: ChildWatch;
+  private readonly life: Life;
+
+  /** @internal Use {@link spawn}. */
+  constructor(watch: ChildWatch, con: KqueueConsole, life: Life) {
+    this.pid = watch.pid;
+    this.watch = watch;
+    this.console = con;
+    this.life = life;
+    this.exited = life.promise;
+  }
+
+  /** The exit code once the program has exited (null while it runs, or when a signal ended it), as ChildProcess's. */
+  get exitCode(): number | null {
+    return this.life.status?.exitCode ?? null;
+  }
+
+  /** The signal that ended the program, once it has (null otherwise), as ChildProcess's. */
+  get signalCode(): NodeJS.Signals | null {
+    return this.life.status?.signal ?? null;
+  }
+
+  /**
+   * Sends `signal` (default `SIGTERM`) to the program, as ChildProcess's
+   * `kill()`. Returns false once it has been reaped (its pid may be
+   * another process's by then) or when it is gone.
+   * @throws ERR_UNKNOWN_SIGNAL for a name or number that is no signal here.
+   */
+  kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    const n = signalNumber(signal);
+    if (this.life.phase !== 'running') return false;
+    try {
+      process.kill(this.pid, n);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Sets the terminal's window size; the program gets SIGWINCH.
+   * @throws as {@link Console.resize}; ERR_CONSOLE_CLOSED once the console is closed.
+   */
+  resize(size: WinSize): void {
+    this.console.resize(size);
+  }
+
+  /** The running program keeps the event loop alive (the default), as ChildProcess's `ref()`. */
+  ref(): this {
+    this.watch.ref();
+    return this;
+  }
+
+  /** The event loop may exit while the program runs, as ChildProcess's `unref()`. */
+  unref(): this {
+    this.watch.unref();
+    return this;
+  }
+}
+
+/**
+ * Starts `file` on a new pty and returns it with the pty master's stream:
+ * see the module comment. Nothing to wire: the stream ends after the
+ * program exits, with every byte it wrote.
+ *
+ * @param file the program: a path, or a name looked up in the PATH of `options.env`.
+ * @throws synchronously, as child_process.spawn's errors read
+ *   (`code`, `errno`, `syscall`, `path`, `spawnargs`): `ENOENT`, `EACCES`,
+ *   `ENOTDIR`, ... for a program that cannot be executed (syscall
+ *   `spawn <file>`), and for a `cwd` that cannot be entered (syscall
+ *   `chdir`, `path` the cwd); ERR_INVALID_ARG_TYPE / ERR_INVALID_ARG_VALUE /
+ *   ERR_OUT_OF_RANGE for bad arguments; ERR_KQUEUER_CLOSED; errno errors
+ *   from openPty() (`EMFILE`, ...) and from fork().
+ */
+export function spawn(file: string, args: readonly string[] = [], options: SpawnOptions = {}): PtyProcess {
+  const request = spawnRequest(file, args, options);
+  const consoleOptions = validateConsoleOptions(pick(options, consoleOptionKeys));
+  const rows = validateInteger(options.rows ?? 24, 'options.rows', 1, U16);
+  const cols = validateInteger(options.cols ?? 80, 'options.cols', 1, U16);
+  const raw = options.raw === undefined ? false : validateBoolean(options.raw, 'options.raw');
+  if (options.kqueuer !== undefined && !(options.kqueuer instanceof Kqueuer)) {
+    throw codedError('ERR_INVALID_ARG_TYPE', 'The "options.kqueuer" property must be an instance of Kqueuer.');
+  }
+  const kq = options.kqueuer ?? sharedKqueuer();
+  if (kq.closed) throw codedError('ERR_KQUEUER_CLOSED', 'the Kqueuer is closed');
+
+  const { master, slave } = openPty();
+  let con: KqueueConsole | null = null;
+  const life = new Life();
+  let watch: ChildWatch;
+  try {
+    master.resize({ rows, cols });
+    if (raw) slave.setRaw({ opost: false });
+    con = kq.add(master, consoleOptions);
+    const stream = con;
+    watch = kq[kSpawnChild](
+      { ...request, slaveFd: slave.fd },
+      {
+        exited: (status) => {
+          endWithProgram(stream, slave);
+          life.exited(status);
+        },
+        lost: (err) => {
+          slave.close();
+          life.lost(err);
+        },
+      },
+    );
+  } catch (err) {
+    if (con !== null) con.destroy();
+    else master.close();
+    slave.close();
+    throw spawnError(err, file, args, request.cwd);
+  }
+  // The child has its own copies. On macOS the kernel discards what the
+  // master has not read when the last slave fd closes, so there the parent
+  // holds one until the exit's drain (see openPty()); elsewhere the master
+  // must see EIO once the program's own fds are gone.
+  if (process.platform !== 'darwin') slave.close();
+  return new PtyProcess(watch, con, life);
+}
+
+/** The program's exit: read what the pty holds, end, and close the master once read. */
+function endWithProgram(con: KqueueConsole, slave: Console): void {
+  if (!con.destroyed) {
+    // The default close (deregister) is synchronous: the drain has run when
+    // shutdown() returns, and the readable side has ended.
+    void con.shutdown();
+    if (con.readableEnded) con.destroy();
+    else con.once('end', () => con.destroy());
+  }
+  slave.close();
+}
+
+function spawnRequest(file: string, args: readonly string[], options: SpawnOptions): Omit<SpawnRequest, 'slaveFd'> {
+  validateCString(file, 'file');
+  if (file === '') throw codedError('ERR_INVALID_ARG_VALUE', 'The "file" argument must not be empty.');
+  if (!Array.isArray(args)) {
+    throw codedError('ERR_INVALID_ARG_TYPE', `The "args" argument must be an instance of Array. Received ${typeof args}`);
+  }
+  args.forEach((a, i) => validateCString(a, `args[${i}]`));
+  validateObject(options, 'options');
+  const cwd = options.cwd === undefined ? null : validateCString(options.cwd, 'options.cwd');
+  const env = options.env === undefined ? process.env : validateObject(options.env, 'options.env');
+  const envp: string[] = [];
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    envp.push(validateCString(`${key}=${String(value)}`, `options.env['${key}']`));
+  }
+  if (env.TERM === undefined) envp.push(`TERM=${DEFAULT_TERM}`);
+  const search = typeof env.PATH === 'string' ? env.PATH : DEFAULT_PATH;
+  const paths = file.includes('/') ? [file] : search.split(':').map((dir) => path.join(dir === '' ? '.' : dir, file));
+  return { paths, argv: [file, ...args], envp, cwd };
+}
+
+/** Errors as child_process.spawn()'s read: `spawn <file> ENOENT`, with path and spawnargs. */
+function spawnError(err: unknown, file: string, args: readonly string[], cwd: string | null): unknown {
+  const e = err as SystemError & { path?: string; spawnargs?: string[] };
+  if (typeof e?.errno !== 'number' || typeof e.syscall !== 'string') return err;
+  let out: SystemError & { path?: string; spawnargs?: string[] };
+  if (e.syscall === 'execve') {
+    out = systemError(-e.errno, `spawn ${file}`);
+    out.path = file;
+  } else if (e.syscall === 'chdir' && cwd !== null) {
+    out = systemError(-e.errno, 'chdir');
+    out.message = `chdir ${out.code}: cannot enter the cwd ${JSON.stringify(cwd)} of spawn ${file}`;
+    out.path = cwd;
+  } else {
+    out = e;
+  }
+  out.spawnargs = [...args];
+  return out;
+}
+
+function signalNumber(signal: unknown): number {
+  const signals = os.constants.signals as Record<string, number>;
+  if (typeof signal === 'number' && Number.isInteger(signal) && (signal === 0 || signalName(signal) !== `SIG${signal}`)) return signal;
+  if (typeof signal === 'string' && Object.hasOwn(signals, signal)) return signals[signal];
+  throw codedError('ERR_UNKNOWN_SIGNAL', `Unknown signal: ${String(signal)}`);
+}
+
+function pick<T extends object, K extends readonly (keyof T)[]>(from: T, keys: K): Pick<T, K[number]> {
+  const out: Partial<T> = {};
+  for (const key of keys) if (from[key] !== undefined) out[key] = from[key];
+  return out as Pick<T, K[number]>;
+}
