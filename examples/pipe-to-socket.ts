@@ -19,8 +19,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Duplex } from 'node:stream';
-import { Kqueuer, current, openPty, type WinSize } from 'kqueue-console';
-import { spawnOnPty } from 'kqueue-console/harness';
+import { Kqueuer, current, spawn, type WinSize } from 'kqueue-console';
 
 const AUTH = 1;
 const DATA = 2;
@@ -104,7 +103,11 @@ export async function serve(options: ServeOptions): Promise<Server> {
           return;
         }
         authed = true;
-        session = startSession(socket);
+        try {
+          session = startSession(socket);
+        } catch {
+          socket.destroy(); // No pty, or the program cannot run: nothing to serve.
+        }
         return;
       }
       if (type === DATA) session?.input(payload);
@@ -118,20 +121,17 @@ export async function serve(options: ServeOptions): Promise<Server> {
   });
 
   function startSession(socket: net.Socket): { input: (payload: Buffer) => void; resize: (size: WinSize) => void } {
-    const { master, slave } = openPty();
-    // A session of its own with the pty as its controlling terminal (where
-    // the platform allows), so that Ctrl-C and job control work remotely.
-    const child = spawnOnPty(slave.fd, options.command, options.args ?? [], {
-      env: options.env ?? { ...process.env, TERM: process.env.TERM ?? 'xterm' },
-    });
-    slave.close();
-    const con = kq.add(master);
+    // A session of its own with the pty as its controlling terminal, so that
+    // Ctrl-C and job control work remotely.
+    const child = spawn(options.command, options.args ?? [], { env: options.env, kqueuer: kq });
+    const con = child.console;
     con.on('error', () => socket.destroy());
     // Backpressure from the socket to the child: pipe() stops reading the
-    // pty while the socket's buffer is full.
+    // pty while the socket's buffer is full; the console ends, and so the
+    // socket, once the child has exited and all it wrote has gone out.
     con.pipe(socket);
     const hangUp = (): void => {
-      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      if (child.exitCode === null && child.signalCode === null) {
         try {
           process.kill(-child.pid, 'SIGHUP');
         } catch {
@@ -139,9 +139,7 @@ export async function serve(options: ServeOptions): Promise<Server> {
         }
       }
     };
-    live.set(hangUp, child.pid ?? -1);
-    child.on('exit', () => void con.shutdown());
-    child.on('error', () => socket.destroy());
+    live.set(hangUp, child.pid);
     socket.on('close', () => {
       live.delete(hangUp);
       hangUp();

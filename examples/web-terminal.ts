@@ -27,8 +27,7 @@ import * as http from 'node:http';
 import type * as net from 'node:net';
 import * as path from 'node:path';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { Kqueuer, openPty } from 'kqueue-console';
-import { spawnOnPty } from 'kqueue-console/harness';
+import { DEFAULT_TERM, Kqueuer, spawn } from 'kqueue-console';
 
 /** Unacknowledged bytes above which the console is paused, and below which it resumes. */
 export const HIGH_WATER = 256 * 1024;
@@ -147,19 +146,23 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
         ws.close(1008, 'wrong token');
         return;
       }
-      startSession(ws);
+      try {
+        startSession(ws);
+      } catch (err) {
+        // No pty, or the program cannot run (spawn() throws ENOENT, EMFILE).
+        log(`session not started: ${(err as Error).message}`);
+        ws.close(1011, 'no session');
+      }
     });
     ws.on('close', () => clearTimeout(timer));
     ws.on('error', () => ws.terminate());
   }
 
   function startSession(ws: WebSocket): void {
-    const { master, slave } = openPty();
     // A session of its own with the pty as its controlling terminal, so that
     // Ctrl-C reaches the foreground job.
-    const child = spawnOnPty(slave.fd, command, args, { env: options.env ?? { ...process.env, TERM: 'xterm-256color' } });
-    slave.close();
-    const con = kq.add(master);
+    const child = spawn(command, args, { env: options.env ?? { ...process.env, TERM: DEFAULT_TERM }, kqueuer: kq });
+    const con = child.console;
     const id = ++sessionsStarted;
     log(`session ${id} started: pid ${child.pid}`);
 
@@ -175,7 +178,8 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
     });
     con.on('error', () => ws.terminate());
     const hangUp = (): void => {
-      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      // The shell's process group; the master's close hangs up the rest.
+      if (child.exitCode === null && child.signalCode === null) {
         try {
           process.kill(-child.pid, 'SIGHUP');
         } catch {
@@ -184,16 +188,13 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
       }
     };
     sessions.add(hangUp);
-    // The shell exited: shutdown() reads what the pty still holds, the
-    // readable side ends once the page has taken it, then the page is told.
-    let exitCode: number | null = null;
-    child.on('exit', (code, signal) => {
-      exitCode = code ?? (signal !== null ? 128 : 1);
-      void con.shutdown();
-    });
+    // The console ends by itself once the shell has exited and the page has
+    // taken all it wrote; then the page is told how it ended.
     con.on('end', () => {
-      ws.send(JSON.stringify({ type: 'exit', code: exitCode }));
-      ws.close(1000, 'exited');
+      void child.exited.then(({ exitCode, signal }) => {
+        ws.send(JSON.stringify({ type: 'exit', code: exitCode ?? (signal !== null ? 128 : 1) }));
+        ws.close(1000, 'exited');
+      });
     });
     ws.on('close', () => {
       sessions.delete(hangUp);

@@ -1,7 +1,7 @@
 /**
  * An expect-style driver for testing terminal programs through streams:
- * spawn a program on a pty (or attach to any Duplex that talks to one), send
- * input, and wait for output that matches.
+ * spawn a program on a pty (the main entry's `spawn()`), or attach to any
+ * Duplex that talks to one, send input, and wait for output that matches.
  *
  *   const h = Harness.spawn('sh');
  *   await h.expect('$ ');
@@ -14,57 +14,20 @@
  * across reads is found; text is decoded as a stream, so a UTF-8 character
  * split across reads is whole; byte patterns match the raw bytes.
  */
-import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { Duplex } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { openPty, type WinSize } from './console';
+import type { WinSize } from './console';
 import { codedError } from './errors';
 import type { Kqueuer } from './kqueuer';
-import { sharedKqueuer } from './node-pty';
-
-let setsidPath: string | null | undefined;
-
-/** util-linux's setsid, which can give a program a controlling terminal. */
-function findSetsid(): string | null {
-  if (setsidPath === undefined) {
-    setsidPath = process.platform === 'linux' ? (['/usr/bin/setsid', '/bin/setsid'].find((p) => fs.existsSync(p)) ?? null) : null;
-  }
-  return setsidPath;
-}
-
-/** Options of {@link spawnOnPty}. */
-export interface SpawnOnPtyOptions {
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
-}
-
-/**
- * Spawns `file` on a pty slave: the slave is its stdin, stdout and stderr,
- * and it leads a session of its own. Where util-linux's `setsid` is present
- * (Linux) the slave also becomes its controlling terminal, which gives it job
- * control, Ctrl-C as SIGINT, and SIGHUP when the master closes; Node's own
- * spawn() cannot do that. Elsewhere it runs without a controlling terminal,
- * and {@link Harness.close} sends the SIGHUP itself.
- */
-export function spawnOnPty(slaveFd: number, file: string, args: string[] = [], options: SpawnOnPtyOptions = {}): ChildProcess {
-  const stdio = [slaveFd, slaveFd, slaveFd];
-  const setsid = findSetsid();
-  if (setsid !== null) {
-    // Not detached: setsid(1) execs the program in place (same pid) only when
-    // it is not already a process group leader.
-    return spawnChild(setsid, ['--ctty', file, ...args], { stdio, env: options.env, cwd: options.cwd });
-  }
-  return spawnChild(file, args, { stdio, env: options.env, cwd: options.cwd, detached: true });
-}
+import { spawn } from './spawn';
 
 /** Options of {@link Harness.spawn}. */
 export interface HarnessSpawnOptions {
   /** Arguments to the program. */
   args?: string[];
-  /** Environment; default `process.env` with `TERM=xterm`. */
+  /** Environment; default `process.env`. `TERM` is `xterm-256color` unless the environment sets it. */
   env?: NodeJS.ProcessEnv;
   /** Working directory; default `process.cwd()`. */
   cwd?: string;
@@ -112,7 +75,6 @@ export class Harness {
   private ended = false;
   private failure: Error | null = null;
   private readonly waiters = new Set<Waiter>();
-  private onClose: () => void = () => {};
 
   /**
    * Drives `stream`: its readable side is the program's output, its writable
@@ -124,47 +86,25 @@ export class Harness {
   }
 
   /**
-   * Runs `file` on a new pty with {@link spawnOnPty}.
-   * @throws errno errors from openPty(); a failed spawn rejects exit().
+   * Runs `file` on a new pty with the main entry's `spawn()`: a session of
+   * its own with the pty as its controlling terminal, so job control and
+   * ^C work. exit() resolves with its exit code (128 + the signal number
+   * when a signal ended it).
+   * @throws as `spawn()`: `ENOENT` for a program that cannot be found, ...
    */
   static spawn(file: string, options: HarnessSpawnOptions = {}): Harness {
-    const { master, slave } = openPty();
-    try {
-      master.resize(options.size ?? { rows: 24, cols: 80 });
-      if (options.raw) slave.setRaw({ opost: false });
-      const child = spawnOnPty(slave.fd, file, options.args ?? [], {
-        env: options.env ?? { ...process.env, TERM: 'xterm' },
-        cwd: options.cwd,
-      });
-      const con = (options.kqueuer ?? sharedKqueuer()).add(master);
-      const exit = new Promise<number | null>((resolve, reject) => {
-        child.once('error', reject);
-        child.once('exit', (code, signal) => {
-          // Every byte the child wrote is in the pty now: read it, then end.
-          void con.shutdown().then(() => {
-            con.end();
-            resolve(code ?? (signal ? 128 + os.constants.signals[signal] : null));
-          });
-        });
-      });
-      exit.catch(() => void con.destroy());
-      const harness = new Harness(con, exit);
-      harness.onClose = () => {
-        // Where the pty is not the child's controlling terminal, closing it
-        // sends no SIGHUP: send it to the child's process group (its own, as
-        // a session leader) in any case.
-        if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-          try {
-            process.kill(-child.pid, 'SIGHUP');
-          } catch {
-            // The group is already gone.
-          }
-        }
-      };
-      return harness;
-    } finally {
-      slave.close(); // The child has its own copy.
-    }
+    const size = options.size ?? { rows: 24, cols: 80 };
+    const p = spawn(file, options.args ?? [], {
+      env: options.env,
+      cwd: options.cwd,
+      rows: size.rows,
+      cols: size.cols,
+      raw: options.raw,
+      kqueuer: options.kqueuer,
+    });
+    const exit = p.exited.then(({ exitCode, signal }) => exitCode ?? 128 + os.constants.signals[signal!]);
+    exit.catch(() => {}); // exit() reports it; awaiting it is optional.
+    return new Harness(p.console, exit);
   }
 
   private constructor(stream: Duplex, exit: Promise<number | null>) {
@@ -316,9 +256,11 @@ export class Harness {
     return code;
   }
 
-  /** Destroys the stream; a spawned program's process group gets SIGHUP. */
+  /**
+   * Destroys the stream. A spawned program's terminal hangs up: its
+   * foreground process group gets SIGHUP from the kernel.
+   */
   close(): void {
-    this.onClose();
     this.stream.destroy();
   }
 }

@@ -25,7 +25,7 @@ t.test('the README usage example runs and prints exactly what it should', async 
   const run = await runExample('usage.ts');
   t.equal(run.stderr, '', 'nothing on stderr');
   t.equal(run.code, 0, 'exit code 0');
-  t.equal(run.stdout, 'hello from a pty\nbye\nchild exited with 0\n', 'the exact output');
+  t.equal(run.stdout, 'hello from a pty\nbye\nchild exited with 3\n', 'the exact output');
 });
 
 t.test('the README shows the usage example as it is in examples/usage.ts', async (t) => {
