@@ -32,9 +32,9 @@ const reps = Number(value('reps', quick ? 1 : 5));
 const spinners = Number(value('spinners', quick ? 0 : 1));
 const MiB = 1024 * 1024;
 const sizes = quick
-  ? { w1: 8 * MiB, w2: 300, w3: 8 * MiB, w4: 8 * MiB, w5count: 16, w5small: 4, w5each: 256 * 1024, w6idle: 0.3 }
-  : { w1: 256 * MiB, w2: 20000, w3: 256 * MiB, w4: 256 * MiB, w5count: 256, w5small: 64, w5each: 4 * MiB, w6idle: 2 };
-const workloads = value('workloads', 'W1,W2,W3,W4,W5,W6').split(',');
+  ? { w1: 8 * MiB, w2: 300, w3: 8 * MiB, w4: 8 * MiB, w5count: 16, w5small: 4, w5each: 256 * 1024, w6idle: 0.3, w7: 20 }
+  : { w1: 256 * MiB, w2: 20000, w3: 256 * MiB, w4: 256 * MiB, w5count: 256, w5small: 64, w5each: 4 * MiB, w6idle: 2, w7: 200 };
+const workloads = value('workloads', 'W1,W2,W3,W4,W5,W6,W7').split(',');
 const peerFilter = value('peers', null)?.split(',');
 
 fs.mkdirSync(build, { recursive: true });
@@ -90,6 +90,8 @@ const PEERS = {
   // The same readers with their onread option: reads into buffers the consumer reuses.
   'node-tty (onread)': { ok: true, cmd: nodePeer('node-tty (onread)') },
   'kqueue-console (onread)': { ok: true, cmd: nodePeer('kqueue-console (onread)') },
+  // child_process.spawn() on an openPty() slave, read by a Kqueuer (W7).
+  child_process: { ok: true, cmd: nodePeer('child_process') },
 };
 const PLAN = {
   W1: ['C limit (blocking)', 'C limit (epoll ET)', 'go-epollconsole', 'node-pty', 'node-tty', 'kqueue-console', 'kqueue-console (thread)'],
@@ -100,6 +102,7 @@ const PLAN = {
   W4: ['C limit (blocking)', 'node-pty', 'kqueue-console'],
   W5: ['node-pty', 'node-tty', 'kqueue-console', 'node-tty (onread)', 'kqueue-console (onread)'],
   W6: ['node-tty', 'kqueue-console'],
+  W7: ['node-pty', 'child_process', 'kqueue-console'],
 };
 
 // ---- Payloads -----------------------------------------------------------------
@@ -162,6 +165,7 @@ const options = {
   W4: { size: sizes.w4 },
   W5: { count: sizes.w5count, each: sizes.w5each },
   W6: { idle: sizes.w6idle },
+  W7: { count: sizes.w7 },
 };
 const expected = { W1: sizes.w1, W3: sizes.w3, W4: sizes.w4, W5: sizes.w5count * sizes.w5each };
 
@@ -249,6 +253,13 @@ const METRICS = {
   W6: [
     ['CPU ms', (r) => r.cpuMs, 'low'],
     ['wake-ups', (r) => r.wakeups ?? r.contextSwitches, 'low'],
+  ],
+  W7: [
+    ['to first byte p50 µs', (r) => r.firstP50, 'low'],
+    ['to first byte p99 µs', (r) => r.firstP99, 'low'],
+    ['to exit p50 µs', (r) => r.exitP50, 'low'],
+    ['to exit p99 µs', (r) => r.exitP99, 'low'],
+    ['CPU µs/spawn', (r) => r.cpuUsPerSpawn, 'low'],
   ],
 };
 const lossText = (bad, runs) => {

@@ -427,7 +427,61 @@ async function w6() {
   };
 }
 
-const run = { W1: w1, W2: w2, W3: w3, W4: w4, W5: w5, W6: w6 }[workload];
+/**
+ * W7, spawn latency: `opt.count` programs one after another, each printing
+ * one byte and exiting (`printf x`); the time from the call that starts it
+ * to its first byte, and to the moment its exit is known with all its
+ * output read. Peers: kqueue-console's spawn(), node-pty's spawn(), and
+ * child_process.spawn() on an openPty() slave read by a Kqueuer (the wiring
+ * spawn() replaces).
+ */
+async function w7() {
+  const first = [];
+  const exit = [];
+  const cpu0 = cpu();
+  for (let i = 0; i < opt.count; i++) {
+    const t0 = now();
+    let t1 = 0;
+    const sawByte = () => (t1 ||= now());
+    if (kind === 'node-pty') {
+      const pty = require(`${root}node_modules/node-pty`);
+      const p = pty.spawn('printf', ['x'], { cols: 80, rows: 24 });
+      p.onData(sawByte);
+      await new Promise((r) => p.onExit(r));
+    } else if (kind === 'child_process') {
+      kqueuer ??= new lib.Kqueuer();
+      const { master, slave } = lib.openPty();
+      const con = kqueuer.add(master);
+      con.on('data', sawByte);
+      const ended = once(con, 'end');
+      const child = spawn('printf', ['x'], { stdio: [slave.fd, slave.fd, slave.fd] });
+      slave.close();
+      await once(child, 'exit');
+      await con.shutdown();
+      await ended;
+      con.destroy();
+    } else {
+      const p = lib.spawn('printf', ['x']);
+      p.console.on('data', sawByte);
+      await Promise.all([p.exited, once(p.console, 'end')]);
+    }
+    const t2 = now();
+    if (!t1) throw new Error(`run ${i}: no byte before the exit`);
+    first.push((t1 - t0) * 1e6);
+    exit.push((t2 - t0) * 1e6);
+  }
+  const pct = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))];
+  return {
+    count: opt.count,
+    firstP50: pct(first, 0.5),
+    firstP99: pct(first, 0.99),
+    exitP50: pct(exit, 0.5),
+    exitP99: pct(exit, 0.99),
+    cpuUsPerSpawn: ((cpu() - cpu0) * 1e6) / opt.count,
+  };
+}
+
+const run = { W1: w1, W2: w2, W3: w3, W4: w4, W5: w5, W6: w6, W7: w7 }[workload];
 run()
   .then((r) => {
     process.stdout.write(JSON.stringify(r) + '\n');
