@@ -13,10 +13,18 @@
 
 #if defined(KQC_SYS_EVENT) || defined(__APPLE__) || defined(__FreeBSD__) || \
     defined(__OpenBSD__) || defined(__NetBSD__) || defined(__DragonFly__)
-#include <sys/event.h>  // need its types.
+// The order is the one kqueue(2) gives on the BSDs (OpenBSD's synopsis
+// includes <sys/types.h> first; NetBSD's and libkqueue's <sys/event.h> use
+// its types without including it), so the formatter must not sort it.
+// test/native/netbsd9/sys/event.h needs <sys/types.h> first too, and CI's
+// NetBSD 9 compile of kevent_test.cc, which includes this header first,
+// fails if the order changes.
+// clang-format off
+#include <sys/types.h>
+#include <sys/event.h>
 #include <sys/time.h>
-#include <sys/types.h>  // Before <sys/event.h>: NetBSD's and libkqueue's
 #include <unistd.h>
+// clang-format on
 
 // A kqueue is a plain file descriptor there.
 inline int kqueue_close(int kq) { return close(kq); }

@@ -4,8 +4,17 @@
 // not compile there. CI compiles the native sources against it (syntax only)
 // so that the conversion in native/kevent.h keeps working for both. Written
 // from NetBSD's manual page kqueue(2) and the layout it documents; not a copy.
+//
+// Like NetBSD's (and libkqueue's), it uses types of <sys/types.h> without
+// including it: native/kevent.h must include that first, and this check
+// makes the compile fail if a reordering (clang-format's include sorting
+// did it once) puts it after.
 #ifndef KQC_TEST_NETBSD9_SYS_EVENT_H_
 #define KQC_TEST_NETBSD9_SYS_EVENT_H_
+
+#if !defined(_SYS_TYPES_H)
+#error "<sys/types.h> must be included before <sys/event.h> (kqueue(2))"
+#endif
 
 #include <stddef.h>
 #include <stdint.h>
