@@ -15,6 +15,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { codedError } from './errors';
 
 /** The package root: the directory above `dist/` (or `src/` under the tests). */
 export const packageRoot = path.join(__dirname, '..');
@@ -106,7 +107,11 @@ export interface LoadedAddon {
 /**
  * Loads the addon: `KQUEUE_CONSOLE_ADDON` when set (the tests use it for
  * sanitizer and libkqueue builds), else a local build, else the prebuilt
- * binary. When none loads, the error says what was tried and what to do.
+ * binary. Called on the first use of the addon (binding.ts), not at
+ * require(): so `require('kqueue-console')` succeeds and the first call
+ * that needs the addon throws.
+ * @throws ERR_ADDON_NOT_LOADED when none loads, saying what was tried and
+ *   what to do.
  */
 export function loadAddon(root = packageRoot): LoadedAddon {
   const fromEnv = process.env.KQUEUE_CONSOLE_ADDON;
@@ -131,13 +136,12 @@ export function loadAddon(root = packageRoot): LoadedAddon {
   } catch (err) {
     tried.push((err as Error).message);
   }
-  const error = new Error(
+  throw codedError(
+    'ERR_ADDON_NOT_LOADED',
     'kqueue-console: its native addon could not be loaded.\n' +
       tried.map((t) => `  - ${t}\n`).join('') +
       'To build it for this machine, run `npm rebuild kqueue-console` (or allow the package its install script, ' +
       'which npm may block: see `allowScripts`/`--allow-scripts`). Building needs CMake >= 3.15, a C++17 compiler ' +
       "and Node's own headers (uv.h, in <prefix>/include/node next to the node binary).",
-  ) as Error & { code: string };
-  error.code = 'ERR_ADDON_NOT_LOADED';
-  throw error;
+  );
 }

@@ -23,6 +23,7 @@ export interface CodedError extends Error {
 
 /** The library's own stable error codes (errno names are used for kernel failures). */
 export type ErrorCode =
+  | 'ERR_ADDON_NOT_LOADED'
   | 'ERR_KQUEUER_CLOSED'
   | 'ERR_CONSOLE_SHUTDOWN'
   | 'ERR_CONSOLE_CLOSED'
