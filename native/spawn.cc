@@ -189,6 +189,17 @@ pid_t StartChild(const Prepared& p, int report) {
 }
 #endif
 
+// Sets this thread's signal mask (SIG_SETMASK). On Linux sigprocmask(2) is
+// per thread, as pthread_sigmask(3) is, and keeps the prebuilt binary on
+// glibc 2.28: pthread_sigmask moved into libc with a new version at 2.32.
+void SetSignalMask(const sigset_t* mask, sigset_t* old) {
+#if defined(__linux__)
+  sigprocmask(SIG_SETMASK, mask, old);
+#else
+  pthread_sigmask(SIG_SETMASK, mask, old);
+#endif
+}
+
 // A close-on-exec pipe whose fds are >= 3, so that the child's dup2() onto
 // 0-2 cannot take one.
 int ReportPipe(int fds[2]) {
@@ -270,10 +281,10 @@ int SpawnOnPty(const SpawnRequest& request, pid_t* pid, Syscall* failed) {
   }
   sigset_t all, old;
   sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &old);
+  SetSignalMask(&all, &old);
   pid_t child = StartChild(p, fds[1]);
   int fork_err = errno;
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  SetSignalMask(&old, nullptr);
   close(fds[1]);
   if (child < 0) {
     close(fds[0]);
