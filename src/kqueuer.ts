@@ -260,7 +260,9 @@ export class Kqueuer {
   /**
    * Closes the kqueue and stops polling it. Consoles still added are
    * destroyed (a pending write fails with ERR_STREAM_DESTROYED; fds they own
-   * are closed). Idempotent; wait() resolves.
+   * are closed). Programs spawned through it that still run are no longer
+   * watched: their `exited` rejects with ERR_KQUEUER_CLOSED, and the addon
+   * reaps them when they exit. Idempotent; wait() resolves.
    */
   close(): void {
     this.shutdownWith(undefined);
