@@ -1,11 +1,12 @@
-// A pty round trip through the installed package: what roundtrip.cjs
-// (require) and roundtrip.mjs (named imports) each run with the names they
-// got. Prints which addon file the process loaded, from /proc/self/maps.
+// A pty round trip through the installed package, then a program run with
+// spawn() to its exit: what roundtrip.cjs (require) and roundtrip.mjs
+// (named imports) each run with the names they got. Prints which addon file
+// the process loaded, from /proc/self/maps.
 // Run by scripts/test-package.mjs inside a fresh project.
 'use strict';
 const fs = require('node:fs');
 
-module.exports = function roundTrip({ Kqueuer, openPty }, label) {
+module.exports = function roundTrip({ Kqueuer, openPty, spawn }, label) {
   const kq = new Kqueuer();
   const { master, slave } = openPty();
   slave.setRaw({ opost: false });
@@ -18,10 +19,24 @@ module.exports = function roundTrip({ Kqueuer, openPty }, label) {
     if (chunk.toString() !== 'ping') throw new Error(`got ${JSON.stringify(chunk.toString())}`);
     clearTimeout(timer);
     const addon = fs.readFileSync('/proc/self/maps', 'utf8').match(/\S*kqueue[-_]console[^\s/]*\.node/)?.[0];
-    console.log(`${label} ok ${addon}`);
     con.destroy();
     slave.close();
     kq.close();
+    spawnToExit(spawn, label).then(() => console.log(`${label} ok ${addon}`));
   });
   fs.writeSync(slave.fd, 'ping');
 };
+
+/** spawn() of a program through the installed binary: its output, its exit code. */
+async function spawnToExit(spawn, label) {
+  const timer = setTimeout(() => {
+    console.error(`${label}: spawn() did not end within 10 s`);
+    process.exit(1);
+  }, 10_000);
+  const child = spawn('sh', ['-c', 'printf spawned; exit 5'], { raw: true });
+  let out = '';
+  for await (const chunk of child.console) out += chunk;
+  const { exitCode } = await child.exited;
+  clearTimeout(timer);
+  if (out !== 'spawned' || exitCode !== 5) throw new Error(`${label}: spawn() gave ${JSON.stringify(out)}, exit ${exitCode}`);
+}
