@@ -3,16 +3,19 @@
  * spawn a program on a pty (the main entry's `spawn()`), or attach to any
  * Duplex that talks to one, send input, and wait for output that matches.
  *
- *   const h = Harness.spawn('sh');
- *   await h.expect('$ ');
- *   await h.send('echo hi\n');
- *   await h.expect(/hi\r\n/);
- *   await h.send('exit\n');
- *   console.log(await h.exit());
+ * ```ts
+ * const h = Harness.spawn('sh');
+ * await h.expect('$ ');
+ * await h.send('echo hi\n');
+ * await h.expect(/hi\r\n/);
+ * await h.send('exit\n');
+ * console.log(await h.exit());
+ * ```
  *
  * Matching runs on the whole output since the last match, so a match split
  * across reads is found; text is decoded as a stream, so a UTF-8 character
  * split across reads is whole; byte patterns match the raw bytes.
+ * @module
  */
 import { once } from 'node:events';
 import * as os from 'node:os';

@@ -1,3 +1,17 @@
+/**
+ * Console file descriptors (pty masters, ttys, pipes) as Node `Duplex`
+ * streams with real backpressure, on a dedicated kqueue.
+ *
+ * - {@link spawn}: a program on a new pty, as one stream that ends with it.
+ * - {@link Kqueuer} and {@link KqueueConsole}: any console fd as a stream
+ *   (Go's `Kqueuer`/`KqueueConsole`), with {@link openPty}, {@link current}
+ *   and {@link Console} for the terminal operations.
+ * - {@link fromNodePty}: a node-pty process's master, read without loss.
+ *
+ * A console's events and their listeners' arguments are
+ * {@link KqueueConsoleEvents}.
+ * @module
+ */
 export { Kqueuer, type KqueuerOptions, type Wakeup } from './kqueuer';
 export { KqueueConsole } from './kqueue-console';
 export type { KqueueConsoleEvents, KqueueConsoleOptions, OnRead, ShutdownError, ShutdownResult } from './kqueue-console';

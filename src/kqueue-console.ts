@@ -158,6 +158,7 @@ export class KqueueConsole extends Duplex {
 
   // ---- Read side ----------------------------------------------------------
 
+  /** @internal The stream machinery's (Readable's `_read`). */
   override _read(): void {
     if (!this.withOnread) this.reader.want(); // With onread, pause() and resume() drive reading.
   }
@@ -210,10 +211,12 @@ export class KqueueConsole extends Duplex {
     return super.end(cb);
   }
 
+  /** @internal The stream machinery's (Writable's `_write`). */
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCallback): void {
     this.writer.take([chunk], chunk.length, cb);
   }
 
+  /** @internal The stream machinery's (Writable's `_writev`). */
   override _writev(chunks: { chunk: Buffer }[], cb: WriteCallback): void {
     const buffers = chunks.map((c) => c.chunk);
     let total = 0;
@@ -221,7 +224,10 @@ export class KqueueConsole extends Duplex {
     this.writer.take(buffers, total, cb);
   }
 
-  /** 'finish' says every byte reached the kernel: after shutdown failed a write, it never comes. */
+  /**
+   * @internal The stream machinery's. 'finish' says every byte reached the
+   * kernel: after shutdown failed a write, it never comes.
+   */
   override _final(callback: () => void): void {
     if (this.writer.bytesNotWritten === 0) callback();
   }
@@ -291,6 +297,7 @@ export class KqueueConsole extends Duplex {
     });
   }
 
+  /** @internal The stream machinery's (`destroy()` calls it). */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.reader.stop();
     this.writer.destroy(error ?? codedError('ERR_STREAM_DESTROYED', `console fd ${this.fd} was destroyed with a write pending`));
