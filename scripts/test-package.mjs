@@ -89,6 +89,9 @@ ok(
   files.join('\n'),
 );
 ok(!files.some((f) => /^(build|src|test|node_modules)\//.test(f)), 'and no build/, src/, test/ or node_modules/', files.join('\n'));
+// The examples need the repository's devDependencies (ws, xterm.js): a user's
+// project could not run them.
+ok(!files.some((f) => /^dist\/examples\//.test(f)), 'and no examples (they need dev dependencies)', files.join('\n'));
 const unpacked = path.join(work, 'unpacked');
 fs.mkdirSync(unpacked);
 execFileSync('tar', ['xzf', withPrebuilds, '-C', unpacked]);
