@@ -3,11 +3,12 @@
 //
 // When the kqueue has events, the loop thread wakes (waker.h: a uv_poll_t on
 // the kqueue fd where that fd is pollable, else a waiter thread and a
-// uv_async_t), drains them with a zero-timeout kevent(), folds them into one
-// batch (registration id -> readiness bits) and makes one call into
-// JavaScript with it: a Float64Array of (id, bits) pairs. One wake-up per
-// batch, on the thread that reads; in poll mode there is no thread hop
-// between the kernel's edge and the read() that answers it.
+// uv_async_t, or a napi_threadsafe_function where there is no libuv), drains
+// them with a zero-timeout kevent(), folds them into one batch (registration id
+// -> readiness bits) and makes one call into JavaScript with it: a Float64Array
+// of (id, bits) pairs. One wake-up per batch, on the thread that reads; in poll
+// mode there is no thread hop between the kernel's edge and the read() that
+// answers it.
 //
 // Registration ids are chosen by JavaScript and never reused in the life of a
 // Kqueue; an event for an id that has since been removed (or whose fd number
@@ -52,6 +53,54 @@ constexpr size_t kMinBatch = 128;
 
 class Kqueue;
 
+// The waker's channel where there is no libuv (Wakeup::kTsfn): a Node-API
+// threadsafe function whose call runs Waker::Deliver() on the loop thread.
+// It has no JavaScript function of its own: call_js does the work.
+class TsfnChannel final : public LoopChannel {
+ public:
+  TsfnChannel(napi_env env, Waker* waker) : env_(env), waker_(waker) {}
+  // Returns a napi_status.
+  napi_status Open();
+  void Post() override {
+    napi_call_threadsafe_function(tsfn_, nullptr, napi_tsfn_nonblocking);
+  }
+  void Ref() override { napi_ref_threadsafe_function(env_, tsfn_); }
+  void Unref() override { napi_unref_threadsafe_function(env_, tsfn_); }
+  void Close() override {
+    napi_release_threadsafe_function(tsfn_, napi_tsfn_abort);
+  }
+
+ private:
+  static void CallJs(napi_env env, napi_value, void* context, void*);
+  static void Finalize(napi_env, void* data, void*);
+
+  const napi_env env_;
+  Waker* const waker_;
+  napi_threadsafe_function tsfn_ = nullptr;
+};
+
+napi_status TsfnChannel::Open() {
+  napi_value name;
+  napi_status status = napi_create_string_utf8(env_, "kqueue-console:Waker",
+                                               NAPI_AUTO_LENGTH, &name);
+  if (status != napi_ok) return status;
+  // Unbounded queue, one thread: the waiter posts at most one batch at a
+  // time (waker.h), so the queue never holds more than one call.
+  return napi_create_threadsafe_function(env_, nullptr, nullptr, name, 0, 1,
+                                         this, Finalize, this, CallJs, &tsfn_);
+}
+
+void TsfnChannel::CallJs(napi_env env, napi_value, void* context, void*) {
+  // A null env: the function is being torn down with calls still queued
+  // (napi_tsfn_abort); there is nothing to deliver to.
+  if (env == nullptr) return;
+  static_cast<TsfnChannel*>(context)->waker_->Deliver();
+}
+
+void TsfnChannel::Finalize(napi_env, void* data, void*) {
+  static_cast<TsfnChannel*>(data)->waker_->ChannelClosed();
+}
+
 // State that must outlive the JavaScript object until the poll handle has
 // closed. Loop thread only.
 class Core {
@@ -92,6 +141,7 @@ class Core {
   int kq_ = -1;
   bool closed_ = false;
   Waker waker_{OnWake, OnClosed, this};
+  TsfnChannel channel_{env_, &waker_};
 
   std::vector<Pending> pending_;        // One wake-up's events, folded.
   std::unordered_set<pid_t> children_;  // Spawned here, not reaped yet.
@@ -139,8 +189,8 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
     if (info.Length() > 1 && info[1].IsNumber()) {
       wakeup = info[1].As<Napi::Number>().Int32Value();
     }
-    if (wakeup < 0 || wakeup > static_cast<int>(Wakeup::kThread)) {
-      ThrowType(info.Env(), "expected a wake-up mode 0, 1 or 2");
+    if (wakeup < 0 || wakeup > static_cast<int>(Wakeup::kTsfn)) {
+      ThrowType(info.Env(), "expected a wake-up mode from 0 to 3");
       return;
     }
     core_ = new Core(info.Env(), this);
@@ -275,11 +325,17 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
     return Napi::Number::New(info.Env(), core_ != nullptr ? core_->fd() : -1);
   }
 
-  // "poll" or "thread" (see waker.h), or null once closed.
+  // "poll", "thread" or "tsfn" (see waker.h), or null once closed.
   Napi::Value GetWakeup(const Napi::CallbackInfo& info) {
     if (core_ == nullptr) return info.Env().Null();
-    return Napi::String::New(
-        info.Env(), core_->wakeup() == Wakeup::kPoll ? "poll" : "thread");
+    switch (core_->wakeup()) {
+      case Wakeup::kPoll:
+        return Napi::String::New(info.Env(), "poll");
+      case Wakeup::kTsfn:
+        return Napi::String::New(info.Env(), "tsfn");
+      default:
+        return Napi::String::New(info.Env(), "thread");
+    }
   }
 
   AddonData* data_;
@@ -287,11 +343,6 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
 };
 
 int Core::Open(Napi::Function on_events, Wakeup wakeup, const char** what) {
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env_, &loop) != napi_ok || loop == nullptr) {
-    *what = "napi_get_uv_event_loop";
-    return EINVAL;
-  }
   kq_ = kqueue();
   if (kq_ < 0) {
     *what = "kqueue";
@@ -301,15 +352,35 @@ int Core::Open(Napi::Function on_events, Wakeup wakeup, const char** what) {
   // is not inherited across fork() at all, but say so anyway.
   fcntl(kq_, F_SETFD, FD_CLOEXEC);
 
-  int err = waker_.Start(loop, kq_, wakeup, what);
+  // The channel is the waker's from Start() on, which closes it.
+  uv_loop_t* loop = nullptr;
+  if (wakeup == Wakeup::kTsfn) {
+    if (channel_.Open() != napi_ok) {
+      *what = "napi_create_threadsafe_function";
+      return EINVAL;
+    }
+  } else if (napi_get_uv_event_loop(env_, &loop) != napi_ok ||
+             loop == nullptr) {
+    *what = "napi_get_uv_event_loop";
+    return EINVAL;
+  }
+
+  int err = waker_.Start(loop, &channel_, kq_, wakeup, what);
   if (err != 0) return err;
 
   on_events_ = Napi::Persistent(on_events);
-  napi_value resource, name;
-  napi_create_object(env_, &resource);
-  napi_create_string_utf8(env_, "kqueue-console:Kqueue", NAPI_AUTO_LENGTH,
-                          &name);
-  napi_async_init(env_, resource, name, &async_context_);
+  // No async context of its own in kTsfn: Deno's napi_async_destroy makes a
+  // V8 handle, and its environment's teardown, where the cleanup hook below
+  // closes the Kqueue, has no handle scope to make it in (a fatal error).
+  // Without one, napi_make_callback still runs the nextTick and microtask
+  // queues after the call; only async_hooks see no resource of ours.
+  if (wakeup != Wakeup::kTsfn) {
+    napi_value resource, name;
+    napi_create_object(env_, &resource);
+    napi_create_string_utf8(env_, "kqueue-console:Kqueue", NAPI_AUTO_LENGTH,
+                            &name);
+    napi_async_init(env_, resource, name, &async_context_);
+  }
   napi_add_async_cleanup_hook(env_, OnEnvCleanup, this, &hook_);
   return 0;
 }

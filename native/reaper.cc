@@ -9,9 +9,6 @@
 // one thread, started with the first orphan, that waits for NOTE_EXIT and
 // reaps. Its thread is woken and joined at exit (atexit); until then it
 // costs nothing while no orphan exits.
-//
-// The thread is libuv's (Node exports it), as the waker's is, so that a
-// prebuilt binary needs no glibc 2.34 pthread symbol (waker.h).
 
 #include "reaper.h"
 
@@ -20,11 +17,11 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <uv.h>
 
 #include <mutex>
 
 #include "kevent.h"
+#include "thread.h"
 
 namespace kqc {
 namespace {
@@ -46,7 +43,7 @@ class Reaper {
   int wake_w_ = -1;
   bool started_ = false;
   bool stopping_ = false;
-  uv_thread_t thread_;
+  Thread thread_;
 };
 
 // Never destroyed: atexit() stops its thread first.
@@ -72,7 +69,7 @@ bool Reaper::StartLocked() {
   struct kevent change;
   EV_SET(&change, wake_r_, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, IdToUdata(0));
   if (kevent(kq_, &change, 1, nullptr, 0, nullptr) != 0 ||
-      uv_thread_create(&thread_, Run, this) != 0) {
+      thread_.Start(Run, this) != 0) {
     kqueue_close(kq_);
     close(wake_r_);
     close(wake_w_);
@@ -125,7 +122,7 @@ void Reaper::Stop() {
   // A full pipe is already a wake-up.
   while (write(wake_w_, &byte, 1) < 0 && errno == EINTR) {
   }
-  uv_thread_join(&thread_);
+  thread_.Join();
   kqueue_close(kq_);
   close(wake_r_);
   close(wake_w_);

@@ -40,6 +40,7 @@
 #endif
 
 #include "reaper.h"
+#include "thread.h"
 
 namespace kqc {
 namespace {
@@ -188,17 +189,6 @@ pid_t StartChild(const Prepared& p, int report) {
   return pid;
 }
 #endif
-
-// Sets this thread's signal mask (SIG_SETMASK). On Linux sigprocmask(2) is
-// per thread, as pthread_sigmask(3) is, and keeps the prebuilt binary on
-// glibc 2.28: pthread_sigmask moved into libc with a new version at 2.32.
-void SetSignalMask(const sigset_t* mask, sigset_t* old) {
-#if defined(__linux__)
-  sigprocmask(SIG_SETMASK, mask, old);
-#else
-  pthread_sigmask(SIG_SETMASK, mask, old);
-#endif
-}
 
 // A close-on-exec pipe whose fds are >= 3, so that the child's dup2() onto
 // 0-2 cannot take one.

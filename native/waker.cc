@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/prctl.h>
@@ -57,17 +56,7 @@ void NameThisThread() {
 #endif
 }
 
-// uv_mutex_t under a scope, as std::lock_guard.
-class Lock {
- public:
-  explicit Lock(uv_mutex_t* mu) : mu_(mu) { uv_mutex_lock(mu_); }
-  ~Lock() { uv_mutex_unlock(mu_); }
-  Lock(const Lock&) = delete;
-  Lock& operator=(const Lock&) = delete;
-
- private:
-  uv_mutex_t* mu_;
-};
+using Lock = std::unique_lock<std::mutex>;
 
 void CloseFd(int* fd) {
   if (*fd >= 0) close(*fd);
@@ -106,20 +95,15 @@ int ProbePollable(int kq, bool* pollable) {
 }
 
 Waker::Waker(OnWake on_wake, OnClosed on_closed, void* arg)
-    : on_wake_(on_wake), on_closed_(on_closed), arg_(arg) {
-  // Both fail only for want of memory or on a broken pthread.
-  if (uv_mutex_init(&mu_) != 0 || uv_cond_init(&handed_back_) != 0) abort();
-}
+    : on_wake_(on_wake), on_closed_(on_closed), arg_(arg) {}
 
-Waker::~Waker() {
-  uv_cond_destroy(&handed_back_);
-  uv_mutex_destroy(&mu_);
-}
+Waker::~Waker() = default;
 
-int Waker::Start(uv_loop_t* loop, int kq, Wakeup wanted, const char** what) {
+int Waker::Start(uv_loop_t* loop, LoopChannel* channel, int kq, Wakeup wanted,
+                 const char** what) {
   kq_ = kq;
   Wakeup mode = wanted;
-  if (wanted != Wakeup::kThread) {
+  if (wanted == Wakeup::kAuto || wanted == Wakeup::kPoll) {
     bool pollable = false;
     int err = ProbePollable(kq, &pollable);
     if (err != 0) {
@@ -133,6 +117,12 @@ int Waker::Start(uv_loop_t* loop, int kq, Wakeup wanted, const char** what) {
     mode = pollable ? Wakeup::kPoll : Wakeup::kThread;
   }
   mode_ = mode;
+  if (mode == Wakeup::kTsfn) {
+    // Taken first: Close() closes it whatever fails below.
+    channel_ = channel;
+    handle_open_ = true;
+    Unref();
+  }
 
   // The loop of this environment (main thread or worker), never the default
   // loop. Unref'd: an idle Kqueue does not keep the process alive; the
@@ -168,28 +158,26 @@ int Waker::Start(uv_loop_t* loop, int kq, Wakeup wanted, const char** what) {
     *what = "kevent";
     return err;
   }
-  int r = uv_async_init(loop, &async_, OnAsync);
-  if (r != 0) {
-    *what = "uv_async_init";
-    return -r;
+  if (mode == Wakeup::kThread) {
+    int r = uv_async_init(loop, &async_, OnAsync);
+    if (r != 0) {
+      *what = "uv_async_init";
+      return -r;
+    }
+    async_.data = this;
+    handle_open_ = true;
+    Unref();
   }
-  async_.data = this;
-  handle_open_ = true;
-  Unref();
-  // Returns once the thread has named itself: it is then what
-  // /proc/<pid>/task shows, for as long as the Kqueue is open.
-  uv_sem_t started;
-  if (uv_sem_init(&started, 0) != 0) abort();
-  started_ = &started;
-  r = uv_thread_create(&waiter_, Wait, this);
-  if (r == 0) uv_sem_wait(&started);
-  started_ = nullptr;
-  uv_sem_destroy(&started);
-  if (r != 0) {
-    *what = "uv_thread_create";
-    return -r;
+  err = waiter_.Start(Wait, this);
+  if (err != 0) {
+    *what = "pthread_create";
+    return err;
   }
   waiter_started_ = true;
+  // Returns once the thread has named itself: it is then what
+  // /proc/<pid>/task shows, for as long as the Kqueue is open.
+  Lock lock(mu_);
+  handed_back_.Wait(lock, [this] { return running_; });
   return 0;
 }
 
@@ -199,11 +187,21 @@ uv_handle_t* Waker::handle() {
 }
 
 void Waker::Ref() {
-  if (handle_open_) uv_ref(handle());
+  if (!handle_open_) return;
+  if (channel_ != nullptr) {
+    channel_->Ref();
+  } else {
+    uv_ref(handle());
+  }
 }
 
 void Waker::Unref() {
-  if (handle_open_) uv_unref(handle());
+  if (!handle_open_) return;
+  if (channel_ != nullptr) {
+    channel_->Unref();
+  } else {
+    uv_unref(handle());
+  }
 }
 
 void Waker::OnPoll(uv_poll_t* handle, int status, int) {
@@ -219,7 +217,11 @@ void Waker::OnPoll(uv_poll_t* handle, int status, int) {
 void Waker::Wait(void* arg) {
   Waker* self = static_cast<Waker*>(arg);
   NameThisThread();
-  uv_sem_post(self->started_);
+  {
+    Lock lock(self->mu_);
+    self->running_ = true;
+  }
+  self->handed_back_.Signal();
   for (;;) {
     int n = kevent(self->kq_, nullptr, 0, self->events_, kWaitEvents, nullptr);
     int error = n < 0 ? errno : 0;
@@ -230,38 +232,49 @@ void Waker::Wait(void* arg) {
         self->events_[kept++] = self->events_[i];
       }
     }
-    Lock lock(&self->mu_);
+    Lock lock(self->mu_);
     if (self->stopping_) return;
     if (kept == 0 && error == 0) continue;
     self->handed_ = true;
     self->count_ = kept;
     self->error_ = error;
-    // async_ stays open until Stop() has joined this thread.
-    uv_async_send(&self->async_);
-    while (self->handed_ && !self->stopping_) {
-      uv_cond_wait(&self->handed_back_, &self->mu_);
-    }
+    self->Post();
+    self->handed_back_.Wait(
+        lock, [self] { return !self->handed_ || self->stopping_; });
     if (self->stopping_ || error != 0) return;
   }
 }
 
+// Under mu_, so that Stop() cannot complete in between: the handle or
+// channel stays open until Stop() has joined this thread.
+void Waker::Post() {
+  if (channel_ != nullptr) {
+    channel_->Post();
+  } else {
+    uv_async_send(&async_);
+  }
+}
+
 void Waker::OnAsync(uv_async_t* handle) {
-  Waker* self = static_cast<Waker*>(handle->data);
+  static_cast<Waker*>(handle->data)->Deliver();
+}
+
+void Waker::Deliver() {
   int count, error;
   {
-    Lock lock(&self->mu_);
-    if (!self->handed_) return;
-    count = self->count_;
-    error = self->error_;
+    Lock lock(mu_);
+    if (!handed_) return;
+    count = count_;
+    error = error_;
   }
   // The waiter does not touch events_ until handed_ is cleared below. OnWake
   // may Stop() or Close(): the Waker stays allocated until OnClosed.
-  self->on_wake_(self->arg_, self->events_, count, error);
+  on_wake_(arg_, events_, count, error);
   {
-    Lock lock(&self->mu_);
-    self->handed_ = false;
+    Lock lock(mu_);
+    handed_ = false;
   }
-  uv_cond_signal(&self->handed_back_);
+  handed_back_.Signal();
 }
 
 void Waker::Stop() {
@@ -271,14 +284,14 @@ void Waker::Stop() {
   }
   if (waiter_started_) {
     {
-      Lock lock(&mu_);
+      Lock lock(mu_);
       stopping_ = true;
     }
-    uv_cond_signal(&handed_back_);
+    handed_back_.Signal();
     // The pipe is registered EV_CLEAR: one byte is one edge, which wakes the
     // thread if it is in kevent().
     WriteByte(wake_w_);
-    uv_thread_join(&waiter_);
+    waiter_.Join();
     waiter_started_ = false;
   }
   CloseFd(&wake_r_);
@@ -287,12 +300,24 @@ void Waker::Stop() {
 
 void Waker::Close() {
   Stop();
-  if (handle_open_) {
+  closing_ = true;
+  if (!handle_open_) {
+    on_closed_(arg_);
+  } else if (channel_ != nullptr) {
+    channel_->Close();
+  } else {
     handle_open_ = false;
     uv_close(handle(), OnHandleClosed);
-  } else {
-    on_closed_(arg_);
   }
+}
+
+// Also when the runtime ends the channel first (Node finalizes a
+// threadsafe function in its environment's teardown): the waiter must not
+// post to it again, so it is joined here, and Close() finishes at once.
+void Waker::ChannelClosed() {
+  Stop();
+  handle_open_ = false;
+  if (closing_) on_closed_(arg_);
 }
 
 void Waker::OnHandleClosed(uv_handle_t* handle) {

@@ -16,22 +16,49 @@
 // threads never wait on the kqueue at the same time and at most one batch is
 // in flight: the rest stays folded in the kernel's knotes, as in kPoll.
 //
-// The choice is made by probing the kqueue (ProbePollable), not by platform
-// name. Depends on libuv and kevent.h only, so that it can be tested, under
-// ThreadSanitizer, without Node (test/native/waker_test.cc). The thread, its
-// mutex and its condition are libuv's, which Node exports: the addon then
-// needs no pthread symbol of glibc 2.34 (where pthread_create got a new
-// version), and a prebuilt binary loads on the glibc that Node itself needs.
+// kTsfn: where there is no libuv at all (Bun and Deno load Node-API addons
+// but have none; Bun panics on the first uv_ call), the same waiter thread
+// hands each batch over through a LoopChannel instead of a uv_async_t:
+// kqueue.cc's is a napi_threadsafe_function. No libuv function is called in
+// this mode, from Start() to OnClosed.
+//
+// kAuto probes the kqueue (ProbePollable) to choose between kPoll and
+// kThread, not the platform's name; kTsfn is only ever asked for. Depends on
+// libuv and kevent.h only, so that it can be tested, under ThreadSanitizer,
+// without Node (test/native/waker_test.cc). The waiter is a pthread
+// (thread.h).
 #ifndef KQUEUE_CONSOLE_WAKER_H_
 #define KQUEUE_CONSOLE_WAKER_H_
 
 #include <uv.h>
 
+#include <mutex>
+
 #include "kevent.h"
+#include "thread.h"
 
 namespace kqc {
 
-enum class Wakeup { kAuto = 0, kPoll = 1, kThread = 2 };
+enum class Wakeup { kAuto = 0, kPoll = 1, kThread = 2, kTsfn = 3 };
+
+class Waker;
+
+// kTsfn: how the waiter thread reaches the loop thread without libuv.
+class LoopChannel {
+ public:
+  // Waiter thread: have the loop thread call waker->Deliver() soon. Never
+  // called after Close() has returned.
+  virtual void Post() = 0;
+  // Loop thread: whether the channel keeps the loop alive.
+  virtual void Ref() = 0;
+  virtual void Unref() = 0;
+  // Loop thread: no more Post(); waker->ChannelClosed() follows once the
+  // channel is gone (from the loop, or at once).
+  virtual void Close() = 0;
+
+ protected:
+  ~LoopChannel() = default;
+};
 
 // Whether `kq` reads as readable to poll(2) once it holds an event: registers
 // a pipe, writes a byte to it and polls the kqueue fd without waiting.
@@ -58,10 +85,12 @@ class Waker {
   Waker(const Waker&) = delete;
   Waker& operator=(const Waker&) = delete;
 
-  // Starts watching `kq` from `loop` (kAuto probes). The handle starts
+  // Starts watching `kq` from `loop` (kAuto probes), or through `channel`
+  // for kTsfn (`loop` is then unused). The handle or channel starts
   // unref'd. Returns 0 or an errno, with the syscall's name in *what. A
   // forced kPoll on a kqueue that is not pollable is ENOTSUP.
-  int Start(uv_loop_t* loop, int kq, Wakeup wanted, const char** what);
+  int Start(uv_loop_t* loop, LoopChannel* channel, int kq, Wakeup wanted,
+            const char** what);
   Wakeup mode() const { return mode_; }
   void Ref();
   void Unref();
@@ -72,9 +101,15 @@ class Waker {
   // once when Start() never made one.
   void Close();
 
+  // kTsfn, on the loop thread: the batch the waiter handed over (what a
+  // uv_async_t's callback does in kThread), and the channel's end.
+  void Deliver();
+  void ChannelClosed();
+
  private:
   uv_handle_t* handle();
   static void Wait(void* arg);  // The waiter thread.
+  void Post();                  // From the waiter thread.
   static void OnPoll(uv_poll_t* handle, int status, int events);
   static void OnAsync(uv_async_t* handle);
   static void OnHandleClosed(uv_handle_t* handle);
@@ -84,7 +119,9 @@ class Waker {
   void* const arg_;
   Wakeup mode_ = Wakeup::kAuto;
   int kq_ = -1;
+  LoopChannel* channel_ = nullptr;
   bool handle_open_ = false;
+  bool closing_ = false;
   bool polling_ = false;
   union {
     uv_poll_t poll_;
@@ -94,13 +131,13 @@ class Waker {
   // kThread. The pipe wakes the waiter thread out of kevent() to stop it.
   int wake_r_ = -1;
   int wake_w_ = -1;
-  uv_thread_t waiter_;
+  Thread waiter_;
   bool waiter_started_ = false;
-  uv_sem_t* started_ = nullptr;  // Posted by the thread once it runs.
-  uv_mutex_t mu_;
-  uv_cond_t handed_back_;
-  // Guarded by mu_: a batch the loop has not delivered yet; the waiter's
-  // error; whether the waiter must stop.
+  std::mutex mu_;
+  CondVar handed_back_;  // Also: the waiter named itself.
+  // Guarded by mu_: the waiter runs; a batch the loop has not delivered yet;
+  // the waiter's error; whether the waiter must stop.
+  bool running_ = false;
   bool handed_ = false;
   int count_ = 0;
   int error_ = 0;

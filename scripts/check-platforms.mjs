@@ -53,7 +53,9 @@ const flags = [
   '-DNODE_ADDON_API_DISABLE_CPP_EXCEPTIONS',
   '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS',
 ];
-const addonSources = ['addon.cc', 'fdio.cc', 'kqueue.cc', 'reaper.cc', 'spawn.cc', 'tty.cc', 'waker.cc'].map((f) => path.join('native', f));
+const addonSources = ['addon.cc', 'fdio.cc', 'kqueue.cc', 'reaper.cc', 'spawn.cc', 'thread.cc', 'tty.cc', 'waker.cc'].map((f) =>
+  path.join('native', f),
+);
 
 for (const target of ['aarch64-macos', 'x86_64-macos']) {
   const objects = [];

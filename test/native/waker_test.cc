@@ -25,8 +25,42 @@ using tap::Die;
 using tap::Ok;
 
 const char* Name(kqc::Wakeup mode) {
-  return mode == kqc::Wakeup::kPoll ? "poll" : "thread";
+  switch (mode) {
+    case kqc::Wakeup::kPoll:
+      return "poll";
+    case kqc::Wakeup::kTsfn:
+      return "tsfn";
+    default:
+      return "thread";
+  }
 }
+
+// kTsfn without Node: a channel on a uv_async_t of the test's own loop,
+// standing in for the napi_threadsafe_function of native/kqueue.cc (Node's
+// is one too). Only a channel's contract is tested here.
+class AsyncChannel final : public kqc::LoopChannel {
+ public:
+  void Open(uv_loop_t* loop, kqc::Waker* waker) {
+    waker_ = waker;
+    async_.data = this;
+    uv_async_init(loop, &async_, [](uv_async_t* h) {
+      static_cast<AsyncChannel*>(h->data)->waker_->Deliver();
+    });
+  }
+  void Post() override { uv_async_send(&async_); }
+  void Ref() override { uv_ref(handle()); }
+  void Unref() override { uv_unref(handle()); }
+  void Close() override {
+    uv_close(handle(), [](uv_handle_t* h) {
+      static_cast<AsyncChannel*>(h->data)->waker_->ChannelClosed();
+    });
+  }
+
+ private:
+  uv_handle_t* handle() { return reinterpret_cast<uv_handle_t*>(&async_); }
+  kqc::Waker* waker_ = nullptr;
+  uv_async_t async_;
+};
 
 // What a Kqueue does on a wake-up: fold what the waiter took, drain the rest
 // without waiting, and read the pipes empty (edge-triggered: a read that
@@ -91,7 +125,7 @@ void TestProbe() {
   kqc::Waker waker([](void*, const struct kevent*, int, int) {},
                    [](void* arg) { ++*static_cast<int*>(arg); }, &closed);
   const char* what = "";
-  err = waker.Start(&loop, kq, kqc::Wakeup::kPoll, &what);
+  err = waker.Start(&loop, nullptr, kq, kqc::Wakeup::kPoll, &what);
   if (expected) {
     Ok(err == 0 && waker.mode() == kqc::Wakeup::kPoll, "poll can be forced");
   } else {
@@ -127,8 +161,10 @@ void TestTraffic(kqc::Wakeup mode) {
   l.target = static_cast<long>(kPipes) * kRounds;
   kqc::Waker waker(Loop::OnWake, Loop::OnClosed, &l);
   l.waker = &waker;
+  AsyncChannel channel;
+  if (mode == kqc::Wakeup::kTsfn) channel.Open(&l.loop, &waker);
   const char* what = "";
-  int err = waker.Start(&l.loop, l.kq, mode, &what);
+  int err = waker.Start(&l.loop, &channel, l.kq, mode, &what);
   Ok(err == 0 && waker.mode() == mode, std::string(Name(mode)) + ": started");
   waker.Ref();
   std::thread writer([&] {
@@ -152,24 +188,30 @@ void TestTraffic(kqc::Wakeup mode) {
   kqueue_close(l.kq);
 }
 
+// A loop and a kqueue that watches one pipe (id 1) for a waker that is
+// never to close itself from a wake-up.
+void WatchOnePipe(Loop* l, kqc::Waker* waker, int p[2]) {
+  uv_loop_init(&l->loop);
+  l->kq = kqueue();
+  if (pipe(p) != 0) Die("pipe");
+  l->readers.push_back(p[0]);
+  struct kevent c;
+  EV_SET(&c, p[0], EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, kqc::IdToUdata(1));
+  if (kevent(l->kq, &c, 1, nullptr, 0, nullptr) != 0) Die("kevent");
+  l->waker = waker;
+  l->target = 1 << 30;
+}
+
 // Closed while the waiter thread is blocked in kevent() with nothing to
 // report, and while it waits for a batch to be handed back.
 void TestCloseWhileWaiting() {
   for (int handed = 0; handed < 2; handed++) {
     Loop l;
-    uv_loop_init(&l.loop);
-    l.kq = kqueue();
-    int p[2];
-    if (pipe(p) != 0) Die("pipe");
-    l.readers.push_back(p[0]);
-    struct kevent c;
-    EV_SET(&c, p[0], EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, kqc::IdToUdata(1));
-    if (kevent(l.kq, &c, 1, nullptr, 0, nullptr) != 0) Die("kevent");
     kqc::Waker waker(Loop::OnWake, Loop::OnClosed, &l);
-    l.waker = &waker;
-    l.target = 1 << 30;
+    int p[2];
+    WatchOnePipe(&l, &waker, p);
     const char* what = "";
-    waker.Start(&l.loop, l.kq, kqc::Wakeup::kThread, &what);
+    waker.Start(&l.loop, nullptr, l.kq, kqc::Wakeup::kThread, &what);
     if (handed) {
       if (write(p[1], "x", 1) != 1) Die("write");
       // Let the waiter take the event and wait for the loop to take it.
@@ -186,6 +228,31 @@ void TestCloseWhileWaiting() {
   }
 }
 
+// The runtime may end the channel before the waker closes it (Node finalizes
+// a threadsafe function in its environment's teardown): the waiter is
+// stopped then, and Close() finishes at once.
+void TestChannelEndsFirst() {
+  Loop l;
+  kqc::Waker waker(Loop::OnWake, Loop::OnClosed, &l);
+  int p[2];
+  WatchOnePipe(&l, &waker, p);
+  AsyncChannel channel;
+  channel.Open(&l.loop, &waker);
+  const char* what = "";
+  int err = waker.Start(&l.loop, &channel, l.kq, kqc::Wakeup::kTsfn, &what);
+  if (write(p[1], "x", 1) != 1) Die("write");
+  channel.Close();
+  uv_run(&l.loop, UV_RUN_DEFAULT);
+  Ok(err == 0 && l.closed == 0,
+     "tsfn: the channel ended by the runtime does not close the waker");
+  waker.Close();
+  Ok(l.closed == 1 && uv_loop_close(&l.loop) == 0,
+     "tsfn: and Close() then finishes at once");
+  close(p[0]);
+  close(p[1]);
+  kqueue_close(l.kq);
+}
+
 }  // namespace
 
 int main() {
@@ -196,6 +263,8 @@ int main() {
   kqueue_close(kq);
   if (pollable) TestTraffic(kqc::Wakeup::kPoll);
   TestTraffic(kqc::Wakeup::kThread);
+  TestTraffic(kqc::Wakeup::kTsfn);
   TestCloseWhileWaiting();
+  TestChannelEndsFirst();
   return tap::Done();
 }
