@@ -41,14 +41,16 @@ enum Syscall : int32_t {
   kSysChdir,
   kSysExecve,
   kSysWaitpid,
+  kSysFstat,
   kSysCount
 };
 
 inline const char* const kSyscallNames[kSysCount] = {
-    "",      "read",         "write",     "writev",   "kqueue",  "kevent",
-    "fcntl", "posix_openpt", "grantpt",   "unlockpt", "ptsname", "open",
-    "ioctl", "tcgetattr",    "tcsetattr", "ttyname",  "close",   "pipe",
-    "fork",  "setsid",       "dup2",      "chdir",    "execve",  "waitpid"};
+    "",        "read",  "write",        "writev",    "kqueue",
+    "kevent",  "fcntl", "posix_openpt", "grantpt",   "unlockpt",
+    "ptsname", "open",  "ioctl",        "tcgetattr", "tcsetattr",
+    "ttyname", "close", "pipe",         "fork",      "setsid",
+    "dup2",    "chdir", "execve",       "waitpid",   "fstat"};
 
 // Slots of the shared status array.
 enum StatusSlot { kStatusErrno = 0, kStatusSyscall = 1, kStatusSlots = 2 };

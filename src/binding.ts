@@ -100,6 +100,8 @@ export interface NativeBinding {
   own(fd: number): void;
   /** Closes an fd the library owns: 0, or -1 (EBADF for one it does not own). */
   closeOwned(fd: number): number;
+  /** fstat's file type: 1 a regular file, 2 a directory, 0 anything else; -1 on failure. */
+  fileKind(fd: number): number;
   /** Sets or clears O_NONBLOCK; returns 1/0 for the previous state, or -1. */
   setNonBlocking(fd: number, on: boolean): number;
 

@@ -2,7 +2,6 @@
  * Kqueuer: one dedicated kqueue, polled by the event loop (Go's `Kqueuer`). Maps
  * registration ids to consoles and dispatches each wake-up's batch of events.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as util from 'node:util';
 import { binding, type NativeBinding, type NativeKqueue } from './binding';
@@ -172,12 +171,13 @@ export class Kqueuer {
       fd = validateFd(target, 'target');
       tty = null;
     }
-    // fstat first: EBADF with Node's own error, and a clear refusal of what
+    // fstat first: EBADF as a system error, and a clear refusal of what
     // cannot be polled (epoll refuses regular files; kqueue would report them
     // always ready, which is no use to a stream that waits for edges).
-    const stat = fs.fstatSync(fd);
-    if (stat.isFile() || stat.isDirectory()) {
-      throw codedError('ERR_NOT_POLLABLE', `fd ${fd} is a ${stat.isFile() ? 'regular file' : 'directory'}, which cannot be polled`, { fd });
+    const kind = this.native.fileKind(fd);
+    if (kind < 0) throw lastError(this.native, fd);
+    if (kind > 0) {
+      throw codedError('ERR_NOT_POLLABLE', `fd ${fd} is a ${kind === 1 ? 'regular file' : 'directory'}, which cannot be polled`, { fd });
     }
     if (this.byFd.has(fd)) throw systemError(os.constants.errno.EEXIST, 'kevent', fd);
     if (tty === null && this.native.isatty(fd)) tty = Console.fromFd(fd);
