@@ -66,7 +66,7 @@ export interface NativeKqueue {
   /** The kqueue fd, or -1 once closed. */
   readonly fd: number;
   /** How the loop is woken (native/waker.h), or null once closed. */
-  readonly wakeup: 'poll' | 'thread' | null;
+  readonly wakeup: 'poll' | 'thread' | 'tsfn' | null;
 }
 
 export interface NativeBinding {
@@ -76,7 +76,7 @@ export interface NativeBinding {
   readonly bits: ReadinessBits;
   /** Where kevent() comes from: the kernel's, libkqueue's or the Linux emulation's (kevent_linux.cc). */
   readonly backend: 'kernel' | 'libkqueue' | 'emulation';
-  /** `wakeup`: 0 probes (auto), 1 forces poll (ENOTSUP from `poll` if not pollable), 2 forces the thread. */
+  /** `wakeup`: 0 probes (auto), 1 forces poll (ENOTSUP from `poll` if not pollable), 2 forces the thread, 3 the thread-safe function. */
   readonly Kqueue: new (onEvents: EventsCallback, wakeup?: number) => NativeKqueue;
 
   /**

@@ -48,10 +48,13 @@ export const kSpawnChild = Symbol('kqueue-console.spawnChild');
  *   readable, as on macOS, FreeBSD and Linux (the built-in emulation).
  * - `'thread'`: a waiter thread blocks in kevent() and hands each batch to the
  *   loop (two wake-ups per batch). Works with any kqueue, libkqueue's too.
- * - `'auto'` (the default): `'poll'` when a probe of the new kqueue finds its
- *   fd pollable, else `'thread'`.
+ * - `'tsfn'`: the same waiter thread, handing each batch over through a
+ *   Node-API thread-safe function instead of libuv. For runtimes that load
+ *   Node-API addons but have no libuv (Bun, Deno); works under Node too.
+ * - `'auto'` (the default): under Bun and Deno, `'tsfn'`; elsewhere `'poll'`
+ *   when a probe of the new kqueue finds its fd pollable, else `'thread'`.
  */
-export type Wakeup = 'auto' | 'poll' | 'thread';
+export type Wakeup = 'auto' | 'poll' | 'thread' | 'tsfn';
 
 /** Options of {@link Kqueuer}'s constructor. */
 export interface KqueuerOptions {
@@ -62,7 +65,21 @@ export interface KqueuerOptions {
   wakeup?: Wakeup;
 }
 
-const wakeupModes: Record<Wakeup, number> = { auto: 0, poll: 1, thread: 2 };
+const wakeupModes: Record<Wakeup, number> = { auto: 0, poll: 1, thread: 2, tsfn: 3 };
+
+/**
+ * The runtime that loaded the addon, when it is one without Node's libuv:
+ * Bun and Deno implement Node-API, but Bun panics on the first uv_ call
+ * (oven-sh/bun#18546), and Deno's are shims under which the libuv modes'
+ * async context is a fatal error at teardown (napi_async_destroy makes a V8
+ * handle where there is no handle scope). Read from process.versions, so
+ * that nothing of libuv is called to find out.
+ */
+export function runtimeWithoutLibuv(): 'bun' | 'deno' | null {
+  if (process.versions.bun !== undefined) return 'bun';
+  if (process.versions.deno !== undefined) return 'deno';
+  return null;
+}
 
 function wakeupOption(options: KqueuerOptions | undefined): Wakeup {
   if (options !== undefined && (options === null || typeof options !== 'object')) {
@@ -72,9 +89,17 @@ function wakeupOption(options: KqueuerOptions | undefined): Wakeup {
   const value: unknown = options?.wakeup ?? (fromEnv === undefined || fromEnv === '' ? 'auto' : fromEnv);
   if (typeof value !== 'string' || !Object.hasOwn(wakeupModes, value)) {
     const from = options?.wakeup === undefined ? 'KQUEUE_CONSOLE_WAKEUP' : 'options.wakeup';
-    throw codedError('ERR_INVALID_ARG_VALUE', `${from} must be 'auto', 'poll' or 'thread'; got ${util.inspect(value)}`);
+    throw codedError('ERR_INVALID_ARG_VALUE', `${from} must be 'auto', 'poll', 'thread' or 'tsfn'; got ${util.inspect(value)}`);
   }
-  return value as Wakeup;
+  const runtime = runtimeWithoutLibuv();
+  if (runtime === null) return value as Wakeup;
+  if (value === 'poll' || value === 'thread') {
+    throw codedError(
+      'ERR_WAKEUP_UNAVAILABLE',
+      `wakeup '${value}' needs Node's libuv, which ${runtime} does not have; use 'auto' or 'tsfn'`,
+    );
+  }
+  return 'tsfn';
 }
 
 /**
@@ -103,6 +128,7 @@ export class Kqueuer {
 
   /**
    * @throws ERR_INVALID_ARG_VALUE for an unknown `wakeup`;
+   *   ERR_WAKEUP_UNAVAILABLE for `'poll'` or `'thread'` under Bun or Deno;
    *   ERR_KQUEUE_NOT_POLLABLE when `'poll'` is forced on a kqueue whose fd
    *   poll(2) never reports readable; errno errors from kqueue(), pipe(),
    *   poll() or fcntl() (`EMFILE`, ...).
@@ -139,7 +165,7 @@ export class Kqueuer {
   }
 
   /** How the loop is woken (never `'auto'`: the probe's answer), or null once closed. */
-  get wakeup(): 'poll' | 'thread' | null {
+  get wakeup(): 'poll' | 'thread' | 'tsfn' | null {
     return this.kq?.wakeup ?? null;
   }
 
