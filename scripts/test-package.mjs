@@ -10,7 +10,9 @@
 //   - built from source (npm_config_build_from_source): the addon is
 //     compiled, and that one loads;
 //   - from a tarball without prebuilds: compiled at install; and with no
-//     compiler, the install fails saying what to do, as does `require`.
+//     compiler, the install fails saying what to do, as does `require`;
+//   - the same round trips under Bun and Deno with the prebuilt binary,
+//     when KQC_BUN and KQC_DENO name them (.ci/run does).
 //
 // Prints TAP; exits 1 when anything failed.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -109,6 +111,19 @@ const compiled = /node_modules\/kqueue-console\/build\/Release\/kqueue_console\.
   ok(/using the prebuilt binary/.test(r.stdout + r.stderr), 'its install script found the prebuilt binary and compiled nothing', r.stdout);
   ok(!fs.existsSync(path.join(dir, 'node_modules', 'kqueue-console', 'build')), 'no build/ was made');
   roundTrips(dir, 'no compiler', prebuilt, { noCompiler: true });
+  // Runtimes without libuv: their Kqueuers wake through a thread-safe function.
+  for (const [name, env, args] of [
+    ['bun', 'KQC_BUN', []],
+    ['deno', 'KQC_DENO', ['run', '--allow-all']],
+  ]) {
+    const bin = process.env[env];
+    if (!bin) continue;
+    for (const file of ['roundtrip.cjs', 'roundtrip.mjs']) {
+      const run = spawnSync(bin, [...args, file], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      const out = run.stdout.trim();
+      ok(run.status === 0 && prebuilt.test(out), `${name}: ${file} round trip loads ${prebuilt}`, `${out}\n${run.stderr}`);
+    }
+  }
   const ls = sh(dir, 'npm ls --all --parseable');
   const downloaders = ls.stdout
     .split('\n')

@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { addonPath, binding } from '../src/binding';
-import { fdsBackTo, isOpen, openFdCount, waiterThreads, waiterThreadsBackTo } from './helpers/fds';
+import { fdsBackTo, isOpen, openFdCount } from './helpers/fds';
+import { waiterThreads, waiterThreadsBackTo } from './helpers/threads';
 import { RecordingKqueue, WAKEUP } from './helpers/native-events';
 import { within } from './helpers/fixtures';
 

@@ -10,7 +10,8 @@ import t from 'tap';
 import { addonPath, binding } from '../src/binding';
 import { Kqueuer, openPty } from '../src/index';
 import { runtimeWithoutLibuv } from '../src/kqueuer';
-import { fdsBackTo, isOpen, openFdCount, waiterThreads, waiterThreadsBackTo } from './helpers/fds';
+import { fdsBackTo, isOpen, openFdCount } from './helpers/fds';
+import { waiterThreads, waiterThreadsBackTo } from './helpers/threads';
 import { ptyFor, waitUntil, within } from './helpers/fixtures';
 
 const native = binding();

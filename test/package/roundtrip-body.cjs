@@ -1,7 +1,9 @@
 // A pty round trip through the installed package, then a program run with
 // spawn() to its exit: what roundtrip.cjs (require) and roundtrip.mjs
 // (named imports) each run with the names they got. Prints which addon file
-// the process loaded, from /proc/self/maps.
+// the process loaded, from /proc/self/maps. Both sides are the library's
+// streams, not fs.writeSync: Deno's fs takes its own resource ids, not fds,
+// and this also runs under Deno and Bun (scripts/test-runtimes.mjs).
 // Run by scripts/test-package.mjs inside a fresh project.
 'use strict';
 const fs = require('node:fs');
@@ -11,6 +13,7 @@ module.exports = function roundTrip({ Kqueuer, openPty, spawn }, label) {
   const { master, slave } = openPty();
   slave.setRaw({ opost: false });
   const con = kq.add(master);
+  const wire = kq.add(slave);
   const timer = setTimeout(() => {
     console.error(`${label}: no echo within 10 s`);
     process.exit(1);
@@ -20,11 +23,12 @@ module.exports = function roundTrip({ Kqueuer, openPty, spawn }, label) {
     clearTimeout(timer);
     const addon = fs.readFileSync('/proc/self/maps', 'utf8').match(/\S*kqueue[-_]console[^\s/]*\.node/)?.[0];
     con.destroy();
+    wire.destroy();
     slave.close();
     kq.close();
     spawnToExit(spawn, label).then(() => console.log(`${label} ok ${addon}`));
   });
-  fs.writeSync(slave.fd, 'ping');
+  wire.write('ping');
 };
 
 /** spawn() of a program through the installed binary: its output, its exit code. */
