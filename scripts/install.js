@@ -5,6 +5,11 @@
 // build from source (`npm install --build-from-source`, which npm passes as
 // npm_config_build_from_source).
 //
+// cmake-js and node-addon-api are optional peer dependencies: an install
+// that uses a prebuilt binary (linux-x64, linux-arm64) needs neither. Where
+// one must compile, they are installed beside the package, in the same
+// `npm install`, and found from here.
+//
 // In a git checkout there is no dist/ yet (npm runs `prepare` after this) and
 // no prebuilds/: it compiles, as a developer wants.
 'use strict';
@@ -34,8 +39,26 @@ function prebuiltLoads() {
 const why = wantsSource() ? 'asked to build from source' : prebuiltLoads();
 if (why === true) process.exit(0);
 
+const STEP = 'npm install kqueue-console cmake-js node-addon-api';
+const missing = ['cmake-js', 'node-addon-api'].filter((name) => {
+  try {
+    require.resolve(`${name}/package.json`, { paths: [root] });
+    return false;
+  } catch {
+    return true;
+  }
+});
+if (missing.length > 0) {
+  console.error(
+    `kqueue-console: no prebuilt binary fits this machine (${why}), and compiling one needs\n` +
+      `${missing.join(' and ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed. Install the package with them:\n\n` +
+      `  ${STEP}\n`,
+  );
+  process.exit(1);
+}
+
 console.log(`kqueue-console: compiling the addon (${why})`);
-const cmakeJs = path.join(path.dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
+const cmakeJs = path.join(path.dirname(require.resolve('cmake-js/package.json', { paths: [root] })), 'bin', 'cmake-js');
 const build = spawnSync(process.execPath, [cmakeJs, 'compile'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) {
   console.error(

@@ -6,11 +6,14 @@
 //
 //   - with the prebuilt binaries, cmake and the compilers made unavailable
 //     (a failing stub bind-mounted over each inside `unshare --mount`): with
-//     the install script and with --ignore-scripts;
-//   - built from source (npm_config_build_from_source): the addon is
+//     the install script and with --ignore-scripts; what the install added
+//     (packages, bytes) is reported, and held to at most 3 and 1.5 MB;
+//   - built from source (npm_config_build_from_source), with the optional
+//     peers cmake-js and node-addon-api in the same install: the addon is
 //     compiled, and that one loads;
-//   - from a tarball without prebuilds: compiled at install; and with no
-//     compiler, the install fails saying what to do, as does `require`;
+//   - from a tarball without prebuilds: compiled at install with the peers;
+//     without them, the install fails naming the one command to run; and
+//     with no compiler, it fails saying what to do, as does `require`;
 //   - the same round trips under Bun and Deno with the prebuilt binary,
 //     when KQC_BUN and KQC_DENO name them (.ci/run does).
 //
@@ -68,9 +71,23 @@ function project(name) {
   return dir;
 }
 
-function install(dir, tarball, flags, options) {
-  return sh(dir, `npm install --prefer-offline --no-audit --no-fund --foreground-scripts ${flags} ${tarball}`, options);
+// What a user adds to build from source, at the ranges the package declares.
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const BUILD_PEERS = ['cmake-js', 'node-addon-api'].map((name) => `${name}@'${pkg.peerDependencies[name]}'`).join(' ');
+
+function install(dir, tarball, flags, options, extra = '') {
+  return sh(dir, `npm install --prefer-offline --no-audit --no-fund --foreground-scripts ${flags} ${tarball} ${extra}`, options);
 }
+
+/** The packages under node_modules (scoped ones counted once each) and their bytes. */
+function installed(dir) {
+  const ls = sh(dir, 'npm ls --all --parseable');
+  const packages = ls.stdout.split('\n').filter((p) => p.includes(`${path.sep}node_modules${path.sep}`)).length;
+  const bytes = Number(sh(dir, 'du -sb --apparent-size node_modules').stdout.split(/\s/)[0]);
+  return { packages, bytes };
+}
+const MAX_PACKAGES = 3;
+const MAX_BYTES = 1_500_000;
 
 /** Both round trips; `expect` matches the path of the addon they must have loaded. */
 function roundTrips(dir, label, expect, options) {
@@ -110,6 +127,13 @@ const compiled = /node_modules\/kqueue-console\/build\/Release\/kqueue_console\.
   ok(r.status === 0, 'no compiler: npm install <tarball> succeeds', r.stdout + r.stderr);
   ok(/using the prebuilt binary/.test(r.stdout + r.stderr), 'its install script found the prebuilt binary and compiled nothing', r.stdout);
   ok(!fs.existsSync(path.join(dir, 'node_modules', 'kqueue-console', 'build')), 'no build/ was made');
+  const added = installed(dir);
+  console.log(`# install: ${added.packages} package(s), ${added.bytes} bytes (${(added.bytes / 1e6).toFixed(2)} MB) in node_modules`);
+  ok(
+    added.packages <= MAX_PACKAGES && added.bytes <= MAX_BYTES,
+    `the install adds at most ${MAX_PACKAGES} packages and ${MAX_BYTES / 1e6} MB`,
+    sh(dir, 'npm ls --all').stdout,
+  );
   roundTrips(dir, 'no compiler', prebuilt, { noCompiler: true });
   // Runtimes without libuv: their Kqueuers wake through a thread-safe function.
   for (const [name, env, args] of [
@@ -139,7 +163,7 @@ const compiled = /node_modules\/kqueue-console\/build\/Release\/kqueue_console\.
 {
   const dir = project('from-source');
   // What `npm install --build-from-source` sets (npm 11 warns about the flag).
-  const r = install(dir, withPrebuilds, '', { env: { npm_config_build_from_source: 'true' } });
+  const r = install(dir, withPrebuilds, '', { env: { npm_config_build_from_source: 'true' } }, BUILD_PEERS);
   ok(
     r.status === 0 && /compiling the addon \(asked to build from source\)/.test(r.stdout),
     'build-from-source compiles',
@@ -149,13 +173,26 @@ const compiled = /node_modules\/kqueue-console\/build\/Release\/kqueue_console\.
 }
 {
   const dir = project('fallback');
-  const r = install(dir, withoutPrebuilds, '');
-  ok(r.status === 0 && /compiling the addon/.test(r.stdout), 'a tarball without prebuilds compiles at install', r.stdout + r.stderr);
+  const r = install(dir, withoutPrebuilds, '', {}, BUILD_PEERS);
+  ok(
+    r.status === 0 && /compiling the addon/.test(r.stdout),
+    'a tarball without prebuilds compiles at install, with cmake-js and node-addon-api beside it',
+    r.stdout + r.stderr,
+  );
   roundTrips(dir, 'no prebuilds', compiled);
 }
 {
+  const dir = project('no-peers');
+  const r = install(dir, withoutPrebuilds, '');
+  ok(
+    r.status !== 0 && /npm install kqueue-console cmake-js node-addon-api/.test(r.stderr),
+    'without them, the install fails naming the one command that builds it',
+    r.stdout + r.stderr,
+  );
+}
+{
   const dir = project('nothing');
-  const r = install(dir, withoutPrebuilds, '', { noCompiler: true });
+  const r = install(dir, withoutPrebuilds, '', { noCompiler: true }, BUILD_PEERS);
   ok(
     r.status !== 0 && /npm rebuild kqueue-console/.test(r.stderr),
     'no prebuild and no compiler: the install fails, saying what to do',

@@ -140,8 +140,8 @@ export function loadAddon(root = packageRoot): LoadedAddon {
     'ERR_ADDON_NOT_LOADED',
     'kqueue-console: its native addon could not be loaded.\n' +
       tried.map((t) => `  - ${t}\n`).join('') +
-      'To build it for this machine, run `npm rebuild kqueue-console` (or allow the package its install script, ' +
-      'which npm may block: see `allowScripts`/`--allow-scripts`). Building needs CMake >= 3.15, a C++17 compiler ' +
-      "and Node's own headers (uv.h, in <prefix>/include/node next to the node binary).",
+      'To build it for this machine, run `npm install cmake-js node-addon-api` and then `npm rebuild kqueue-console` ' +
+      '(or allow the package its install script, which npm may block: see `allowScripts`/`--allow-scripts`). ' +
+      "Building needs CMake >= 3.15, a C++17 compiler and Node's own headers (uv.h, in <prefix>/include/node next to the node binary).",
   );
 }
