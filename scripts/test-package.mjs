@@ -114,6 +114,34 @@ ok(!files.some((f) => /^dist\/examples\//.test(f)), 'and no examples (they need 
 const unpacked = path.join(work, 'unpacked');
 fs.mkdirSync(unpacked);
 execFileSync('tar', ['xzf', withPrebuilds, '-C', unpacked]);
+
+// The README as npm shows it, from the tarball: a relative link or image
+// must name a file the tarball holds (the package names no repository that
+// npm could resolve it against), and an anchor a heading of the README.
+{
+  const readme = fs.readFileSync(path.join(unpacked, 'package', 'README.md'), 'utf8').replace(/```[\s\S]*?```/g, '');
+  // GitHub's heading ids, which npm's page uses too: lower case, spaces to
+  // dashes, punctuation other than - and _ dropped.
+  const anchors = new Set(
+    [...readme.matchAll(/^#+ (.*)$/gm)].map((m) =>
+      m[1]
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N} _-]/gu, '')
+        .replace(/ /g, '-'),
+    ),
+  );
+  const links = [...readme.matchAll(/!?\[[^\]]*\]\(([^)\s]+)[^)]*\)/g)].map((m) => m[1]);
+  const broken = links.filter((link) => {
+    if (/^https:\/\//.test(link)) return false;
+    if (link.startsWith('#')) return !anchors.has(link.slice(1));
+    return !files.includes(link.split('#')[0]);
+  });
+  ok(
+    links.length > 0 && broken.length === 0,
+    `every one of the README's ${links.length} links resolves from the tarball`,
+    broken.join('\n'),
+  );
+}
 fs.rmSync(path.join(unpacked, 'package', 'prebuilds'), { recursive: true });
 const withoutPrebuilds = path.join(work, 'no-prebuilds.tgz');
 execFileSync('tar', ['czf', withoutPrebuilds, '-C', unpacked, 'package']);
