@@ -52,6 +52,20 @@ export interface KqueueConsole {
  * backpressure both ways; EAGAIN and EIO mean "wait for the next edge", so a
  * pty whose slave closes and reopens keeps streaming; the readable side ends
  * at end of file (read() returning 0) or after {@link shutdown}.
+ *
+ * Events, with their listeners (typed by {@link KqueueConsoleEvents}):
+ * - `'data'`: `(chunk: Buffer) => void`, bytes read from the fd (a string
+ *   after `setEncoding()`);
+ * - `'hangup'`: `() => void`, the other side went away (a read said EIO);
+ *   not an end: see {@link hungUp};
+ * - `'error'`: `(err: SystemError | CodedError) => void`, a failure of the
+ *   system, never for shutdown() or destroy(), which the caller chose;
+ * - `'end'`, `'finish'`, `'close'`, `'drain'`, `'readable'`, `'pause'`,
+ *   `'resume'`, `'pipe'`, `'unpipe'`: `Duplex`'s, as Node documents them.
+ *
+ * The members it inherits from `Duplex` (`pipe()`, `destroy()`,
+ * `setEncoding()`, `readableLength`, ...) are Node's, documented with
+ * node:stream, and not repeated in this reference.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above.
 export class KqueueConsole extends Duplex {
