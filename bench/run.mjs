@@ -87,15 +87,28 @@ const PEERS = {
   'kqueue-console': { ok: true, cmd: nodePeer('kqueue-console') },
   // The same, woken by the waiter thread (what libkqueue's kqueue needs).
   'kqueue-console (thread)': { ok: true, cmd: (w, o) => [...nodePeer('kqueue-console')(w, o), { KQUEUE_CONSOLE_WAKEUP: 'thread' }] },
+  // The same, the waiter thread handing over through a Node-API thread-safe function (Bun's and Deno's mode).
+  'kqueue-console (tsfn)': { ok: true, cmd: (w, o) => [...nodePeer('kqueue-console')(w, o), { KQUEUE_CONSOLE_WAKEUP: 'tsfn' }] },
   // The same readers with their onread option: reads into buffers the consumer reuses.
   'node-tty (onread)': { ok: true, cmd: nodePeer('node-tty (onread)') },
   'kqueue-console (onread)': { ok: true, cmd: nodePeer('kqueue-console (onread)') },
   // child_process.spawn() on an openPty() slave, read by a Kqueuer (W7).
   child_process: { ok: true, cmd: nodePeer('child_process') },
 };
+// W1 and W2: every reader, and each of kqueue-console's wake-up modes.
+const ALL_READERS = [
+  'C limit (blocking)',
+  'C limit (epoll ET)',
+  'go-epollconsole',
+  'node-pty',
+  'node-tty',
+  'kqueue-console',
+  'kqueue-console (thread)',
+  'kqueue-console (tsfn)',
+];
 const PLAN = {
-  W1: ['C limit (blocking)', 'C limit (epoll ET)', 'go-epollconsole', 'node-pty', 'node-tty', 'kqueue-console', 'kqueue-console (thread)'],
-  W2: ['C limit (blocking)', 'C limit (epoll ET)', 'go-epollconsole', 'node-pty', 'node-tty', 'kqueue-console', 'kqueue-console (thread)'],
+  W1: ALL_READERS,
+  W2: ALL_READERS,
   W3: ['node-pty', 'node-tty', 'kqueue-console', 'node-tty (onread)', 'kqueue-console (onread)'],
   // node-tty cannot take W4: Node's tty streams cannot read (for the child's
   // ready marker) and write one fd through two handles.
