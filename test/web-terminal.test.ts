@@ -2,7 +2,6 @@
 // playwright-core (which downloads nothing: it is pointed at the system's
 // executable). The server runs as its own process, as `npm run web` runs it,
 // so that its memory is measured apart from the test's.
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -10,11 +9,11 @@ import t from 'tap';
 import WebSocket from 'ws';
 import { SYS_WRITE, blockedSyscall, memoryFiguresUnreliable } from './helpers/pty';
 import { waitUntil, within } from './helpers/fixtures';
+import { PROMPT, childrenOf, ptyMastersOf, rssOf, startServer } from './helpers/web-server';
 
 const CHROMIUM = process.env.KQC_CHROMIUM ?? '/usr/bin/chromium';
 const root = path.join(__dirname, '..');
 const artifacts = path.join(root, 'test-artifacts');
-const PROMPT = 'web$ ';
 
 /** What the page (examples/web-terminal/app.js) exposes, as the callbacks run in it see it. */
 interface PageGlobals {
@@ -29,62 +28,6 @@ interface PageGlobals {
     };
     stats: { received: number; parsed: number; acked: number };
   };
-}
-
-function rssOf(pid: number): number {
-  const kb = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return kb ? Number(kb[1]) * 1024 : 0;
-}
-
-/** The pty masters a process holds open (links to /dev/ptmx or /dev/pts/ptmx). */
-function ptyMastersOf(pid: number): number {
-  let n = 0;
-  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      if (/ptmx$/.test(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))) n++;
-    } catch {
-      // Closed while listed.
-    }
-  }
-  return n;
-}
-
-function childrenOf(pid: number): number[] {
-  try {
-    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-/** The server, started as a user starts it; what it printed so far. */
-async function startServer(
-  teardown: (fn: () => void) => void,
-): Promise<{ proc: ChildProcess; port: number; token: string; url: string; out: () => string }> {
-  const proc = spawn(process.execPath, [path.join(root, 'dist', 'examples', 'web-terminal.js'), '--', 'sh', '-i'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      PS1: PROMPT,
-      LANG: 'C.UTF-8',
-      // Under `npm run test:asan`, the server runs the sanitized addon too.
-      ...Object.fromEntries(
-        ['KQUEUE_CONSOLE_ADDON', 'LD_PRELOAD', 'ASAN_OPTIONS', 'UBSAN_OPTIONS']
-          .filter((k) => process.env[k] !== undefined)
-          .map((k) => [k, process.env[k]]),
-      ),
-    },
-  });
-  teardown(() => {
-    if (proc.exitCode === null) proc.kill('SIGTERM');
-  });
-  let out = '';
-  proc.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
-  await waitUntil('the server printing its URL', () => /open (http:\S+)/.test(out));
-  const url = /open (http:\S+)/.exec(out)![1];
-  const { port, hash } = new URL(url);
-  return { proc, port: Number(port), token: new URLSearchParams(hash.slice(1)).get('token')!, url, out: () => out };
 }
 
 const sessionsStarted = (out: string): number => (out.match(/^session \d+ started/gm) ?? []).length;
