@@ -84,6 +84,15 @@ function staticFiles(): Map<string, { file: string; type: string }> {
   ]);
 }
 
+/** The path of a request's URL, or null when it does not parse (`//[`: new URL() throws). */
+function pathOf(req: http.IncomingMessage): string | null {
+  try {
+    return new URL(req.url ?? '/', 'http://x').pathname;
+  } catch {
+    return null;
+  }
+}
+
 function tokenMatches(given: unknown, token: Buffer): boolean {
   if (typeof given !== 'string') return false;
   const bytes = Buffer.from(given);
@@ -111,7 +120,12 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
   const ownHost = (req: http.IncomingMessage): boolean => ownHosts().includes(req.headers.host ?? '');
 
   const server = http.createServer((req, res) => {
-    const entry = req.method === 'GET' && ownHost(req) ? files.get(new URL(req.url ?? '/', 'http://x').pathname) : undefined;
+    const urlPath = pathOf(req);
+    if (urlPath === null) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end();
+      return;
+    }
+    const entry = req.method === 'GET' && ownHost(req) ? files.get(urlPath) : undefined;
     if (entry === undefined) {
       res.writeHead(ownHost(req) ? 404 : 421, { 'content-type': 'text/plain' }).end();
       return;
@@ -128,8 +142,13 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE });
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    const urlPath = pathOf(req);
+    if (urlPath === null) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      return;
+    }
     const sameOrigin = ownHost(req) && req.headers.origin === `http://${req.headers.host}`;
-    if (new URL(req.url ?? '/', 'http://x').pathname !== '/ws' || !sameOrigin) {
+    if (urlPath !== '/ws' || !sameOrigin) {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       return;
     }
