@@ -35,6 +35,8 @@ export const LOW_WATER = 64 * 1024;
 const AUTH_TIMEOUT_MS = 5000;
 const MAX_MESSAGE = 1 << 20;
 const MAX_INPUT = 4 << 20;
+/** How long a client the server has closed may take to close too, before its connection is cut. */
+const CLOSE_GRACE_MS = 2000;
 
 export interface WebTerminalOptions {
   /** The program each connection runs, and its arguments. Default: $SHELL -i (or sh -i). */
@@ -185,12 +187,35 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
     const id = ++sessionsStarted;
     log(`session ${id} started: pid ${child.pid}`);
 
-    let unacked = 0;
+    // Output is held back while the page has more than HIGH_WATER bytes to
+    // acknowledge, or the socket more than HIGH_WATER bytes to send (a page
+    // that acknowledges without reading): what a session queues is bounded
+    // whatever the client does.
+    let sent = 0;
+    let acked = 0;
     let paused = false;
+    const holdBack = (): boolean => sent - acked > HIGH_WATER || ws.bufferedAmount > HIGH_WATER;
+    const maybeResume = (): void => {
+      if (paused && !closing && sent - acked < LOW_WATER && ws.bufferedAmount < LOW_WATER) {
+        paused = false;
+        con.resume();
+      }
+    };
+    // Once the server closes, it reads nothing more from the client, and
+    // cuts the connection if the client does not close within the grace.
+    let closing = false;
+    const closeClient = (code: number, reason: string): void => {
+      if (closing) return;
+      closing = true;
+      log(`session ${id}: closing (${code} ${reason})`);
+      ws.close(code, reason);
+      ws.pause();
+      setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+    };
     con.on('data', (chunk) => {
-      ws.send(chunk, { binary: true });
-      unacked += chunk.length;
-      if (!paused && unacked > HIGH_WATER) {
+      ws.send(chunk, { binary: true }, maybeResume);
+      sent += chunk.length;
+      if (!paused && holdBack()) {
         paused = true;
         con.pause();
       }
@@ -222,6 +247,7 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
       log(`session ${id} ended`);
     });
     ws.on('message', (data, isBinary) => {
+      if (closing) return;
       const msg = isBinary ? null : parse(data);
       if (msg === null) return;
       if (msg.type === 'input' && typeof msg.data === 'string') {
@@ -231,15 +257,17 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
         // (cat with a paste). A page that keeps sending past MAX_INPUT is
         // cut off instead.
         con.write(msg.data);
-        if (con.writableLength > MAX_INPUT) ws.close(1009, 'input not read');
+        if (con.writableLength > MAX_INPUT) closeClient(1009, 'input not read');
       } else if (msg.type === 'resize' && isDimension(msg.rows) && isDimension(msg.cols)) {
         con.resize({ rows: msg.rows, cols: msg.cols });
       } else if (msg.type === 'ack' && Number.isSafeInteger(msg.bytes) && (msg.bytes as number) > 0) {
-        unacked = Math.max(0, unacked - (msg.bytes as number));
-        if (paused && unacked < LOW_WATER) {
-          paused = false;
-          con.resume();
+        // More than was sent is a lie that would lift the hold-back for good.
+        if (acked + (msg.bytes as number) > sent) {
+          closeClient(1008, 'acknowledged more than was sent');
+          return;
         }
+        acked += msg.bytes as number;
+        maybeResume();
       }
     });
   }

@@ -2,10 +2,31 @@
 // speaks HTTP and WebSocket frames by hand and follows no rule it is not
 // made to. The server runs as its own process (as `npm run web` runs it),
 // and /proc says what each attack cost it: memory, fds, children.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import t from 'tap';
-import { within } from './helpers/fixtures';
-import { startServer } from './helpers/web-server';
+import { waitUntil, within } from './helpers/fixtures';
+import { childrenOf, rssOf, startServer } from './helpers/web-server';
+
+const MiB = 1024 * 1024;
+
+const timeout = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+
+function fdCountOf(pid: number): number {
+  return fs.readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** A client frame (masked, as RFC 6455 5.3 requires of clients) holding `text`. */
+function frame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const n = payload.length;
+  const head = n < 126 ? Buffer.from([0x81, 0x80 | n]) : Buffer.from([0x81, 0x80 | 127, 0, 0, 0, 0, 0, 0, 0, 0]);
+  if (n >= 126) head.writeUInt32BE(n, 6);
+  const mask = crypto.randomBytes(4);
+  for (let i = 0; i < n; i++) payload[i] ^= mask[i & 3];
+  return Buffer.concat([head, mask, payload]);
+}
 
 /** A raw connection to the server: everything it sends is counted and otherwise ignored. */
 async function connect(port: number, request: string): Promise<{ socket: net.Socket; received: () => string; closed: Promise<void> }> {
@@ -23,6 +44,18 @@ function request(port: number, path: string, extra = ''): string {
   return `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extra}\r\n`;
 }
 
+/** A WebSocket session that has sent the token: the upgrade by hand, then the auth frame. */
+async function session(port: number, token: string): Promise<Awaited<ReturnType<typeof connect>>> {
+  const key = crypto.randomBytes(16).toString('base64');
+  const upgrade =
+    `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\n` +
+    `Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:${port}\r\n`;
+  const c = await connect(port, request(port, '/ws', upgrade));
+  await waitUntil('the 101 answer', () => c.received().startsWith('HTTP/1.1 101'), { on: c.socket });
+  c.socket.write(frame(JSON.stringify({ type: 'auth', token })));
+  return c;
+}
+
 t.test('a request line that is no URL gets a 400, and the server lives', async (t) => {
   const server = await startServer((fn) => t.teardown(fn));
   for (const [what, req] of [
@@ -37,4 +70,68 @@ t.test('a request line that is no URL gets a 400, and the server lives', async (
   await page.closed;
   t.match(page.received(), /^HTTP\/1\.1 200 /, 'and the page is still served');
   t.equal(server.proc.exitCode, null, 'the server is running');
+});
+
+t.test('input past the bound: the server closes, reads no more, and cuts a client that goes on', async (t) => {
+  // sleep reads no input: every byte waits in the server.
+  const server = await startServer((fn) => t.teardown(fn), ['sleep', '600']);
+  const pid = server.proc.pid!;
+  const rssBefore = rssOf(pid);
+  const fdsBefore = fdCountOf(pid);
+  const c = await session(server.port, server.token);
+  await waitUntil('the session to start', () => /session 1 started/.test(server.out()));
+  const chunk = frame(JSON.stringify({ type: 'input', data: 'x'.repeat(64 * 1024) }));
+  let sent = 0;
+  let open = true;
+  void c.closed.then(() => (open = false));
+  // Up to 256 MiB, as fast as the server takes it; the close frame it sends
+  // is ignored.
+  const started = Date.now();
+  while (open && sent < 256 * MiB && Date.now() - started < 60_000) {
+    // A reset by the server ends it too ('error', then 'close').
+    if (!c.socket.write(chunk)) await Promise.race([new Promise((r) => c.socket.once('drain', r)), c.closed, timeout(60_000)]);
+    sent += chunk.length;
+  }
+  t.match(c.received(), /input not read/, 'the server closed with 1009 (input not read)');
+  t.notOk(open, `and cut the connection after ${(sent / MiB).toFixed(1)} MiB sent, in ${Date.now() - started} ms`);
+  t.ok(sent < 64 * MiB, `the client got no further than 64 MiB (${(sent / MiB).toFixed(1)} MiB)`);
+  const growth = rssOf(pid) - rssBefore;
+  t.ok(growth < 64 * MiB, `the server's RSS grew by ${(growth / MiB).toFixed(1)} MiB (bound 64)`);
+  await waitUntil('the session to end', () => /session 1 ended/.test(server.out()));
+  await waitUntil('the server to hold no child and no extra fd', () => childrenOf(pid).length === 0 && fdCountOf(pid) <= fdsBefore, {
+    ms: 15_000,
+  });
+  t.pass(`no child left, fds back to ${fdCountOf(pid)} (before: ${fdsBefore})`);
+});
+
+t.test('acknowledgements: a lie closes the session, and a client that does not read costs a bounded amount', async (t) => {
+  const server = await startServer((fn) => t.teardown(fn), ['yes']);
+  const pid = server.proc.pid!;
+  const liar = await session(server.port, server.token);
+  await waitUntil('session 1 to start', () => /session 1 started/.test(server.out()));
+  liar.socket.write(frame(JSON.stringify({ type: 'ack', bytes: Number.MAX_SAFE_INTEGER })));
+  await Promise.race([liar.closed, within('the lie to be answered', liar.socket, 'end', 10_000)]);
+  t.match(liar.received(), /acknowledged more than was sent/, 'an ack beyond what was sent closes with 1008');
+
+  // Acknowledges 64 KiB every 5 ms, less than `yes` makes, and reads
+  // nothing from its socket: the acks alone would let output pile up in
+  // the server, unsent. (Once it has been held back, the acks outrun what
+  // was sent, and the session is closed as a liar.)
+  const rssBefore = rssOf(pid);
+  const stalled = await session(server.port, server.token);
+  await waitUntil('session 2 to start', () => /session 2 started/.test(server.out()));
+  stalled.socket.pause();
+  let peak = 0;
+  const until = Date.now() + 5000;
+  while (Date.now() < until) {
+    stalled.socket.write(frame(JSON.stringify({ type: 'ack', bytes: 64 * 1024 })));
+    peak = Math.max(peak, rssOf(pid));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const growth = peak - rssBefore;
+  t.ok(growth < 48 * MiB, `the server's RSS peaked ${(growth / MiB).toFixed(1)} MiB above where it was (bound 48)`);
+  stalled.socket.destroy();
+  await waitUntil('session 2 to end', () => /session 2 ended/.test(server.out()));
+  await waitUntil('no child left', () => childrenOf(pid).length === 0, { ms: 15_000 });
+  t.pass('no child left');
 });
