@@ -1,13 +1,20 @@
 // Serve a command in a pty over a socket, and attach a terminal to it.
 //
-//   node dist/examples/pipe-to-socket.js serve [--port N | --unix PATH] [--token T] -- sh -i
-//   node dist/examples/pipe-to-socket.js attach (--port N | --unix PATH) --token T
+//   node dist/examples/pipe-to-socket.js serve [--port N | --unix PATH] [--token-file F] -- sh -i
+//   node dist/examples/pipe-to-socket.js attach (--port N | --unix PATH) [--token-file F]
 //
-// Secure by default: TCP listens on 127.0.0.1 only; a Unix socket is made
-// mode 0600 in a directory only its owner can enter; and a client must
-// present the random token before any byte of the pty flows (a wrong one is
-// disconnected with nothing sent). Backpressure crosses the socket: a client
-// that stops reading stops the pty's reads, and the child blocks in write().
+// Secure by default: TCP listens on 127.0.0.1 only; a Unix socket is created
+// mode 0600 (under a umask of 0177, so it never exists with more); and a
+// client must present the random token before any byte of the pty flows (a
+// wrong one is disconnected with nothing sent). Backpressure crosses the
+// socket: a client that stops reading stops the pty's reads, and the child
+// blocks in write().
+//
+// The token is never on a command line, where every local user can read it
+// (/proc/<pid>/cmdline): it comes from PTY_SOCKET_TOKEN (a process's
+// environment is readable by its owner only, proc(5)), or from a file that
+// only its owner can read. `serve` writes the token it makes to a new file
+// of mode 0600 in a directory of mode 0700 and prints that file's name.
 //
 // The protocol, client to server: frames of [type u8][length u32 BE][payload]:
 // AUTH (the token, first and once), DATA (input), RESIZE (rows u16, cols u16).
@@ -26,6 +33,8 @@ const DATA = 2;
 const RESIZE = 3;
 const MAX_FRAME = 1 << 20;
 const AUTH_TIMEOUT_MS = 5000;
+/** Where the token comes from when no file is named. */
+export const TOKEN_ENV = 'PTY_SOCKET_TOKEN';
 
 export type Address = { host?: '127.0.0.1' | 'localhost' | '::1'; port: number } | { path: string };
 
@@ -161,9 +170,16 @@ export async function serve(options: ServeOptions): Promise<Server> {
   let address: Address;
   const listen = options.listen ?? { host: '127.0.0.1', port: 0 };
   if ('path' in listen) {
-    server.listen(listen.path);
-    await once(server, 'listening');
-    fs.chmodSync(listen.path, 0o600);
+    await removeStaleSocket(listen.path);
+    // bind(2) creates the file with the mode the umask leaves (unix(7)): a
+    // chmod afterwards would leave a moment in which anyone may connect.
+    const umask = process.umask(0o177);
+    try {
+      server.listen(listen.path);
+      await once(server, 'listening');
+    } finally {
+      process.umask(umask);
+    }
     address = { path: listen.path };
   } else {
     const host = listen.host ?? '127.0.0.1';
@@ -193,6 +209,55 @@ export async function serve(options: ServeOptions): Promise<Server> {
 /** A fresh Unix socket path in a directory only this user can enter. */
 export function privateSocketPath(): string {
   return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pty-socket-')), 'pty.sock');
+}
+
+/** Writes `token` to a new file of mode 0600 in a new directory of mode 0700; returns its path. */
+export function writeTokenFile(token: string): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pty-token-')), 'token');
+  fs.writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  return file;
+}
+
+/**
+ * Reads a token file, refusing one that another user could read or write
+ * (any group or other bit of its mode) or that this user does not own.
+ */
+export function readTokenFile(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new Error(`${file}: not a regular file`);
+    if ((st.mode & 0o077) !== 0 || (process.getuid !== undefined && st.uid !== process.getuid())) {
+      throw new Error(`${file}: mode ${(st.mode & 0o777).toString(8)}: a token file must be this user's, mode 0600`);
+    }
+    return fs.readFileSync(fd, 'utf8').trim();
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * A socket file left by a server that did not close (SIGKILL, a crash):
+ * removed when nothing answers on it. A live one is an error, as is a path
+ * that is something else than a socket.
+ */
+async function removeStaleSocket(file: string): Promise<void> {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(file);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) throw new Error(`${file} exists and is not a socket`);
+  const answered = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(file, () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.on('error', () => resolve(false));
+  });
+  if (answered) throw new Error(`${file}: a server is listening there`);
+  fs.unlinkSync(file);
 }
 
 /** The client side: a Duplex of the remote pty's output and input. */
@@ -267,9 +332,9 @@ export async function attachTerminal(client: PtyClient): Promise<void> {
   }
 }
 
-function parseArgs(argv: string[]): { mode: string; listen?: Address; token?: string; command: string[] } {
+function parseArgs(argv: string[]): { mode: string; listen?: Address; tokenFile?: string; command: string[] } {
   const [mode, ...rest] = argv;
-  const out: { mode: string; listen?: Address; token?: string; command: string[] } = { mode, command: [] };
+  const out: { mode: string; listen?: Address; tokenFile?: string; command: string[] } = { mode, command: [] };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     if (a === '--') {
@@ -277,27 +342,56 @@ function parseArgs(argv: string[]): { mode: string; listen?: Address; token?: st
       break;
     } else if (a === '--port') out.listen = { host: '127.0.0.1', port: Number(rest[++i]) };
     else if (a === '--unix') out.listen = { path: rest[++i] };
-    else if (a === '--token') out.token = rest[++i];
-    else throw new Error(`unknown argument ${a}`);
+    else if (a === '--token-file') out.tokenFile = rest[++i];
+    else if (a === '--token') {
+      throw new Error(
+        `--token: a token on the command line is readable by every user of this machine (/proc/<pid>/cmdline); use ${TOKEN_ENV} or --token-file`,
+      );
+    } else throw new Error(`unknown argument ${a}`);
   }
   return out;
+}
+
+/** The token from --token-file, else from the environment; undefined when neither gives one. */
+function tokenFrom(args: { tokenFile?: string }): string | undefined {
+  if (args.tokenFile !== undefined) return readTokenFile(args.tokenFile);
+  const fromEnv = process.env[TOKEN_ENV];
+  return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
 }
 
 async function main(argv: string[]): Promise<void> {
   const args = parseArgs(argv);
   if (args.mode === 'serve') {
     const [command, ...commandArgs] = args.command.length ? args.command : [process.env.SHELL ?? 'sh', '-i'];
-    const server = await serve({ command, args: commandArgs, listen: args.listen, token: args.token });
+    const given = tokenFrom(args);
+    const server = await serve({ command, args: commandArgs, listen: args.listen, token: given });
     const where = 'path' in server.address ? `--unix ${server.address.path}` : `--port ${server.address.port}`;
     console.log(`serving ${command} on ${where}`);
-    console.log(`attach with: node ${process.argv[1]} attach ${where} --token ${server.token}`);
-    process.once('SIGINT', () => void server.close());
+    const file = given === undefined ? writeTokenFile(server.token) : null;
+    if (file !== null) {
+      console.log(`token in ${file} (mode 0600)`);
+      console.log(`attach with: node ${process.argv[1]} attach ${where} --token-file ${file}`);
+    } else {
+      console.log(`attach with: node ${process.argv[1]} attach ${where}, with the token in ${TOKEN_ENV} or --token-file`);
+    }
+    // SIGTERM too (kill's default): close() removes the Unix socket's file,
+    // and the token file made here goes with it.
+    const stop = (): void => {
+      if (file !== null) fs.rmSync(path.dirname(file), { recursive: true, force: true });
+      void server.close();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
   } else if (args.mode === 'attach') {
-    if (!args.listen || !args.token) throw new Error('attach needs --port or --unix, and --token');
-    await attachTerminal(new PtyClient(args.listen, args.token));
+    const token = tokenFrom(args);
+    if (!args.listen || token === undefined)
+      throw new Error(`attach needs --port or --unix, and the token in ${TOKEN_ENV} or --token-file`);
+    await attachTerminal(new PtyClient(args.listen, token));
   } else {
     console.error(
-      'usage: pipe-to-socket serve [--port N | --unix PATH] [--token T] [-- command args...]\n       pipe-to-socket attach (--port N | --unix PATH) --token T',
+      'usage: pipe-to-socket serve [--port N | --unix PATH] [--token-file F] [-- command args...]\n' +
+        '       pipe-to-socket attach (--port N | --unix PATH) [--token-file F]\n' +
+        `The token: ${TOKEN_ENV}, or a file of mode 0600 (--token-file); never on the command line.`,
     );
     process.exitCode = 2;
   }

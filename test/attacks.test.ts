@@ -1,10 +1,15 @@
-// Attacks on the web terminal example from loopback, by a client that
-// speaks HTTP and WebSocket frames by hand and follows no rule it is not
-// made to. The server runs as its own process (as `npm run web` runs it),
-// and /proc says what each attack cost it: memory, fds, children.
+// Attacks on the examples that serve a shell, from loopback: on the web
+// terminal by a client that speaks HTTP and WebSocket frames by hand and
+// follows no rule it is not made to, and on pipe-to-socket by another user
+// of the machine (the token and the Unix socket). Each server runs as its
+// own process, as a user starts it, and /proc says what an attack cost it:
+// memory, fds, children.
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import t from 'tap';
 import { waitUntil, within } from './helpers/fixtures';
 import { childrenOf, rssOf, startServer } from './helpers/web-server';
@@ -134,4 +139,87 @@ t.test('acknowledgements: a lie closes the session, and a client that does not r
   await waitUntil('session 2 to end', () => /session 2 ended/.test(server.out()));
   await waitUntil('no child left', () => childrenOf(pid).length === 0, { ms: 15_000 });
   t.pass('no child left');
+});
+
+/** `pipe-to-socket serve` as its own process, as a user starts it; what it printed. */
+async function startPipeServer(
+  t: { teardown(fn: () => void): void },
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; umask?: string } = {},
+): Promise<{ proc: ChildProcess; out: () => string }> {
+  const script = path.join(__dirname, '..', 'dist', 'examples', 'pipe-to-socket.js');
+  // sh sets the umask the server starts under, as a login shell would.
+  const proc = spawn('sh', ['-c', `umask ${options.umask ?? '022'}; exec "$0" "$@"`, process.execPath, script, 'serve', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
+  t.teardown(() => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  });
+  let out = '';
+  proc.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
+  proc.stderr!.setEncoding('utf8').on('data', (s: string) => (out += s));
+  await waitUntil('the server printing how to attach', () => /attach with/.test(out) || proc.exitCode !== null);
+  return { proc, out: () => out };
+}
+
+t.test('pipe-to-socket: the token is on no command line, and its file is private', async (t) => {
+  const server = await startPipeServer(t, ['--port', '0', '--', 'sh', '-c', 'echo attached; sleep 30']);
+  const file = /--token-file (\S+)/.exec(server.out())?.[1];
+  t.ok(file, 'serve names the token file in its attach line');
+  const token = fs.readFileSync(file!, 'utf8').trim();
+  t.match(token, /^[0-9a-f]{64}$/, 'which holds the token');
+  t.equal(fs.statSync(file!).mode & 0o777, 0o600, 'mode 0600');
+  t.equal(fs.statSync(path.dirname(file!)).mode & 0o777, 0o700, 'in a directory of mode 0700');
+  t.notMatch(server.out(), token, 'the token is not printed');
+  const cmdline = (pid: number): string => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  t.notMatch(cmdline(server.proc.pid!), token, "nor on the server's command line");
+
+  // The client, as a user runs it: on a terminal (spawn() gives it one).
+  const port = /--port (\d+)/.exec(server.out())![1];
+  const script = path.join(__dirname, '..', 'dist', 'examples', 'pipe-to-socket.js');
+  const client = spawn(process.execPath, [script, 'attach', '--port', port, '--token-file', file!], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  t.teardown(() => client.kill('SIGKILL'));
+  t.notMatch(cmdline(client.pid!), token, "nor on the client's");
+  const onCmdline = spawn(process.execPath, [script, 'attach', '--port', port, '--token', token], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  onCmdline.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
+  const [code] = await within('attach --token: exit', onCmdline, 'exit');
+  t.ok(code !== 0 && /readable by every user/.test(err), `--token is refused, saying why (exit ${code})`);
+  fs.chmodSync(file!, 0o644);
+  const loose = spawn(process.execPath, [script, 'attach', '--port', port, '--token-file', file!], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let looseErr = '';
+  loose.stderr!.setEncoding('utf8').on('data', (s: string) => (looseErr += s));
+  await within('attach with a 0644 token file: exit', loose, 'exit');
+  t.match(looseErr, /mode 644: a token file must be/, 'a token file others can read is refused');
+  server.proc.kill('SIGTERM');
+  await within('server: exit', server.proc, 'exit');
+  t.notOk(fs.existsSync(file!), 'SIGTERM removed the token file');
+});
+
+t.test('pipe-to-socket --unix: created 0600 under umask 000, stale files replaced, removed on SIGTERM', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-attack-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const sock = path.join(dir, 'pty.sock');
+  // A stale socket file: its server was killed, nothing listens.
+  const stale = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(sock)}, () => console.log('up'))`], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  await within('stale server: up', stale.stdout!, 'data');
+  stale.kill('SIGKILL');
+  await within('stale server: exit', stale, 'exit');
+  t.ok(fs.existsSync(sock), 'a stale socket file is left');
+
+  const server = await startPipeServer(t, ['--unix', sock, '--', 'sleep', '30'], { umask: '000' });
+  t.match(server.out(), /serving sleep/, 'serve replaces the stale file');
+  t.equal(fs.statSync(sock).mode & 0o777, 0o600, 'the socket is mode 0600 with umask 000 (never wider)');
+  const second = await startPipeServer(t, ['--unix', sock, '--', 'sleep', '30']);
+  if (second.proc.exitCode === null) await within('second server: exit', second.proc, 'exit');
+  t.ok(second.proc.exitCode !== 0 && /a server is listening there/.test(second.out()), 'a live socket is not taken over');
+  server.proc.kill('SIGTERM');
+  const [code] = await within('server: exit', server.proc, 'exit');
+  t.equal(code, 0, 'SIGTERM ends the server cleanly');
+  t.notOk(fs.existsSync(sock), 'and removes the socket file');
 });

@@ -74,11 +74,11 @@ t.test('a client that stops reading for 2 s stops the child, and the server hold
   );
   let banner = '';
   server.stdout.setEncoding('utf8').on('data', (s: string) => (banner += s));
-  await waitUntil('the server printed where it listens and the token', () => /--token [0-9a-f]{64}/.test(banner));
-  t.pass('the server printed where it listens and the token');
+  await waitUntil('the server printed where it listens and the token file', () => /--token-file \S+/.test(banner));
+  t.pass('the server printed where it listens and the token file');
   const port = Number(/--port (\d+)/.exec(banner)![1]);
   const idleRss = processRss(server.pid!);
-  const token = /--token ([0-9a-f]{64})/.exec(banner)![1];
+  const token = fs.readFileSync(/--token-file (\S+)/.exec(banner)![1], 'utf8').trim();
 
   const sock = net.connect(port, '127.0.0.1');
   sock.write(authFrame(token));
