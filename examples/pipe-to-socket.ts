@@ -27,6 +27,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Duplex } from 'node:stream';
 import { Kqueuer, current, spawn, type WinSize } from 'kqueue-console';
+import { endSession } from './session-end';
 
 const AUTH = 1;
 const DATA = 2;
@@ -98,7 +99,7 @@ export async function serve(options: ServeOptions): Promise<Server> {
   const token = options.token ?? crypto.randomBytes(32).toString('hex');
   const tokenBytes = Buffer.from(token);
   const kq = new Kqueuer();
-  const live = new Map<() => void, number>();
+  const live = new Map<() => Promise<void>, number>();
 
   const server = net.createServer((socket) => {
     let authed = false;
@@ -139,19 +140,11 @@ export async function serve(options: ServeOptions): Promise<Server> {
     // pty while the socket's buffer is full; the console ends, and so the
     // socket, once the child has exited and all it wrote has gone out.
     con.pipe(socket);
-    const hangUp = (): void => {
-      if (child.exitCode === null && child.signalCode === null) {
-        try {
-          process.kill(-child.pid, 'SIGHUP');
-        } catch {
-          // Already gone.
-        }
-      }
-    };
+    const hangUp = (): Promise<void> => endSession(child);
     live.set(hangUp, child.pid);
     socket.on('close', () => {
       live.delete(hangUp);
-      hangUp();
+      void hangUp();
       con.destroy();
     });
     return {
@@ -196,11 +189,12 @@ export async function serve(options: ServeOptions): Promise<Server> {
       return [...live.values()];
     },
     async close() {
-      for (const hangUp of live.keys()) hangUp();
+      // Waits for each session's programs to go (SIGKILL after the grace).
+      const ended = Promise.all([...live.keys()].map((hangUp) => hangUp()));
       const closed = once(server, 'close');
       server.close();
       // Sessions end when their children do.
-      await closed;
+      await Promise.all([closed, ended]);
       kq.close();
     },
   };

@@ -28,6 +28,7 @@ import type * as net from 'node:net';
 import * as path from 'node:path';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { DEFAULT_TERM, Kqueuer, spawn } from 'kqueue-console';
+import { endSession } from './session-end';
 
 /** Unacknowledged bytes above which the console is paused, and below which it resumes. */
 export const HIGH_WATER = 256 * 1024;
@@ -112,7 +113,7 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
   const log = options.log ?? (() => {});
   const files = staticFiles();
   const kq = new Kqueuer();
-  const sessions = new Set<() => void>();
+  const sessions = new Set<() => Promise<void>>();
   let sessionsStarted = 0;
   let port = 0;
 
@@ -221,16 +222,7 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
       }
     });
     con.on('error', () => ws.terminate());
-    const hangUp = (): void => {
-      // The shell's process group; the master's close hangs up the rest.
-      if (child.exitCode === null && child.signalCode === null) {
-        try {
-          process.kill(-child.pid, 'SIGHUP');
-        } catch {
-          // Already gone.
-        }
-      }
-    };
+    const hangUp = (): Promise<void> => endSession(child);
     sessions.add(hangUp);
     // The console ends by itself once the shell has exited and the page has
     // taken all it wrote; then the page is told how it ended.
@@ -242,7 +234,7 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
     });
     ws.on('close', () => {
       sessions.delete(hangUp);
-      hangUp();
+      void hangUp();
       con.destroy();
       log(`session ${id} ended`);
     });
@@ -284,12 +276,13 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
       return sessionsStarted;
     },
     async close() {
-      for (const hangUp of sessions) hangUp();
+      // Waits for each session's programs to go (SIGKILL after the grace).
+      const ended = Promise.all([...sessions].map((hangUp) => hangUp()));
       for (const ws of wss.clients) ws.terminate();
       const closed = once(server, 'close');
       server.close();
       server.closeAllConnections();
-      await closed;
+      await Promise.all([closed, ended]);
       kq.close();
     },
   };

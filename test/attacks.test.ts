@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { waitUntil, within } from './helpers/fixtures';
+import { authFrame } from '../examples/pipe-to-socket';
 import { childrenOf, rssOf, startServer } from './helpers/web-server';
 
 const MiB = 1024 * 1024;
@@ -222,4 +223,50 @@ t.test('pipe-to-socket --unix: created 0600 under umask 000, stale files replace
   const [code] = await within('server: exit', server.proc, 'exit');
   t.equal(code, 0, 'SIGTERM ends the server cleanly');
   t.notOk(fs.existsSync(sock), 'and removes the socket file');
+});
+
+/** The processes whose process group is `pgid`, from /proc/<pid>/stat (the field after ppid). */
+function groupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z') members.push(Number(name));
+    } catch {
+      // Gone while listed.
+    }
+  }
+  return members;
+}
+
+// A shell whose programs ignore SIGHUP, as `trap '' HUP` (or nohup) makes them.
+const IGNORES_HUP = ['sh', '-c', "trap '' HUP; echo ready; sleep 300"];
+
+t.test('a session that ends takes its programs with it, even those that ignore SIGHUP', async (t) => {
+  const web = await startServer((fn) => t.teardown(fn), IGNORES_HUP);
+  const c = await session(web.port, web.token);
+  await waitUntil('the web session to print ready', () => c.received().includes('ready'), { on: c.socket });
+  const [shell] = childrenOf(web.proc.pid!);
+  t.ok(groupMembers(shell).length >= 2, `web: the shell and sleep run in group ${shell}`);
+  const disconnected = Date.now();
+  c.socket.destroy();
+  await waitUntil(`web: group ${shell} to be gone`, () => groupMembers(shell).length === 0, { ms: 10_000 });
+  t.pass(`web: nothing of group ${shell} is left ${Date.now() - disconnected} ms after the disconnect`);
+
+  const pipe = await startPipeServer(t, ['--port', '0', '--', ...IGNORES_HUP]);
+  const port = Number(/--port (\d+)/.exec(pipe.out())![1]);
+  const token = fs.readFileSync(/--token-file (\S+)/.exec(pipe.out())![1], 'utf8').trim();
+  const sock = net.connect(port, '127.0.0.1');
+  t.teardown(() => sock.destroy());
+  let output = '';
+  sock.on('data', (d: Buffer) => (output += d.toString()));
+  sock.write(authFrame(token));
+  await waitUntil('the pipe session to print ready', () => output.includes('ready'), { on: sock });
+  const [pipeShell] = childrenOf(pipe.proc.pid!);
+  t.ok(groupMembers(pipeShell).length >= 2, `pipe-to-socket: the shell and sleep run in group ${pipeShell}`);
+  sock.destroy();
+  await waitUntil(`pipe-to-socket: group ${pipeShell} to be gone`, () => groupMembers(pipeShell).length === 0, { ms: 10_000 });
+  t.pass(`pipe-to-socket: nothing of group ${pipeShell} is left after the disconnect`);
 });
