@@ -48,6 +48,12 @@ export interface ServeOptions {
   /** The token clients must present; default 32 random bytes, hex. */
   token?: string;
   env?: NodeJS.ProcessEnv;
+  /** Sessions at once; a client past them is disconnected once it has authenticated. Default 8. */
+  maxSessions?: number;
+  /** Connections yet to authenticate, beside the sessions; beyond them new ones are dropped. Default 16. */
+  maxPending?: number;
+  /** Called with a line when a session cannot start (the CLI prints them). */
+  log?: (line: string) => void;
 }
 
 export interface Server {
@@ -98,6 +104,15 @@ function tokenMatches(given: Buffer, token: Buffer): boolean {
 export async function serve(options: ServeOptions): Promise<Server> {
   const token = options.token ?? crypto.randomBytes(32).toString('hex');
   const tokenBytes = Buffer.from(token);
+  const maxSessions = options.maxSessions ?? 8;
+  const maxPending = options.maxPending ?? 16;
+  for (const [name, n] of [
+    ['maxSessions', maxSessions],
+    ['maxPending', maxPending],
+  ] as const) {
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be a positive integer; got ${n}`);
+  }
+  const log = options.log ?? (() => {});
   const kq = new Kqueuer();
   const live = new Map<() => Promise<void>, number>();
 
@@ -113,10 +128,17 @@ export async function serve(options: ServeOptions): Promise<Server> {
           return;
         }
         authed = true;
+        if (live.size >= maxSessions) {
+          log(`session not started: ${maxSessions} sessions already`);
+          socket.destroy();
+          return;
+        }
         try {
           session = startSession(socket);
-        } catch {
-          socket.destroy(); // No pty, or the program cannot run: nothing to serve.
+        } catch (err) {
+          // No pty, or the program cannot run (ENOENT, EMFILE): nothing to serve.
+          log(`session not started: ${(err as Error).message}`);
+          socket.destroy();
         }
         return;
       }
@@ -159,6 +181,9 @@ export async function serve(options: ServeOptions): Promise<Server> {
       resize: (size) => con.resize(size),
     };
   }
+
+  // Connections beyond these are closed as soon as they are accepted.
+  server.maxConnections = maxSessions + maxPending;
 
   let address: Address;
   const listen = options.listen ?? { host: '127.0.0.1', port: 0 };
@@ -326,9 +351,18 @@ export async function attachTerminal(client: PtyClient): Promise<void> {
   }
 }
 
-function parseArgs(argv: string[]): { mode: string; listen?: Address; tokenFile?: string; command: string[] } {
+interface Args {
+  mode: string;
+  listen?: Address;
+  tokenFile?: string;
+  maxSessions?: number;
+  maxPending?: number;
+  command: string[];
+}
+
+function parseArgs(argv: string[]): Args {
   const [mode, ...rest] = argv;
-  const out: { mode: string; listen?: Address; tokenFile?: string; command: string[] } = { mode, command: [] };
+  const out: Args = { mode, command: [] };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     if (a === '--') {
@@ -337,6 +371,8 @@ function parseArgs(argv: string[]): { mode: string; listen?: Address; tokenFile?
     } else if (a === '--port') out.listen = { host: '127.0.0.1', port: Number(rest[++i]) };
     else if (a === '--unix') out.listen = { path: rest[++i] };
     else if (a === '--token-file') out.tokenFile = rest[++i];
+    else if (a === '--max-sessions') out.maxSessions = Number(rest[++i]);
+    else if (a === '--max-pending') out.maxPending = Number(rest[++i]);
     else if (a === '--token') {
       throw new Error(
         `--token: a token on the command line is readable by every user of this machine (/proc/<pid>/cmdline); use ${TOKEN_ENV} or --token-file`,
@@ -358,7 +394,15 @@ async function main(argv: string[]): Promise<void> {
   if (args.mode === 'serve') {
     const [command, ...commandArgs] = args.command.length ? args.command : [process.env.SHELL ?? 'sh', '-i'];
     const given = tokenFrom(args);
-    const server = await serve({ command, args: commandArgs, listen: args.listen, token: given });
+    const server = await serve({
+      command,
+      args: commandArgs,
+      listen: args.listen,
+      token: given,
+      maxSessions: args.maxSessions,
+      maxPending: args.maxPending,
+      log: (line) => console.log(line),
+    });
     const where = 'path' in server.address ? `--unix ${server.address.path}` : `--port ${server.address.port}`;
     console.log(`serving ${command} on ${where}`);
     const file = given === undefined ? writeTokenFile(server.token) : null;
@@ -383,7 +427,7 @@ async function main(argv: string[]): Promise<void> {
     await attachTerminal(new PtyClient(args.listen, token));
   } else {
     console.error(
-      'usage: pipe-to-socket serve [--port N | --unix PATH] [--token-file F] [-- command args...]\n' +
+      'usage: pipe-to-socket serve [--port N | --unix PATH] [--token-file F] [--max-sessions N] [--max-pending N] [-- command args...]\n' +
         '       pipe-to-socket attach (--port N | --unix PATH) [--token-file F]\n' +
         `The token: ${TOKEN_ENV}, or a file of mode 0600 (--token-file); never on the command line.`,
     );

@@ -33,7 +33,8 @@ import { endSession } from './session-end';
 /** Unacknowledged bytes above which the console is paused, and below which it resumes. */
 export const HIGH_WATER = 256 * 1024;
 export const LOW_WATER = 64 * 1024;
-const AUTH_TIMEOUT_MS = 5000;
+/** How often Node checks connections against that timeout (its default is 30 s). */
+const TIMEOUT_CHECK_MS = 1000;
 const MAX_MESSAGE = 1 << 20;
 const MAX_INPUT = 4 << 20;
 /** How long a client the server has closed may take to close too, before its connection is cut. */
@@ -52,6 +53,16 @@ export interface WebTerminalOptions {
   token?: string;
   /** Called with a line for each session started and ended (the CLI prints them). */
   log?: (line: string) => void;
+  /** Sessions at once; one more is refused (close code 1013). Default 8. */
+  maxSessions?: number;
+  /**
+   * Connections that have no session (loading the page, or yet to send the
+   * token), beside the sessions; beyond them new connections are dropped.
+   * Default 16.
+   */
+  maxPending?: number;
+  /** How long a request may take to arrive whole, and a WebSocket to send its token. Default 5000 ms. */
+  authTimeoutMs?: number;
 }
 
 export interface WebTerminal {
@@ -111,6 +122,16 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
   const command = options.command ?? process.env.SHELL ?? 'sh';
   const args = options.args ?? (options.command === undefined ? ['-i'] : []);
   const log = options.log ?? (() => {});
+  const maxSessions = options.maxSessions ?? 8;
+  const maxPending = options.maxPending ?? 16;
+  const authTimeoutMs = options.authTimeoutMs ?? 5000;
+  for (const [name, n] of [
+    ['maxSessions', maxSessions],
+    ['maxPending', maxPending],
+    ['authTimeoutMs', authTimeoutMs],
+  ] as const) {
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be a positive integer; got ${n}`);
+  }
   const files = staticFiles();
   const kq = new Kqueuer();
   const sessions = new Set<() => Promise<void>>();
@@ -122,26 +143,34 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
   const ownHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
   const ownHost = (req: http.IncomingMessage): boolean => ownHosts().includes(req.headers.host ?? '');
 
-  const server = http.createServer((req, res) => {
-    const urlPath = pathOf(req);
-    if (urlPath === null) {
-      res.writeHead(400, { 'content-type': 'text/plain' }).end();
-      return;
-    }
-    const entry = req.method === 'GET' && ownHost(req) ? files.get(urlPath) : undefined;
-    if (entry === undefined) {
-      res.writeHead(ownHost(req) ? 404 : 421, { 'content-type': 'text/plain' }).end();
-      return;
-    }
-    res.writeHead(200, {
-      'content-type': entry.type,
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
-      'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
-    });
-    fs.createReadStream(entry.file).pipe(res);
-  });
+  // A request that has not arrived whole within authTimeoutMs is cut, as
+  // a WebSocket that has not sent its token is: a slow client (slowloris)
+  // holds nothing for long.
+  const server = http.createServer(
+    { headersTimeout: authTimeoutMs, requestTimeout: authTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_MS },
+    (req, res) => {
+      const urlPath = pathOf(req);
+      if (urlPath === null) {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end();
+        return;
+      }
+      const entry = req.method === 'GET' && ownHost(req) ? files.get(urlPath) : undefined;
+      if (entry === undefined) {
+        res.writeHead(ownHost(req) ? 404 : 421, { 'content-type': 'text/plain' }).end();
+        return;
+      }
+      res.writeHead(200, {
+        'content-type': entry.type,
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+        'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+      });
+      fs.createReadStream(entry.file).pipe(res);
+    },
+  );
+  // Connections beyond these are closed as soon as they are accepted.
+  server.maxConnections = maxSessions + maxPending;
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE });
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
@@ -160,12 +189,17 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
 
   /** The first message must carry the token; nothing runs before it. */
   function awaitToken(ws: WebSocket): void {
-    const timer = setTimeout(() => ws.close(1008, 'no token'), AUTH_TIMEOUT_MS);
+    const timer = setTimeout(() => closeClient(ws, 1008, 'no token'), authTimeoutMs);
     ws.once('message', (data, isBinary) => {
       clearTimeout(timer);
       const msg = isBinary ? null : parse(data);
       if (msg?.type !== 'auth' || !tokenMatches(msg.token, tokenBytes)) {
-        ws.close(1008, 'wrong token');
+        closeClient(ws, 1008, 'wrong token');
+        return;
+      }
+      if (sessions.size >= maxSessions) {
+        log(`session not started: ${maxSessions} sessions already`);
+        closeClient(ws, 1013, 'too many sessions');
         return;
       }
       try {
@@ -173,7 +207,7 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
       } catch (err) {
         // No pty, or the program cannot run (spawn() throws ENOENT, EMFILE).
         log(`session not started: ${(err as Error).message}`);
-        ws.close(1011, 'no session');
+        closeClient(ws, 1011, 'no session');
       }
     });
     ws.on('close', () => clearTimeout(timer));
@@ -202,16 +236,12 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
         con.resume();
       }
     };
-    // Once the server closes, it reads nothing more from the client, and
-    // cuts the connection if the client does not close within the grace.
     let closing = false;
-    const closeClient = (code: number, reason: string): void => {
+    const closeSession = (code: number, reason: string): void => {
       if (closing) return;
       closing = true;
       log(`session ${id}: closing (${code} ${reason})`);
-      ws.close(code, reason);
-      ws.pause();
-      setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+      closeClient(ws, code, reason);
     };
     con.on('data', (chunk) => {
       ws.send(chunk, { binary: true }, maybeResume);
@@ -249,13 +279,13 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
         // (cat with a paste). A page that keeps sending past MAX_INPUT is
         // cut off instead.
         con.write(msg.data);
-        if (con.writableLength > MAX_INPUT) closeClient(1009, 'input not read');
+        if (con.writableLength > MAX_INPUT) closeSession(1009, 'input not read');
       } else if (msg.type === 'resize' && isDimension(msg.rows) && isDimension(msg.cols)) {
         con.resize({ rows: msg.rows, cols: msg.cols });
       } else if (msg.type === 'ack' && Number.isSafeInteger(msg.bytes) && (msg.bytes as number) > 0) {
         // More than was sent is a lie that would lift the hold-back for good.
         if (acked + (msg.bytes as number) > sent) {
-          closeClient(1008, 'acknowledged more than was sent');
+          closeSession(1008, 'acknowledged more than was sent');
           return;
         }
         acked += msg.bytes as number;
@@ -288,6 +318,17 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
   };
 }
 
+/**
+ * Closes a client: once the server closes, it reads nothing more from it,
+ * and cuts the connection if the client has not closed too within
+ * CLOSE_GRACE_MS (ws would wait 30 s for its close frame).
+ */
+function closeClient(ws: WebSocket, code: number, reason: string): void {
+  ws.close(code, reason);
+  ws.pause();
+  setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+}
+
 function parse(data: RawData): Record<string, unknown> | null {
   try {
     const v: unknown = JSON.parse(data.toString());
@@ -310,7 +351,13 @@ async function main(argv: string[]): Promise<void> {
       break;
     } else if (a === '--port') options.port = Number(argv[++i]);
     else if (a === '--host') options.host = argv[++i] as WebTerminalOptions['host'];
-    else throw new Error(`unknown argument ${a}; usage: web-terminal [--port N] [--host 127.0.0.1] [-- command args...]`);
+    else if (a === '--max-sessions') options.maxSessions = Number(argv[++i]);
+    else if (a === '--max-pending') options.maxPending = Number(argv[++i]);
+    else if (a === '--auth-timeout-ms') options.authTimeoutMs = Number(argv[++i]);
+    else
+      throw new Error(
+        `unknown argument ${a}; usage: web-terminal [--port N] [--host 127.0.0.1] [--max-sessions N] [--max-pending N] [--auth-timeout-ms N] [-- command args...]`,
+      );
   }
   const term = await startWebTerminal(options);
   console.log(`web terminal: open ${term.url}`);

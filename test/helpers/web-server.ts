@@ -41,8 +41,9 @@ export function childrenOf(pid: number): number[] {
 export async function startServer(
   teardown: (fn: () => void) => void,
   command: string[] = ['sh', '-i'],
+  serverArgs: string[] = [],
 ): Promise<{ proc: ChildProcess; port: number; token: string; url: string; out: () => string }> {
-  const proc = spawn(process.execPath, [path.join(root, 'dist', 'examples', 'web-terminal.js'), '--', ...command], {
+  const proc = spawn(process.execPath, [path.join(root, 'dist', 'examples', 'web-terminal.js'), ...serverArgs, '--', ...command], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {
       PATH: process.env.PATH,
