@@ -30,7 +30,7 @@ const subset = path.join(root, 'test', 'runtime', 'tap-subset.ts');
 
 // Everything but: bench-smoke (it times Node peers), node-pty (node-pty is
 // a Node addon of its own, unsupported under Bun: oven-sh/bun#25822),
-// web-terminal (a browser against the example server run by Node), and the
+// web-terminal and attacks (the example servers, run by Node), and the
 // reliability suite, which counts the whole process's threads and fds (Bun
 // starts threads and opens fds of its own while it runs) and uses
 // --expose-gc.
