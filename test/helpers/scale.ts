@@ -1,11 +1,11 @@
 /**
  * How many times the heavy scenarios (the reliability suite, node-pty's and
- * spawn()'s many runs) run, as a factor of their full counts: a quarter in
+ * spawn()'s many runs) run, as a factor of their full counts: 0.15 in
  * `npm test` (which stays under 5 minutes on a 2-core machine), 1 with
  * KQC_SOAK_SCALE=1 (CI's last step), 10 in `npm run soak`. CI's second runs
- * of the suite (under ASan, against libkqueue, under qemu) use a quarter too.
+ * of the suite (under ASan, against libkqueue, under qemu) use a quarter.
  */
-export const DEFAULT_SCALE = 0.25;
+export const DEFAULT_SCALE = 0.15;
 export const SCALE = Math.max(0.01, Number(process.env.KQC_SOAK_SCALE ?? DEFAULT_SCALE) || DEFAULT_SCALE);
 
 /** `n` runs at this SCALE, at least 1. */
