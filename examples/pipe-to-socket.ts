@@ -20,26 +20,34 @@
 // AUTH (the token, first and once), DATA (input), RESIZE (rows u16, cols u16).
 // Server to client: the pty's output, raw.
 import { once } from 'node:events';
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Duplex } from 'node:stream';
-import { Kqueuer, current, spawn, type WinSize } from 'kqueue-console';
-import { endSession } from './session-end';
+import { Kqueuer, current, type PtyProcess, type WinSize } from 'kqueue-console';
+import {
+  LIMITS_USAGE,
+  Sessions,
+  checkLoopback,
+  takeLimitFlag,
+  limitsOf,
+  newToken,
+  tokenMatches,
+  type Limits,
+  type LoopbackHost,
+} from './shell-server';
 
 const AUTH = 1;
 const DATA = 2;
 const RESIZE = 3;
 const MAX_FRAME = 1 << 20;
-const AUTH_TIMEOUT_MS = 5000;
 /** Where the token comes from when no file is named. */
 export const TOKEN_ENV = 'PTY_SOCKET_TOKEN';
 
-export type Address = { host?: '127.0.0.1' | 'localhost' | '::1'; port: number } | { path: string };
+export type Address = { host?: LoopbackHost; port: number } | { path: string };
 
-export interface ServeOptions {
+export interface ServeOptions extends Limits {
   /** The program to run for each client, and its arguments. */
   command: string;
   args?: string[];
@@ -48,11 +56,7 @@ export interface ServeOptions {
   /** The token clients must present; default 32 random bytes, hex. */
   token?: string;
   env?: NodeJS.ProcessEnv;
-  /** Sessions at once; a client past them is disconnected once it has authenticated. Default 8. */
-  maxSessions?: number;
-  /** Connections yet to authenticate, beside the sessions; beyond them new ones are dropped. Default 16. */
-  maxPending?: number;
-  /** Called with a line when a session cannot start (the CLI prints them). */
+  /** Called with a line for each session started and ended, or not started (the CLI prints them). */
   log?: (line: string) => void;
 }
 
@@ -96,29 +100,18 @@ class FrameReader {
   }
 }
 
-function tokenMatches(given: Buffer, token: Buffer): boolean {
-  return given.length === token.length && crypto.timingSafeEqual(given, token);
-}
-
 /** Starts a server; resolves once it listens. */
 export async function serve(options: ServeOptions): Promise<Server> {
-  const token = options.token ?? crypto.randomBytes(32).toString('hex');
+  const { maxSessions, maxPending, authTimeoutMs } = limitsOf(options);
+  const token = options.token ?? newToken();
   const tokenBytes = Buffer.from(token);
-  const maxSessions = options.maxSessions ?? 8;
-  const maxPending = options.maxPending ?? 16;
-  for (const [name, n] of [
-    ['maxSessions', maxSessions],
-    ['maxPending', maxPending],
-  ] as const) {
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be a positive integer; got ${n}`);
-  }
-  const log = options.log ?? (() => {});
   const kq = new Kqueuer();
-  const live = new Map<() => Promise<void>, number>();
+  const program = { command: options.command, args: options.args ?? [], env: options.env };
+  const sessions = new Sessions(kq, program, maxSessions, options.log ?? (() => {}));
 
   const server = net.createServer((socket) => {
     let authed = false;
-    const timer = setTimeout(() => socket.destroy(), AUTH_TIMEOUT_MS);
+    const timer = setTimeout(() => socket.destroy(), authTimeoutMs);
     let session: { input: (payload: Buffer) => void; resize: (size: WinSize) => void } | null = null;
     const reader = new FrameReader((type, payload) => {
       if (!authed) {
@@ -128,18 +121,10 @@ export async function serve(options: ServeOptions): Promise<Server> {
           return;
         }
         authed = true;
-        if (live.size >= maxSessions) {
-          log(`session not started: ${maxSessions} sessions already`);
-          socket.destroy();
-          return;
-        }
-        try {
-          session = startSession(socket);
-        } catch (err) {
-          // No pty, or the program cannot run (ENOENT, EMFILE): nothing to serve.
-          log(`session not started: ${(err as Error).message}`);
-          socket.destroy();
-        }
+        const opened = sessions.open();
+        // Past the cap, or no pty or program (EMFILE, ENOENT): nothing to serve.
+        if ('refused' in opened) socket.destroy();
+        else session = serveSession(socket, opened.child, opened.id);
         return;
       }
       if (type === DATA) session?.input(payload);
@@ -152,23 +137,18 @@ export async function serve(options: ServeOptions): Promise<Server> {
     socket.on('close', () => clearTimeout(timer));
   });
 
-  function startSession(socket: net.Socket): { input: (payload: Buffer) => void; resize: (size: WinSize) => void } {
-    // A session of its own with the pty as its controlling terminal, so that
-    // Ctrl-C and job control work remotely.
-    const child = spawn(options.command, options.args ?? [], { env: options.env, kqueuer: kq });
+  function serveSession(
+    socket: net.Socket,
+    child: PtyProcess,
+    id: number,
+  ): { input: (payload: Buffer) => void; resize: (size: WinSize) => void } {
     const con = child.console;
     con.on('error', () => socket.destroy());
     // Backpressure from the socket to the child: pipe() stops reading the
     // pty while the socket's buffer is full; the console ends, and so the
     // socket, once the child has exited and all it wrote has gone out.
     con.pipe(socket);
-    const hangUp = (): Promise<void> => endSession(child);
-    live.set(hangUp, child.pid);
-    socket.on('close', () => {
-      live.delete(hangUp);
-      void hangUp();
-      con.destroy();
-    });
+    socket.on('close', () => sessions.close(child, id));
     return {
       input: (payload) => {
         // Backpressure from the child to the socket: stop reading the
@@ -201,21 +181,21 @@ export async function serve(options: ServeOptions): Promise<Server> {
     address = { path: listen.path };
   } else {
     const host = listen.host ?? '127.0.0.1';
-    if (!['127.0.0.1', 'localhost', '::1'].includes(host)) throw new Error(`refusing to listen on ${host}: loopback only`);
+    checkLoopback(host);
     server.listen(listen.port, host);
     await once(server, 'listening');
-    address = { host: host as '127.0.0.1', port: (server.address() as net.AddressInfo).port };
+    address = { host, port: (server.address() as net.AddressInfo).port };
   }
 
   return {
     address,
     token,
     get pids() {
-      return [...live.values()];
+      return sessions.pids;
     },
     async close() {
       // Waits for each session's programs to go (SIGKILL after the grace).
-      const ended = Promise.all([...live.keys()].map((hangUp) => hangUp()));
+      const ended = sessions.endAll();
       const closed = once(server, 'close');
       server.close();
       // Sessions end when their children do.
@@ -351,12 +331,10 @@ export async function attachTerminal(client: PtyClient): Promise<void> {
   }
 }
 
-interface Args {
+interface Args extends Limits {
   mode: string;
   listen?: Address;
   tokenFile?: string;
-  maxSessions?: number;
-  maxPending?: number;
   command: string[];
 }
 
@@ -371,13 +349,11 @@ function parseArgs(argv: string[]): Args {
     } else if (a === '--port') out.listen = { host: '127.0.0.1', port: Number(rest[++i]) };
     else if (a === '--unix') out.listen = { path: rest[++i] };
     else if (a === '--token-file') out.tokenFile = rest[++i];
-    else if (a === '--max-sessions') out.maxSessions = Number(rest[++i]);
-    else if (a === '--max-pending') out.maxPending = Number(rest[++i]);
     else if (a === '--token') {
       throw new Error(
         `--token: a token on the command line is readable by every user of this machine (/proc/<pid>/cmdline); use ${TOKEN_ENV} or --token-file`,
       );
-    } else throw new Error(`unknown argument ${a}`);
+    } else if (!takeLimitFlag(out, a, rest[++i])) throw new Error(`unknown argument ${a}`);
   }
   return out;
 }
@@ -401,6 +377,7 @@ async function main(argv: string[]): Promise<void> {
       token: given,
       maxSessions: args.maxSessions,
       maxPending: args.maxPending,
+      authTimeoutMs: args.authTimeoutMs,
       log: (line) => console.log(line),
     });
     const where = 'path' in server.address ? `--unix ${server.address.path}` : `--port ${server.address.port}`;
@@ -427,7 +404,7 @@ async function main(argv: string[]): Promise<void> {
     await attachTerminal(new PtyClient(args.listen, token));
   } else {
     console.error(
-      'usage: pipe-to-socket serve [--port N | --unix PATH] [--token-file F] [--max-sessions N] [--max-pending N] [-- command args...]\n' +
+      `usage: pipe-to-socket serve [--port N | --unix PATH] [--token-file F] ${LIMITS_USAGE} [-- command args...]\n` +
         '       pipe-to-socket attach (--port N | --unix PATH) [--token-file F]\n' +
         `The token: ${TOKEN_ENV}, or a file of mode 0600 (--token-file); never on the command line.`,
     );

@@ -20,15 +20,24 @@
 // Messages from the page are JSON text frames: {type: 'auth', token},
 // {type: 'input', data}, {type: 'resize', rows, cols}, {type: 'ack', bytes}.
 // To the page: binary frames of output, and {type: 'exit', code} at the end.
-import * as crypto from 'node:crypto';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type * as net from 'node:net';
 import * as path from 'node:path';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { DEFAULT_TERM, Kqueuer, spawn } from 'kqueue-console';
-import { endSession } from './session-end';
+import { DEFAULT_TERM, Kqueuer, type PtyProcess } from 'kqueue-console';
+import {
+  LIMITS_USAGE,
+  Sessions,
+  checkLoopback,
+  takeLimitFlag,
+  limitsOf,
+  newToken,
+  tokenMatches,
+  type Limits,
+  type LoopbackHost,
+} from './shell-server';
 
 /** Unacknowledged bytes above which the console is paused, and below which it resumes. */
 export const HIGH_WATER = 256 * 1024;
@@ -40,7 +49,7 @@ const MAX_INPUT = 4 << 20;
 /** How long a client the server has closed may take to close too, before its connection is cut. */
 const CLOSE_GRACE_MS = 2000;
 
-export interface WebTerminalOptions {
+export interface WebTerminalOptions extends Limits {
   /** The program each connection runs, and its arguments. Default: $SHELL -i (or sh -i). */
   command?: string;
   args?: string[];
@@ -48,21 +57,11 @@ export interface WebTerminalOptions {
   /** Default 0: a free port. */
   port?: number;
   /** Default 127.0.0.1; only loopback addresses are accepted. */
-  host?: '127.0.0.1' | 'localhost' | '::1';
+  host?: LoopbackHost;
   /** Default: 32 random bytes, hex. */
   token?: string;
   /** Called with a line for each session started and ended (the CLI prints them). */
   log?: (line: string) => void;
-  /** Sessions at once; one more is refused (close code 1013). Default 8. */
-  maxSessions?: number;
-  /**
-   * Connections that have no session (loading the page, or yet to send the
-   * token), beside the sessions; beyond them new connections are dropped.
-   * Default 16.
-   */
-  maxPending?: number;
-  /** How long a request may take to arrive whole, and a WebSocket to send its token. Default 5000 ms. */
-  authTimeoutMs?: number;
 }
 
 export interface WebTerminal {
@@ -107,35 +106,19 @@ function pathOf(req: http.IncomingMessage): string | null {
   }
 }
 
-function tokenMatches(given: unknown, token: Buffer): boolean {
-  if (typeof given !== 'string') return false;
-  const bytes = Buffer.from(given);
-  return bytes.length === token.length && crypto.timingSafeEqual(bytes, token);
-}
-
 /** Starts the server; resolves once it listens. */
 export async function startWebTerminal(options: WebTerminalOptions = {}): Promise<WebTerminal> {
   const host = options.host ?? '127.0.0.1';
-  if (!['127.0.0.1', 'localhost', '::1'].includes(host)) throw new Error(`refusing to listen on ${host}: loopback only`);
-  const token = options.token ?? crypto.randomBytes(32).toString('hex');
+  checkLoopback(host);
+  const { maxSessions, maxPending, authTimeoutMs } = limitsOf(options);
+  const token = options.token ?? newToken();
   const tokenBytes = Buffer.from(token);
   const command = options.command ?? process.env.SHELL ?? 'sh';
   const args = options.args ?? (options.command === undefined ? ['-i'] : []);
   const log = options.log ?? (() => {});
-  const maxSessions = options.maxSessions ?? 8;
-  const maxPending = options.maxPending ?? 16;
-  const authTimeoutMs = options.authTimeoutMs ?? 5000;
-  for (const [name, n] of [
-    ['maxSessions', maxSessions],
-    ['maxPending', maxPending],
-    ['authTimeoutMs', authTimeoutMs],
-  ] as const) {
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be a positive integer; got ${n}`);
-  }
   const files = staticFiles();
   const kq = new Kqueuer();
-  const sessions = new Set<() => Promise<void>>();
-  let sessionsStarted = 0;
+  const sessions = new Sessions(kq, { command, args, env: options.env ?? { ...process.env, TERM: DEFAULT_TERM } }, maxSessions, log);
   let port = 0;
 
   // The names this server answers to; anything else is another site's page
@@ -197,30 +180,20 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
         closeClient(ws, 1008, 'wrong token');
         return;
       }
-      if (sessions.size >= maxSessions) {
-        log(`session not started: ${maxSessions} sessions already`);
-        closeClient(ws, 1013, 'too many sessions');
+      const opened = sessions.open();
+      if ('refused' in opened) {
+        if (opened.refused === 'full') closeClient(ws, 1013, 'too many sessions');
+        else closeClient(ws, 1011, 'no session');
         return;
       }
-      try {
-        startSession(ws);
-      } catch (err) {
-        // No pty, or the program cannot run (spawn() throws ENOENT, EMFILE).
-        log(`session not started: ${(err as Error).message}`);
-        closeClient(ws, 1011, 'no session');
-      }
+      serveSession(ws, opened.child, opened.id);
     });
     ws.on('close', () => clearTimeout(timer));
     ws.on('error', () => ws.terminate());
   }
 
-  function startSession(ws: WebSocket): void {
-    // A session of its own with the pty as its controlling terminal, so that
-    // Ctrl-C reaches the foreground job.
-    const child = spawn(command, args, { env: options.env ?? { ...process.env, TERM: DEFAULT_TERM }, kqueuer: kq });
+  function serveSession(ws: WebSocket, child: PtyProcess, id: number): void {
     const con = child.console;
-    const id = ++sessionsStarted;
-    log(`session ${id} started: pid ${child.pid}`);
 
     // Output is held back while the page has more than HIGH_WATER bytes to
     // acknowledge, or the socket more than HIGH_WATER bytes to send (a page
@@ -252,8 +225,6 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
       }
     });
     con.on('error', () => ws.terminate());
-    const hangUp = (): Promise<void> => endSession(child);
-    sessions.add(hangUp);
     // The console ends by itself once the shell has exited and the page has
     // taken all it wrote; then the page is told how it ended.
     con.on('end', () => {
@@ -262,12 +233,7 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
         ws.close(1000, 'exited');
       });
     });
-    ws.on('close', () => {
-      sessions.delete(hangUp);
-      void hangUp();
-      con.destroy();
-      log(`session ${id} ended`);
-    });
+    ws.on('close', () => sessions.close(child, id));
     ws.on('message', (data, isBinary) => {
       if (closing) return;
       const msg = isBinary ? null : parse(data);
@@ -303,11 +269,11 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
     port,
     token,
     get sessionsStarted() {
-      return sessionsStarted;
+      return sessions.count;
     },
     async close() {
       // Waits for each session's programs to go (SIGKILL after the grace).
-      const ended = Promise.all([...sessions].map((hangUp) => hangUp()));
+      const ended = sessions.endAll();
       for (const ws of wss.clients) ws.terminate();
       const closed = once(server, 'close');
       server.close();
@@ -351,13 +317,8 @@ async function main(argv: string[]): Promise<void> {
       break;
     } else if (a === '--port') options.port = Number(argv[++i]);
     else if (a === '--host') options.host = argv[++i] as WebTerminalOptions['host'];
-    else if (a === '--max-sessions') options.maxSessions = Number(argv[++i]);
-    else if (a === '--max-pending') options.maxPending = Number(argv[++i]);
-    else if (a === '--auth-timeout-ms') options.authTimeoutMs = Number(argv[++i]);
-    else
-      throw new Error(
-        `unknown argument ${a}; usage: web-terminal [--port N] [--host 127.0.0.1] [--max-sessions N] [--max-pending N] [--auth-timeout-ms N] [-- command args...]`,
-      );
+    else if (!takeLimitFlag(options, a, argv[++i]))
+      throw new Error(`unknown argument ${a}; usage: web-terminal [--port N] [--host 127.0.0.1] ${LIMITS_USAGE} [-- command args...]`);
   }
   const term = await startWebTerminal(options);
   console.log(`web terminal: open ${term.url}`);

@@ -1,0 +1,179 @@
+// What the two examples that serve a shell (web-terminal.ts and
+// pipe-to-socket.ts) share: the token, the caps on connections and
+// sessions, and how a session ends.
+//
+// A session's end: the shell leads a session of its own on the pty
+// (spawn()), and closing the master hangs that session up: the kernel
+// sends SIGHUP to its foreground process group (tty_ioctl(4), the
+// controlling process's exit). A program that ignores SIGHUP (`trap ''
+// HUP`, nohup) would outlive the session that started it, holding whatever
+// it held; so the shell's process group gets SIGHUP at once and, if
+// anything of it is left after a grace period, SIGKILL. Processes that left
+// the group or the session on purpose (setsid, a job control shell's
+// background jobs in groups of their own) are out of reach: the README and
+// SECURITY.md say so.
+import * as crypto from 'node:crypto';
+import { spawn, type Kqueuer, type PtyProcess } from 'kqueue-console';
+
+/** How long a session's programs have after SIGHUP before SIGKILL. */
+export const HANGUP_GRACE_MS = 2000;
+
+/** The hosts a server may listen on: loopback only. */
+export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'] as const;
+export type LoopbackHost = (typeof LOOPBACK_HOSTS)[number];
+
+export function checkLoopback(host: string): asserts host is LoopbackHost {
+  if (!(LOOPBACK_HOSTS as readonly string[]).includes(host)) throw new Error(`refusing to listen on ${host}: loopback only`);
+}
+
+/** What one client may hold, and for how long before it has authenticated. */
+export interface Limits {
+  /** Sessions at once; a client past them is refused once it has authenticated. Default 8. */
+  maxSessions?: number;
+  /**
+   * Connections that have no session yet (loading a page, or yet to send
+   * the token), beside the sessions; beyond them new connections are
+   * dropped as they are accepted. Default 16.
+   */
+  maxPending?: number;
+  /** How long a client has to send its token (the web terminal: its whole request too). Default 5000 ms. */
+  authTimeoutMs?: number;
+}
+
+/** The limits with their defaults; a limit that is not a positive integer is a RangeError. */
+export function limitsOf(options: Limits): Required<Limits> {
+  const limits = { maxSessions: 8, maxPending: 16, authTimeoutMs: 5000 };
+  for (const name of Object.keys(limits) as (keyof Limits)[]) {
+    const n = options[name] ?? limits[name];
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be a positive integer; got ${n}`);
+    limits[name] = n;
+  }
+  return limits;
+}
+
+const LIMIT_FLAGS = { '--max-sessions': 'maxSessions', '--max-pending': 'maxPending', '--auth-timeout-ms': 'authTimeoutMs' } as const;
+/** The limits' command-line flags, as a usage line shows them. */
+export const LIMITS_USAGE = Object.keys(LIMIT_FLAGS)
+  .map((flag) => `[${flag} N]`)
+  .join(' ');
+
+/** Takes a limit's flag and its value into `limits` (limitsOf() checks it); false when `flag` is none. */
+export function takeLimitFlag(limits: Limits, flag: string, value: string | undefined): boolean {
+  if (!Object.hasOwn(LIMIT_FLAGS, flag)) return false;
+  limits[LIMIT_FLAGS[flag as keyof typeof LIMIT_FLAGS]] = Number(value);
+  return true;
+}
+
+/** A fresh token: 32 random bytes, hex. */
+export function newToken(): string {
+  return crypto.randomBytes(32).toString('hex');
+}
+
+/** Compares in constant time (for equal lengths): how long it takes says nothing of the token. */
+export function tokenMatches(given: unknown, token: Buffer): boolean {
+  if (typeof given !== 'string' && !Buffer.isBuffer(given)) return false;
+  const bytes = Buffer.from(given);
+  return bytes.length === token.length && crypto.timingSafeEqual(bytes, token);
+}
+
+/** Sends `signal` (0: only checks) to the group; false once nothing is left in it (ESRCH). */
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Hangs the session up: SIGHUP to the shell's process group now, SIGKILL
+ * to what is left of it after `graceMs`. Resolves once the group is gone.
+ */
+export async function endSession(child: PtyProcess, graceMs = HANGUP_GRACE_MS): Promise<void> {
+  // spawn() makes the shell a session and process group leader: its pid is
+  // the group's id, and cannot be reused while any member is alive.
+  if (!signalGroup(child.pid, 'SIGHUP')) return;
+  for (const deadline = Date.now() + graceMs; Date.now() < deadline;) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (!signalGroup(child.pid, 0)) return;
+  }
+  signalGroup(child.pid, 'SIGKILL');
+}
+
+/** Why a session was not started: the cap was reached, or spawn() failed (no pty, EMFILE, ENOENT). */
+export type Refusal = 'full' | 'failed';
+
+/** The program each session runs. */
+export interface Program {
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The sessions of one server: each a program on a pty of its own, started
+ * up to the cap, each start and end logged, and every one ended (hung up)
+ * by endAll().
+ */
+export class Sessions {
+  private readonly live = new Set<PtyProcess>();
+  private readonly ending = new Set<Promise<void>>();
+  private started = 0;
+
+  constructor(
+    private readonly kqueuer: Kqueuer,
+    private readonly program: Program,
+    private readonly maxSessions: number,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Sessions started so far. */
+  get count(): number {
+    return this.started;
+  }
+
+  /** The process ids of the sessions' programs running now. */
+  get pids(): number[] {
+    return [...this.live].map((child) => child.pid);
+  }
+
+  /**
+   * Starts a session: its program in a session of its own with the pty as
+   * its controlling terminal (spawn()), so that Ctrl-C and job control work
+   * remotely. Returns the child and its number, or why none was started
+   * (logged, never thrown).
+   */
+  open(): { child: PtyProcess; id: number } | { refused: Refusal } {
+    if (this.live.size >= this.maxSessions) {
+      this.log(`session not started: ${this.maxSessions} sessions already`);
+      return { refused: 'full' };
+    }
+    let child: PtyProcess;
+    try {
+      child = spawn(this.program.command, this.program.args, { env: this.program.env, kqueuer: this.kqueuer });
+    } catch (err) {
+      this.log(`session not started: ${(err as Error).message}`);
+      return { refused: 'failed' };
+    }
+    const id = ++this.started;
+    this.live.add(child);
+    this.log(`session ${id} started: pid ${child.pid}`);
+    return { child, id };
+  }
+
+  /** Ends a session whose client has gone: its console destroyed, its programs hung up. */
+  close(child: PtyProcess, id: number): void {
+    if (!this.live.delete(child)) return;
+    const ended = endSession(child).finally(() => this.ending.delete(ended));
+    this.ending.add(ended);
+    child.console.destroy();
+    this.log(`session ${id} ended`);
+  }
+
+  /** Hangs up every session; resolves once all their programs have gone (SIGKILL after the grace). */
+  async endAll(): Promise<void> {
+    const hangUps = [...this.live].map((child) => endSession(child));
+    await Promise.all([...hangUps, ...this.ending]);
+  }
+}
