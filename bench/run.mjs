@@ -32,9 +32,9 @@ const reps = Number(value('reps', quick ? 1 : 5));
 const spinners = Number(value('spinners', quick ? 0 : 1));
 const MiB = 1024 * 1024;
 const sizes = quick
-  ? { w1: 8 * MiB, w2: 300, w3: 8 * MiB, w4: 8 * MiB, w5count: 16, w5small: 4, w5each: 256 * 1024, w6idle: 0.3, w7: 20 }
-  : { w1: 256 * MiB, w2: 20000, w3: 256 * MiB, w4: 256 * MiB, w5count: 256, w5small: 64, w5each: 4 * MiB, w6idle: 2, w7: 200 };
-const workloads = value('workloads', 'W1,W2,W3,W4,W5,W6,W7').split(',');
+  ? { w1: 8 * MiB, w2: 300, w3: 8 * MiB, w4: 8 * MiB, w5count: 16, w5small: 4, w5each: 256 * 1024, w6idle: 0.3, w7: 20, w8: 64 * 1024 }
+  : { w1: 256 * MiB, w2: 20000, w3: 256 * MiB, w4: 256 * MiB, w5count: 256, w5small: 64, w5each: 4 * MiB, w6idle: 2, w7: 200, w8: MiB };
+const workloads = value('workloads', 'W1,W2,W3,W4,W5,W6,W7,W8').split(',');
 const peerFilter = value('peers', null)?.split(',');
 
 fs.mkdirSync(build, { recursive: true });
@@ -94,6 +94,15 @@ const PEERS = {
   'kqueue-console (onread)': { ok: true, cmd: nodePeer('kqueue-console (onread)') },
   // child_process.spawn() on an openPty() slave, read by a Kqueuer (W7).
   child_process: { ok: true, cmd: nodePeer('child_process') },
+  // The examples that serve a shell, as their users start them (W8).
+  'web-terminal': {
+    ok: true,
+    cmd: (w, o) => [process.execPath, [path.join(here, 'peers', 'flood-peer.mjs'), 'web-terminal', w, JSON.stringify(o)]],
+  },
+  'pipe-to-socket': {
+    ok: true,
+    cmd: (w, o) => [process.execPath, [path.join(here, 'peers', 'flood-peer.mjs'), 'pipe-to-socket', w, JSON.stringify(o)]],
+  },
 };
 // W1 and W2: every reader, and each of kqueue-console's wake-up modes.
 const ALL_READERS = [
@@ -116,6 +125,7 @@ const PLAN = {
   W5: ['node-pty', 'node-tty', 'kqueue-console', 'node-tty (onread)', 'kqueue-console (onread)'],
   W6: ['node-tty', 'kqueue-console'],
   W7: ['node-pty', 'child_process', 'kqueue-console'],
+  W8: ['web-terminal', 'pipe-to-socket'],
 };
 
 // ---- Payloads -----------------------------------------------------------------
@@ -179,8 +189,9 @@ const options = {
   W5: { count: sizes.w5count, each: sizes.w5each },
   W6: { idle: sizes.w6idle },
   W7: { count: sizes.w7 },
+  W8: { size: sizes.w8 },
 };
-const expected = { W1: sizes.w1, W3: sizes.w3, W4: sizes.w4, W5: sizes.w5count * sizes.w5each };
+const expected = { W1: sizes.w1, W3: sizes.w3, W4: sizes.w4, W5: sizes.w5count * sizes.w5each, W8: sizes.w8 };
 
 for (const condition of conditions) {
   const spin = condition === 'idle' ? [] : startSpinners(spinners);
@@ -206,7 +217,8 @@ for (const condition of conditions) {
       for (let rep = 0; rep < reps; rep++) {
         for (const p of peers) {
           const r = run(p, w, options[w]);
-          const ours = p.startsWith('kqueue-console');
+          // W8's peers are this project's examples.
+          const ours = p.startsWith('kqueue-console') || w === 'W8';
           if (r.bytes !== undefined && expected[w] !== undefined) r.lost = expected[w] - r.bytes;
           if (w === 'W5' && !r.error && !r.skipped) w5Small(p, r);
           if (r.error && ours) failures++;
@@ -273,6 +285,11 @@ const METRICS = {
     ['to exit p50 µs', (r) => r.exitP50, 'low'],
     ['to exit p99 µs', (r) => r.exitP99, 'low'],
     ['CPU µs/spawn', (r) => r.cpuUsPerSpawn, 'low'],
+  ],
+  W8: [
+    ['input MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'],
+    ['server CPU ms/MiB', (r) => r.serverCpuMsPerMiB, 'low'],
+    ['server write calls/MiB', (r) => r.serverWritesPerMiB, 'low'],
   ],
 };
 const lossText = (bad, runs) => {
@@ -363,6 +380,8 @@ function targetsText() {
   }
   abs('must', 'W6', 'wake-ups', '≤', 10);
   abs('must', 'W6', 'CPU ms', '≤', 5);
+  // A flood of 1-byte input frames: a few writes per socket read, not one per frame (W8).
+  for (const ours of ['web-terminal', 'pipe-to-socket']) abs('must', 'W8', 'server write calls/MiB', '≤', 4096, ours);
   rel('aim', 'W1', 'MB/s', '≥', 1, 'go-epollconsole');
   rel('aim', 'W1', 'CPU s/GiB', '≤', 1.1, 'C limit (blocking)');
   rel('aim', 'W2', 'p50 µs', '≤', 1.1, 'C limit (blocking)');

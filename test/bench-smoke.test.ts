@@ -25,6 +25,8 @@ t.test('npm run bench -- --quick', async (t) => {
     'and none of its rows lost bytes, failed or was skipped',
   );
   t.match(out, /kqueue-console +bytes after reopen arrived: 1\/1/, 'W6: the bytes after the reopen arrived');
+  const examples = out.split('\n').filter((l) => /^ +(web-terminal|pipe-to-socket) /.test(l));
+  t.ok(examples.length === 6 && !examples.some((l) => /LOST|FAILED|skipped/.test(l)), 'W8: both example servers took the flood whole');
   const targets = out.slice(out.indexOf('\nTargets'));
   t.match(targets, /^ {4}must (met|MISSED) +W6 wake-ups ≤ 10: /m, 'the targets are judged after the table');
   t.notMatch(targets, /LOST BYTES/, 'and no target line says kqueue-console lost bytes');
