@@ -8,7 +8,7 @@
 // client must present the random token before any byte of the pty flows (a
 // wrong one is disconnected with nothing sent). Backpressure crosses the
 // socket: a client that stops reading stops the pty's reads, and the child
-// blocks in write().
+// blocks in write(); a client whose input waits unread past 4 MiB is cut off.
 //
 // The token is never on a command line, where every local user can read it
 // (/proc/<pid>/cmdline): it comes from PTY_SOCKET_TOKEN (a process's
@@ -28,6 +28,7 @@ import { Duplex } from 'node:stream';
 import { Kqueuer, current, type PtyProcess, type WinSize } from 'kqueue-console';
 import {
   LIMITS_USAGE,
+  MAX_INPUT,
   Sessions,
   checkLoopback,
   takeLimitFlag,
@@ -107,7 +108,8 @@ export async function serve(options: ServeOptions): Promise<Server> {
   const tokenBytes = Buffer.from(token);
   const kq = new Kqueuer();
   const program = { command: options.command, args: options.args ?? [], env: options.env };
-  const sessions = new Sessions(kq, program, maxSessions, options.log ?? (() => {}));
+  const log = options.log ?? (() => {});
+  const sessions = new Sessions(kq, program, maxSessions, log);
 
   const server = net.createServer((socket) => {
     let authed = false;
@@ -151,11 +153,12 @@ export async function serve(options: ServeOptions): Promise<Server> {
     socket.on('close', () => sessions.close(child, id));
     return {
       input: (payload) => {
-        // Backpressure from the child to the socket: stop reading the
-        // socket while the pty does not take input.
-        if (!con.write(payload)) {
-          socket.pause();
-          con.once('drain', () => socket.resume());
+        // Input that the pty does not take at once waits in the stream; a
+        // client that keeps sending past MAX_INPUT is cut off.
+        con.write(payload);
+        if (con.writableLength > MAX_INPUT) {
+          log(`session ${id}: input not read; disconnecting`);
+          socket.destroy();
         }
       },
       resize: (size) => con.resize(size),

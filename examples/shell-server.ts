@@ -76,6 +76,14 @@ export function tokenMatches(given: unknown, token: Buffer): boolean {
   return bytes.length === token.length && crypto.timingSafeEqual(bytes, token);
 }
 
+/**
+ * Input a session's program may leave unread before its client is cut off.
+ * The client's socket is not paused while input waits: a paused socket is
+ * not read, so a client that goes away would not be seen to go, and its
+ * session would last as long as its program ignores its input.
+ */
+export const MAX_INPUT = 4 << 20;
+
 /** Sends `signal` (0: only checks) to the group; false once nothing is left in it (ESRCH). */
 function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   try {

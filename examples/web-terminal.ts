@@ -29,6 +29,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { DEFAULT_TERM, Kqueuer, type PtyProcess } from 'kqueue-console';
 import {
   LIMITS_USAGE,
+  MAX_INPUT,
   Sessions,
   checkLoopback,
   takeLimitFlag,
@@ -45,7 +46,6 @@ export const LOW_WATER = 64 * 1024;
 /** How often Node checks connections against that timeout (its default is 30 s). */
 const TIMEOUT_CHECK_MS = 1000;
 const MAX_MESSAGE = 1 << 20;
-const MAX_INPUT = 4 << 20;
 /** How long a client the server has closed may take to close too, before its connection is cut. */
 const CLOSE_GRACE_MS = 2000;
 

@@ -334,3 +334,43 @@ t.test('out of fds (EMFILE): a session that cannot start is refused and logged; 
   t.match(page.received(), /^HTTP\/1\.1 200 /, `with its limit back at ${soft}, it serves the page`);
   t.equal(childrenOf(pid).length, 0, 'no child was left');
 });
+
+t.test('pipe-to-socket: input a program does not read is cut off at the bound, and the session ends', async (t) => {
+  const pipe = await startPipeServer(t, ['--port', '0', '--', 'sh', '-c', 'stty raw -echo; echo ready; exec sleep 300']);
+  const pid = pipe.proc.pid!;
+  const port = Number(/--port (\d+)/.exec(pipe.out())![1]);
+  const token = fs.readFileSync(/--token-file (\S+)/.exec(pipe.out())![1], 'utf8').trim();
+  const fdsBefore = fdCountOf(pid);
+  const rssBefore = rssOf(pid);
+  const sock = net.connect(port, '127.0.0.1');
+  t.teardown(() => sock.destroy());
+  let output = '';
+  sock.on('data', (d: Buffer) => (output += d.toString()));
+  // The server resets the connection (ECONNRESET) when it cuts it.
+  sock.on('error', () => {});
+  const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+  sock.write(authFrame(token));
+  await waitUntil('the session to be ready', () => output.includes('ready'), { on: sock });
+  // In raw mode a full pty stops its writer (in canonical mode the kernel
+  // drops what does not fit a line: drivers/tty/n_tty.c), so every byte
+  // past the pty's buffer waits in the server. 64 KiB DATA frames, up to
+  // 256 MiB, as fast as the server takes them.
+  const data = Buffer.concat([Buffer.from([2, 0, 1, 0, 0]), Buffer.alloc(64 * 1024, 'x')]);
+  let sent = 0;
+  let open = true;
+  void closed.then(() => (open = false));
+  while (open && sent < 256 * MiB) {
+    sent += data.length - 5;
+    if (!sock.write(data)) await Promise.race([new Promise((resolve) => sock.once('drain', resolve)), closed, timeout(60_000)]);
+  }
+  t.notOk(open, 'the server cut the connection');
+  t.ok(sent < 64 * MiB, `the server cut the client after ${(sent / MiB).toFixed(1)} MiB sent`);
+  t.match(pipe.out(), /session 1: input not read; disconnecting/, 'and says why');
+  const growth = rssOf(pid) - rssBefore;
+  t.ok(growth < 32 * MiB, `the server's RSS grew by ${(growth / MiB).toFixed(1)} MiB (bound 32)`);
+  await waitUntil('the server to hold no child and no extra fd', () => childrenOf(pid).length === 0 && fdCountOf(pid) <= fdsBefore, {
+    ms: 15_000,
+  });
+  t.pass(`no child left, fds back to ${fdCountOf(pid)} (before: ${fdsBefore})`);
+  t.equal(pipe.proc.exitCode, null, 'the server is running');
+});
