@@ -28,12 +28,12 @@ import { Duplex } from 'node:stream';
 import { Kqueuer, current, type PtyProcess, type WinSize } from 'kqueue-console';
 import {
   LIMITS_USAGE,
-  MAX_INPUT,
   Sessions,
   checkLoopback,
-  takeLimitFlag,
+  inputWriter,
   limitsOf,
   newToken,
+  takeLimitFlag,
   tokenMatches,
   type Limits,
   type LoopbackHost,
@@ -151,16 +151,14 @@ export async function serve(options: ServeOptions): Promise<Server> {
     // socket, once the child has exited and all it wrote has gone out.
     con.pipe(socket);
     socket.on('close', () => sessions.close(child, id));
+    // Input that the pty does not take at once waits in the stream; a
+    // client that keeps sending past MAX_INPUT is cut off.
+    const input = inputWriter(con, () => {
+      log(`session ${id}: input not read; disconnecting`);
+      socket.destroy();
+    });
     return {
-      input: (payload) => {
-        // Input that the pty does not take at once waits in the stream; a
-        // client that keeps sending past MAX_INPUT is cut off.
-        con.write(payload);
-        if (con.writableLength > MAX_INPUT) {
-          log(`session ${id}: input not read; disconnecting`);
-          socket.destroy();
-        }
-      },
+      input,
       resize: (size) => con.resize(size),
     };
   }

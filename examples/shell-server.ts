@@ -1,6 +1,6 @@
 // What the two examples that serve a shell (web-terminal.ts and
 // pipe-to-socket.ts) share: the token, the caps on connections and
-// sessions, and how a session ends.
+// sessions, the input path into the pty, and how a session ends.
 //
 // A session's end: the shell leads a session of its own on the pty
 // (spawn()), and closing the master hangs that session up: the kernel
@@ -13,6 +13,7 @@
 // background jobs in groups of their own) are out of reach: the README and
 // SECURITY.md say so.
 import * as crypto from 'node:crypto';
+import type { Writable } from 'node:stream';
 import { spawn, type Kqueuer, type PtyProcess } from 'kqueue-console';
 
 /** How long a session's programs have after SIGHUP before SIGKILL. */
@@ -83,6 +84,30 @@ export function tokenMatches(given: unknown, token: Buffer): boolean {
  * session would last as long as its program ignores its input.
  */
 export const MAX_INPUT = 4 << 20;
+
+/**
+ * A client's input on its way to the console, one write per turn of the
+ * event loop: a socket read's frames are parsed in one go, and what they
+ * hold is joined into one buffer and written when the turn's callbacks are
+ * done. A flood of 1-byte frames then costs a write(2) per socket read,
+ * not one per frame, and input that waits for the program is queued as a
+ * few large chunks, not one small object per frame. `overflow` is called
+ * once more than MAX_INPUT bytes wait.
+ */
+export function inputWriter(con: Writable, overflow: () => void): (data: string | Buffer) => void {
+  let pending: Buffer[] = [];
+  const flush = (): void => {
+    const data = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+    pending = [];
+    if (con.destroyed) return;
+    con.write(data);
+    if (con.writableLength > MAX_INPUT) overflow();
+  };
+  return (data) => {
+    if (pending.length === 0) process.nextTick(flush);
+    pending.push(typeof data === 'string' ? Buffer.from(data) : data);
+  };
+}
 
 /** Sends `signal` (0: only checks) to the group; false once nothing is left in it (ESRCH). */
 function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {

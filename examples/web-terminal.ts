@@ -29,12 +29,12 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { DEFAULT_TERM, Kqueuer, type PtyProcess } from 'kqueue-console';
 import {
   LIMITS_USAGE,
-  MAX_INPUT,
   Sessions,
   checkLoopback,
-  takeLimitFlag,
+  inputWriter,
   limitsOf,
   newToken,
+  takeLimitFlag,
   tokenMatches,
   type Limits,
   type LoopbackHost,
@@ -225,6 +225,10 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
       }
     });
     con.on('error', () => ws.terminate());
+    // Input that the pty does not take at once waits in the stream; a page
+    // that keeps sending past MAX_INPUT is cut off. (A child blocked on
+    // output would never read its input: cat with a paste.)
+    const writeInput = inputWriter(con, () => closeSession(1009, 'input not read'));
     // The console ends by itself once the shell has exited and the page has
     // taken all it wrote; then the page is told how it ended.
     con.on('end', () => {
@@ -239,13 +243,7 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
       const msg = isBinary ? null : parse(data);
       if (msg === null) return;
       if (msg.type === 'input' && typeof msg.data === 'string') {
-        // Input that the pty does not take at once waits in the stream. The
-        // WebSocket is not paused for it: acknowledgements come the same
-        // way, and a child blocked on output would never read its input
-        // (cat with a paste). A page that keeps sending past MAX_INPUT is
-        // cut off instead.
-        con.write(msg.data);
-        if (con.writableLength > MAX_INPUT) closeSession(1009, 'input not read');
+        writeInput(msg.data);
       } else if (msg.type === 'resize' && isDimension(msg.rows) && isDimension(msg.cols)) {
         con.resize({ rows: msg.rows, cols: msg.cols });
       } else if (msg.type === 'ack' && Number.isSafeInteger(msg.bytes) && (msg.bytes as number) > 0) {

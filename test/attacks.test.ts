@@ -335,6 +335,58 @@ t.test('out of fds (EMFILE): a session that cannot start is refused and logged; 
   t.equal(childrenOf(pid).length, 0, 'no child was left');
 });
 
+/** The server's write-class system calls so far (/proc/<pid>/io, proc(5)). */
+function writeCallsOf(pid: number): number {
+  return Number(/^syscw: (\d+)/m.exec(fs.readFileSync(`/proc/${pid}/io`, 'utf8'))![1]);
+}
+
+// Reads `n` bytes in raw mode (no byte waits for a newline) and says how many it got.
+const countInput = (n: number): string[] => ['sh', '-c', `stty raw -echo; printf READY; head -c ${n} | wc -c`];
+
+/** Waits for the program's count after READY, and returns it. */
+async function counted(output: () => string, on: net.Socket): Promise<number> {
+  // Web: the count comes in a binary frame of its own, after a 2-byte header.
+  const count = /READY[^]*?(\d+)\n/;
+  await waitUntil('the program to print how many bytes it read', () => count.test(output()), { on, ms: 30_000 });
+  return Number(count.exec(output())![1]);
+}
+
+/** Writes `frames` to the socket in batches, waiting for 'drain' where it asks to. */
+async function sendAll(socket: net.Socket, frames: Buffer, batch: number): Promise<void> {
+  for (let i = 0; i < frames.length; i += batch) {
+    if (!socket.write(frames.subarray(i, i + batch))) await within('socket: drain', socket, 'drain');
+  }
+}
+
+t.test('a flood of 1-byte input frames costs a few writes per socket read, and every byte arrives', async (t) => {
+  const N = 20_000;
+  const web = await startServer((fn) => t.teardown(fn), countInput(N));
+  const c = await session(web.port, web.token);
+  await waitUntil('the web session to be ready', () => c.received().includes('READY'), { on: c.socket });
+  const one = frame(JSON.stringify({ type: 'input', data: 'x' }));
+  let writes = writeCallsOf(web.proc.pid!);
+  await sendAll(c.socket, Buffer.concat(Array.from({ length: N }, () => one)), 64 * 1024);
+  t.equal(await counted(c.received, c.socket), N, `web: the program read all ${N} bytes`);
+  writes = writeCallsOf(web.proc.pid!) - writes;
+  t.ok(writes < N / 20, `web: the server made ${writes} write calls for ${N} frames (bound ${N / 20})`);
+
+  const pipe = await startPipeServer(t, ['--port', '0', '--', ...countInput(N)]);
+  const port = Number(/--port (\d+)/.exec(pipe.out())![1]);
+  const token = fs.readFileSync(/--token-file (\S+)/.exec(pipe.out())![1], 'utf8').trim();
+  const sock = net.connect(port, '127.0.0.1');
+  t.teardown(() => sock.destroy());
+  let output = '';
+  sock.on('data', (d: Buffer) => (output += d.toString('latin1')));
+  sock.write(authFrame(token));
+  await waitUntil('the pipe session to be ready', () => output.includes('READY'), { on: sock });
+  writes = writeCallsOf(pipe.proc.pid!);
+  const data = Buffer.from([2, 0, 0, 0, 1, 0x78]); // DATA, length 1, "x"
+  await sendAll(sock, Buffer.concat(Array.from({ length: N }, () => data)), 64 * 1024);
+  t.equal(await counted(() => output, sock), N, `pipe-to-socket: the program read all ${N} bytes`);
+  writes = writeCallsOf(pipe.proc.pid!) - writes;
+  t.ok(writes < N / 20, `pipe-to-socket: the server made ${writes} write calls for ${N} frames (bound ${N / 20})`);
+});
+
 t.test('pipe-to-socket: input a program does not read is cut off at the bound, and the session ends', async (t) => {
   const pipe = await startPipeServer(t, ['--port', '0', '--', 'sh', '-c', 'stty raw -echo; echo ready; exec sleep 300']);
   const pid = pipe.proc.pid!;
