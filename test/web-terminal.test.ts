@@ -3,6 +3,8 @@
 // executable). The server runs as its own process, as `npm run web` runs it,
 // so that its memory is measured apart from the test's.
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import t from 'tap';
@@ -17,7 +19,7 @@ const artifacts = path.join(root, 'test-artifacts');
 
 /** What the page (examples/web-terminal/app.js) exposes, as the callbacks run in it see it. */
 interface PageGlobals {
-  document: { getElementById(id: string): { textContent: string } };
+  document: { title: string; getElementById(id: string): { textContent: string } };
   webTerminal: {
     term: {
       rows: number;
@@ -152,6 +154,22 @@ t.test(
     );
     await tokenless.close();
     t.equal(sessionsStarted(server.out()), before, 'the page opened without the token is refused and starts nothing');
+
+    // A drive-by from a page of another site on this machine (another port):
+    // an <img> whose URL's path does not parse (new URL() throws on `//[`).
+    const hostile = http.createServer((_req, res) =>
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(`<img src="http://127.0.0.1:${server.port}//[" onerror="document.title='error'" onload="document.title='load'">`),
+    );
+    hostile.listen(0, '127.0.0.1');
+    await within('the hostile page server: listening', hostile, 'listening');
+    t.teardown(() => hostile.close());
+    const driveBy = await browser.newPage();
+    await driveBy.goto(`http://127.0.0.1:${(hostile.address() as AddressInfo).port}/`);
+    await driveBy.waitForFunction(() => (globalThis as unknown as PageGlobals).document.title !== '', undefined, { timeout: 10_000 });
+    await driveBy.close();
+    t.equal(server.proc.exitCode, null, "another site's page requesting //[ of the server does not end it");
 
     await page.goto(server.url);
     await screenShows(page, 'the prompt', (s) => s.includes(PROMPT));
