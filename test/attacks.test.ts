@@ -296,8 +296,30 @@ t.test('caps: sessions, connections without one, and slow requests', async (t) =
   first.socket.destroy();
   await waitUntil('no child left', () => childrenOf(pid).length === 0, { ms: 15_000 });
 
-  const pipe = await startPipeServer(t, ['--port', '0', '--max-sessions', '1', '--', 'sleep', '300']);
+  const pipe = await startPipeServer(t, [
+    '--port',
+    '0',
+    '--max-sessions',
+    '1',
+    '--max-pending',
+    '4',
+    '--auth-timeout-ms',
+    '1000',
+    '--',
+    'sleep',
+    '300',
+  ]);
   const port = Number(/--port (\d+)/.exec(pipe.out())![1]);
+  // Connections that never send their token.
+  const silent = Array.from({ length: 20 }, () => net.connect(port, '127.0.0.1').on('error', () => {}));
+  let silentOpen = silent.length;
+  for (const c of silent) c.once('close', () => silentOpen--);
+  t.teardown(() => silent.forEach((c) => c.destroy()));
+  await waitUntil('the pipe connections past the cap to be dropped', () => silentOpen <= 5, { ms: 5000 });
+  t.pass(`pipe-to-socket: ${silent.length - silentOpen} of ${silent.length} silent connections dropped at once (cap 1 + 4)`);
+  const silentStart = Date.now();
+  await waitUntil('the silent pipe connections to be cut', () => silentOpen === 0, { ms: 15_000 });
+  t.pass(`and the rest cut ${Date.now() - silentStart} ms later, never having sent a token`);
   const token = fs.readFileSync(/--token-file (\S+)/.exec(pipe.out())![1], 'utf8').trim();
   const one = net.connect(port, '127.0.0.1');
   t.teardown(() => one.destroy());
@@ -333,6 +355,35 @@ t.test('out of fds (EMFILE): a session that cannot start is refused and logged; 
   await Promise.race([page.closed, timeout(10_000)]);
   t.match(page.received(), /^HTTP\/1\.1 200 /, `with its limit back at ${soft}, it serves the page`);
   t.equal(childrenOf(pid).length, 0, 'no child was left');
+
+  const pipe = await startPipeServer(t, ['--port', '0', '--', 'sh', '-c', 'echo attached; exec sleep 300']);
+  const pipePid = pipe.proc.pid!;
+  const port = Number(/--port (\d+)/.exec(pipe.out())![1]);
+  const token = fs.readFileSync(/--token-file (\S+)/.exec(pipe.out())![1], 'utf8').trim();
+  const pipeOpen = new Set(fs.readdirSync(`/proc/${pipePid}/fd`).map(Number));
+  let pipeFree = 0;
+  while (pipeOpen.has(pipeFree)) pipeFree++;
+  t.equal(
+    spawnSync('prlimit', [`--pid=${pipePid}`, `--nofile=${pipeFree + 1}:`]).status,
+    0,
+    `pipe-to-socket's fds limited to ${pipeFree + 1}`,
+  );
+  const refused = net.connect(port, '127.0.0.1');
+  let got = 0;
+  refused.on('data', (d: Buffer) => (got += d.length));
+  refused.on('error', () => {});
+  refused.write(authFrame(token));
+  await within('the refused pipe client: close', refused, 'close');
+  t.equal(got, 0, 'pipe-to-socket: the client is disconnected with nothing sent');
+  t.match(pipe.out(), /session not started: .*EMFILE/, 'and the server logs EMFILE');
+  spawnSync('prlimit', [`--pid=${pipePid}`, `--nofile=${soft}:`]);
+  const again = net.connect(port, '127.0.0.1');
+  t.teardown(() => again.destroy());
+  let output = '';
+  again.on('data', (d: Buffer) => (output += d.toString()));
+  again.write(authFrame(token));
+  await waitUntil('a session once the limit is back', () => output.includes('attached'), { on: again });
+  t.pass('with its limit back, it starts a session');
 });
 
 /** The server's write-class system calls so far (/proc/<pid>/io, proc(5)). */
