@@ -148,7 +148,7 @@ async function startPipeServer(
   t: { teardown(fn: () => void): void },
   args: string[],
   options: { env?: NodeJS.ProcessEnv; umask?: string } = {},
-): Promise<{ proc: ChildProcess; out: () => string }> {
+): Promise<{ proc: ChildProcess; out: () => string; port: number; token: () => string }> {
   const script = path.join(__dirname, '..', 'dist', 'examples', 'pipe-to-socket.js');
   // sh sets the umask the server starts under, as a login shell would.
   const proc = spawn('sh', ['-c', `umask ${options.umask ?? '022'}; exec "$0" "$@"`, process.execPath, script, 'serve', ...args], {
@@ -162,7 +162,25 @@ async function startPipeServer(
   proc.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
   proc.stderr!.setEncoding('utf8').on('data', (s: string) => (out += s));
   await waitUntil('the server printing how to attach', () => /attach with/.test(out) || proc.exitCode !== null);
-  return { proc, out: () => out };
+  return {
+    proc,
+    out: () => out,
+    port: Number(/--port (\d+)/.exec(out)?.[1]),
+    token: () => fs.readFileSync(/--token-file (\S+)/.exec(out)![1], 'utf8').trim(),
+  };
+}
+
+/** A client of a pipe-to-socket server that has sent the token; what it received, as latin1. */
+function login(t: { teardown(fn: () => void): void }, pipe: { port: number; token: () => string }) {
+  const sock = net.connect(pipe.port, '127.0.0.1');
+  t.teardown(() => sock.destroy());
+  let output = '';
+  sock.on('data', (d: Buffer) => (output += d.toString('latin1')));
+  // The server resets the connection (ECONNRESET) when it cuts it.
+  sock.on('error', () => {});
+  const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+  sock.write(authFrame(pipe.token()));
+  return { sock, output: () => output, closed };
 }
 
 t.test('pipe-to-socket: the token is on no command line, and its file is private', async (t) => {
@@ -243,14 +261,8 @@ t.test('a session that ends takes its programs with it, even those that ignore S
   const [webShell] = childrenOf(web.proc.pid!);
 
   const pipe = await startPipeServer(t, ['--port', '0', '--', ...IGNORES_HUP]);
-  const port = Number(/--port (\d+)/.exec(pipe.out())![1]);
-  const token = fs.readFileSync(/--token-file (\S+)/.exec(pipe.out())![1], 'utf8').trim();
-  const sock = net.connect(port, '127.0.0.1');
-  t.teardown(() => sock.destroy());
-  let output = '';
-  sock.on('data', (d: Buffer) => (output += d.toString()));
-  sock.write(authFrame(token));
-  await waitUntil('the pipe session to print ready', () => output.includes('ready'), { on: sock });
+  const { sock, output } = login(t, pipe);
+  await waitUntil('the pipe session to print ready', () => output().includes('ready'), { on: sock });
   const [pipeShell] = childrenOf(pipe.proc.pid!);
 
   for (const [name, group] of [
@@ -309,9 +321,8 @@ t.test('caps: sessions, connections without one, and slow requests', async (t) =
     'sleep',
     '300',
   ]);
-  const port = Number(/--port (\d+)/.exec(pipe.out())![1]);
   // Connections that never send their token.
-  const silent = Array.from({ length: 20 }, () => net.connect(port, '127.0.0.1').on('error', () => {}));
+  const silent = Array.from({ length: 20 }, () => net.connect(pipe.port, '127.0.0.1').on('error', () => {}));
   let silentOpen = silent.length;
   for (const c of silent) c.once('close', () => silentOpen--);
   t.teardown(() => silent.forEach((c) => c.destroy()));
@@ -320,17 +331,14 @@ t.test('caps: sessions, connections without one, and slow requests', async (t) =
   const silentStart = Date.now();
   await waitUntil('the silent pipe connections to be cut', () => silentOpen === 0, { ms: 15_000 });
   t.pass(`and the rest cut ${Date.now() - silentStart} ms later, never having sent a token`);
-  const token = fs.readFileSync(/--token-file (\S+)/.exec(pipe.out())![1], 'utf8').trim();
-  const one = net.connect(port, '127.0.0.1');
-  t.teardown(() => one.destroy());
-  one.write(authFrame(token));
+  login(t, pipe);
   await waitUntil('the first pipe session to start', () => childrenOf(pipe.proc.pid!).length === 1);
-  const two = net.connect(port, '127.0.0.1');
-  let got = 0;
-  two.on('data', (d: Buffer) => (got += d.length));
-  two.write(authFrame(token));
-  await within('the second pipe session: close', two, 'close');
-  t.ok(got === 0 && /1 sessions already/.test(pipe.out()), 'pipe-to-socket refuses a second session, with nothing sent, and says so');
+  const two = login(t, pipe);
+  await two.closed;
+  t.ok(
+    two.output() === '' && /1 sessions already/.test(pipe.out()),
+    'pipe-to-socket refuses a second session, with nothing sent, and says so',
+  );
 });
 
 t.test('out of fds (EMFILE): a session that cannot start is refused and logged; the server lives', async (t) => {
@@ -358,8 +366,6 @@ t.test('out of fds (EMFILE): a session that cannot start is refused and logged; 
 
   const pipe = await startPipeServer(t, ['--port', '0', '--', 'sh', '-c', 'echo attached; exec sleep 300']);
   const pipePid = pipe.proc.pid!;
-  const port = Number(/--port (\d+)/.exec(pipe.out())![1]);
-  const token = fs.readFileSync(/--token-file (\S+)/.exec(pipe.out())![1], 'utf8').trim();
   const pipeOpen = new Set(fs.readdirSync(`/proc/${pipePid}/fd`).map(Number));
   let pipeFree = 0;
   while (pipeOpen.has(pipeFree)) pipeFree++;
@@ -368,21 +374,13 @@ t.test('out of fds (EMFILE): a session that cannot start is refused and logged; 
     0,
     `pipe-to-socket's fds limited to ${pipeFree + 1}`,
   );
-  const refused = net.connect(port, '127.0.0.1');
-  let got = 0;
-  refused.on('data', (d: Buffer) => (got += d.length));
-  refused.on('error', () => {});
-  refused.write(authFrame(token));
-  await within('the refused pipe client: close', refused, 'close');
-  t.equal(got, 0, 'pipe-to-socket: the client is disconnected with nothing sent');
+  const refused = login(t, pipe);
+  await refused.closed;
+  t.equal(refused.output(), '', 'pipe-to-socket: the client is disconnected with nothing sent');
   t.match(pipe.out(), /session not started: .*EMFILE/, 'and the server logs EMFILE');
   spawnSync('prlimit', [`--pid=${pipePid}`, `--nofile=${soft}:`]);
-  const again = net.connect(port, '127.0.0.1');
-  t.teardown(() => again.destroy());
-  let output = '';
-  again.on('data', (d: Buffer) => (output += d.toString()));
-  again.write(authFrame(token));
-  await waitUntil('a session once the limit is back', () => output.includes('attached'), { on: again });
+  const again = login(t, pipe);
+  await waitUntil('a session once the limit is back', () => again.output().includes('attached'), { on: again.sock });
   t.pass('with its limit back, it starts a session');
 });
 
@@ -422,18 +420,12 @@ t.test('a flood of 1-byte input frames costs a few writes per socket read, and e
   t.ok(writes < N / 20, `web: the server made ${writes} write calls for ${N} frames (bound ${N / 20})`);
 
   const pipe = await startPipeServer(t, ['--port', '0', '--', ...countInput(N)]);
-  const port = Number(/--port (\d+)/.exec(pipe.out())![1]);
-  const token = fs.readFileSync(/--token-file (\S+)/.exec(pipe.out())![1], 'utf8').trim();
-  const sock = net.connect(port, '127.0.0.1');
-  t.teardown(() => sock.destroy());
-  let output = '';
-  sock.on('data', (d: Buffer) => (output += d.toString('latin1')));
-  sock.write(authFrame(token));
-  await waitUntil('the pipe session to be ready', () => output.includes('READY'), { on: sock });
+  const { sock, output } = login(t, pipe);
+  await waitUntil('the pipe session to be ready', () => output().includes('READY'), { on: sock });
   writes = writeCallsOf(pipe.proc.pid!);
   const data = Buffer.from([2, 0, 0, 0, 1, 0x78]); // DATA, length 1, "x"
   await sendAll(sock, Buffer.concat(Array.from({ length: N }, () => data)), 64 * 1024);
-  t.equal(await counted(() => output, sock), N, `pipe-to-socket: the program read all ${N} bytes`);
+  t.equal(await counted(output, sock), N, `pipe-to-socket: the program read all ${N} bytes`);
   writes = writeCallsOf(pipe.proc.pid!) - writes;
   t.ok(writes < N / 20, `pipe-to-socket: the server made ${writes} write calls for ${N} frames (bound ${N / 20})`);
 });
@@ -441,19 +433,10 @@ t.test('a flood of 1-byte input frames costs a few writes per socket read, and e
 t.test('pipe-to-socket: input a program does not read is cut off at the bound, and the session ends', async (t) => {
   const pipe = await startPipeServer(t, ['--port', '0', '--', 'sh', '-c', 'stty raw -echo; echo ready; exec sleep 300']);
   const pid = pipe.proc.pid!;
-  const port = Number(/--port (\d+)/.exec(pipe.out())![1]);
-  const token = fs.readFileSync(/--token-file (\S+)/.exec(pipe.out())![1], 'utf8').trim();
   const fdsBefore = fdCountOf(pid);
   const rssBefore = rssOf(pid);
-  const sock = net.connect(port, '127.0.0.1');
-  t.teardown(() => sock.destroy());
-  let output = '';
-  sock.on('data', (d: Buffer) => (output += d.toString()));
-  // The server resets the connection (ECONNRESET) when it cuts it.
-  sock.on('error', () => {});
-  const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
-  sock.write(authFrame(token));
-  await waitUntil('the session to be ready', () => output.includes('ready'), { on: sock });
+  const { sock, output, closed } = login(t, pipe);
+  await waitUntil('the session to be ready', () => output().includes('ready'), { on: sock });
   // In raw mode a full pty stops its writer (in canonical mode the kernel
   // drops what does not fit a line: drivers/tty/n_tty.c), so every byte
   // past the pty's buffer waits in the server. 64 KiB DATA frames, up to
