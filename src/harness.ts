@@ -1,251 +1,655 @@
 /**
  * An expect-style driver for testing terminal programs through streams:
  * spawn a program on a pty (the main entry's `spawn()`), or attach to any
- * Duplex that talks to one, send input, and wait for output that matches.
+ * Duplex that talks to one, send input as a person types it, and wait for
+ * what the program prints, as bytes (`expect()`) or as the screen a person
+ * would see (`waitFor()`, `screen()`).
  *
  * ```ts
- * const h = Harness.spawn('sh');
- * await h.expect('$ ');
- * await h.send('echo hi\n');
- * await h.expect(/hi\r\n/);
- * await h.send('exit\n');
- * console.log(await h.exit());
+ * const h = Harness.spawn('less', { args: ['/etc/services'], test: t });
+ * await h.waitFor('/etc/services');
+ * await h.type('/ssh');
+ * await h.press('Enter');
+ * const screen = await h.waitFor((s) => s.alternate && s.text.includes('ssh'));
+ * await h.press('q');
+ * await h.exit();
  * ```
  *
  * Matching runs on the whole output since the last match, so a match split
  * across reads is found; text is decoded as a stream, so a UTF-8 character
- * split across reads is whole; byte patterns match the raw bytes.
+ * split across reads is whole; byte patterns match the raw bytes. The
+ * screen is `@xterm/headless` (an optional peer dependency), fed every
+ * byte; a failure's message shows the escaped tail of the output and the
+ * screen, and its stack starts at the test's own line.
  * @module
  */
 import { once } from 'node:events';
 import * as os from 'node:os';
 import type { Duplex } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import type { WinSize } from './console';
-import { codedError } from './errors';
-import type { Kqueuer } from './kqueuer';
-import { spawn } from './spawn';
+import { codedError, validateInteger } from './errors';
+import { Recording } from './harness-cast';
+import { encodeKey } from './harness-keys';
+import { Screen, ScreenModel, screenUnavailable } from './harness-screen';
+import { Transcript, escapeControls } from './harness-transcript';
+import { Kqueuer } from './kqueuer';
+import { DEFAULT_TERM, spawn, type PtyProcess } from './spawn';
+
+export { Screen, type Cell, type Color, type Cursor } from './harness-screen';
+
+/** A test runner's test, whose end closes the harness: tap's `t` (teardown) or node:test's (after). */
+export type TestContext = { teardown(fn: () => unknown): void } | { after(fn: () => unknown): void };
+
+/** Where and when a harness writes its session as an asciicast v2 file. */
+export interface RecordOptions {
+  /** The directory of the `.cast` files (made if missing). */
+  dir: string;
+  /** `'failure'` (the default): when a wait fails; `'always'`: also at close(). */
+  when?: 'failure' | 'always';
+  /** The file's name without `.cast`; default the test's name, else `harness-<pid>`. */
+  name?: string;
+  /** Record the input too (`i` events); default false. */
+  input?: boolean;
+}
+
+/** Options of every harness. */
+export interface HarnessOptions {
+  /** Milliseconds each wait may take unless it says otherwise; default 10,000. */
+  timeout?: number;
+  /** Bytes of output kept for matching and for failures (the oldest go first); default 1 MiB. */
+  keep?: number;
+  /**
+   * Parse the output into a screen: true needs `@xterm/headless` (else
+   * ERR_SCREEN_UNAVAILABLE); by default, where it is installed.
+   */
+  screen?: boolean;
+  /** Window size; default 24 rows, 80 columns. */
+  size?: WinSize;
+  /** Close the harness when this test ends; its name names the recording. */
+  test?: TestContext;
+  /** Write the session's recording (kept always, within `keep` bytes) as a `.cast` file. */
+  record?: RecordOptions;
+}
 
 /** Options of {@link Harness.spawn}. */
-export interface HarnessSpawnOptions {
+export interface HarnessSpawnOptions extends HarnessOptions {
   /** Arguments to the program. */
   args?: string[];
   /** Environment; default `process.env`. `TERM` is `xterm-256color` unless the environment sets it. */
   env?: NodeJS.ProcessEnv;
   /** Working directory; default `process.cwd()`. */
   cwd?: string;
-  /** Window size; default 24 rows, 80 columns. */
-  size?: WinSize;
   /** Put the pty in raw mode first (no echo, no CRLF translation). Default false. */
   raw?: boolean;
-  /** The Kqueuer to use; by default one shared per thread. */
+  /** The Kqueuer to use; by default one of the harness's own. */
   kqueuer?: Kqueuer;
 }
 
+/** A pattern for {@link Harness.expect}: a string, a RegExp (on the decoded text), or bytes. */
+export type Pattern = string | RegExp | Uint8Array;
+
 /** What {@link Harness.expect} resolves with. */
 export interface ExpectMatch {
+  /** Which of the patterns matched (0 for a single one). */
+  index: number;
   /** The matched text (for a byte pattern, its latin1 form). */
   match: string;
-  /** A RegExp's capture groups (index 1 on), else empty. */
+  /** As a RegExp's result: the whole match at 0, then the capture groups. */
   groups: (string | undefined)[];
+  /** A RegExp's named groups; empty otherwise. */
+  named: Record<string, string | undefined>;
   /** The output between the previous match and this one. */
   before: string;
 }
 
-/** Options of {@link Harness.expect}. */
-export interface ExpectOptions {
-  /** Milliseconds to wait before failing; default 10,000. */
+/** Options of a wait. */
+export interface WaitOptions {
+  /** Milliseconds before failing; default the harness's timeout. */
   timeout?: number;
 }
 
+/** What {@link Harness.waitFor} waits for: text or a RegExp on the screen's text, or a test of the screen. */
+export type ScreenCondition = string | RegExp | ((screen: Screen) => boolean);
+
+/** The error of a wait that failed: it timed out, or the output ended first. */
+export class ExpectError extends Error {
+  /** `ERR_EXPECT_TIMEOUT` or `ERR_EXPECT_EOF`. */
+  readonly code: 'ERR_EXPECT_TIMEOUT' | 'ERR_EXPECT_EOF';
+  /** The output kept (the last `keep` bytes), decoded. */
+  readonly transcript: string;
+  /** The screen when it failed, or null without one. */
+  readonly screen: Screen | null;
+  /** The `.cast` file the session was written to, or null (see `record`). */
+  castFile: string | null = null;
+
+  /** @internal */
+  constructor(code: ExpectError['code'], message: string, transcript: string, screen: Screen | null) {
+    super(message);
+    this.name = 'ExpectError';
+    this.code = code;
+    this.transcript = transcript;
+    this.screen = screen;
+  }
+}
+
+/** The characters of output a failure's message shows. */
+const TAIL = 2048;
+
 interface Waiter {
-  test: () => ExpectMatch | null;
-  resolve: (m: ExpectMatch) => void;
-  reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
+  /** The wait can still be met after the output ended (waitForStable). */
+  atEnd: boolean;
+  check: () => boolean;
+  fail: (code: ExpectError['code'], why: string) => void;
+}
+
+/** The stack of the test's call into the harness: its frames, without the harness's. */
+function callSite(fn: (...args: never[]) => unknown): string {
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, fn);
+  return (holder.stack ?? '').split('\n').slice(1).join('\n');
+}
+
+function describePattern(p: Pattern | readonly Pattern[]): string {
+  const one = (x: Pattern): string =>
+    x instanceof RegExp ? String(x) : typeof x === 'string' ? JSON.stringify(x) : `<${Buffer.from(x).toString('hex')}>`;
+  return Array.isArray(p) ? `[${(p as Pattern[]).map(one).join(', ')}]` : one(p as Pattern);
+}
+
+function isPattern(p: unknown): p is Pattern {
+  return typeof p === 'string' || p instanceof RegExp || p instanceof Uint8Array;
 }
 
 /** Drives a terminal program through a stream; see the module comment. */
 export class Harness {
   private readonly stream: Duplex;
   private readonly exitCode: Promise<number | null>;
-  private readonly decoder = new StringDecoder('utf8');
-  private readonly bytes: Buffer[] = [];
-  private text = '';
+  private readonly out: Transcript;
+  private readonly model: ScreenModel | null;
+  private readonly defaultTimeout: number;
+  private readonly child: PtyProcess | null;
+  /** The Kqueuer the harness made, and closes; it holds the loop only while a wait runs. */
+  private readonly ownKqueuer: Kqueuer | null;
   private textCursor = 0;
   private byteCursor = 0;
-  private byteLength = 0;
   private ended = false;
+  private closed = false;
   private failure: Error | null = null;
   private readonly waiters = new Set<Waiter>();
+  private holds = 0;
+  /** Why there is no screen when screen: false made it so (else: the package is missing). */
+  private readonly screenless: string | undefined;
+  private readonly cast: Recording;
+  private readonly record: RecordOptions | undefined;
+  private readonly testName: string | undefined;
 
   /**
    * Drives `stream`: its readable side is the program's output, its writable
    * side the program's input. `exit` resolves with the program's exit code,
    * when there is one to know.
    */
-  static attach(stream: Duplex, exit?: Promise<number | null>): Harness {
-    return new Harness(stream, exit ?? once(stream, 'close').then(() => null));
+  static attach(stream: Duplex, exit?: Promise<number | null>, options: HarnessOptions = {}): Harness {
+    return new Harness(stream, exit ?? once(stream, 'close').then(() => null), options, null, null);
   }
 
   /**
    * Runs `file` on a new pty with the main entry's `spawn()`: a session of
    * its own with the pty as its controlling terminal, so job control and
    * ^C work. exit() resolves with its exit code (128 + the signal number
-   * when a signal ended it).
-   * @throws as `spawn()`: `ENOENT` for a program that cannot be found, ...
+   * when a signal ended it). A harness that is never closed does not keep
+   * the process alive between waits (close it, or pass `test`).
+   * @throws as `spawn()`: `ENOENT` for a program that cannot be found, ...;
+   *   ERR_SCREEN_UNAVAILABLE without `@xterm/headless` (unless `screen: false`).
    */
   static spawn(file: string, options: HarnessSpawnOptions = {}): Harness {
     const size = options.size ?? { rows: 24, cols: 80 };
-    const p = spawn(file, options.args ?? [], {
-      env: options.env,
-      cwd: options.cwd,
-      rows: size.rows,
-      cols: size.cols,
-      raw: options.raw,
-      kqueuer: options.kqueuer,
-    });
+    const own = options.kqueuer === undefined ? new Kqueuer().unref() : null;
+    let p: PtyProcess;
+    try {
+      p = spawn(file, options.args ?? [], {
+        env: options.env,
+        cwd: options.cwd,
+        rows: size.rows,
+        cols: size.cols,
+        raw: options.raw,
+        kqueuer: options.kqueuer ?? own!,
+      });
+    } catch (err) {
+      own?.close();
+      throw err;
+    }
     const exit = p.exited.then(({ exitCode, signal }) => exitCode ?? 128 + os.constants.signals[signal!]);
     exit.catch(() => {}); // exit() reports it; awaiting it is optional.
-    return new Harness(p.console, exit);
-  }
-
-  private constructor(stream: Duplex, exit: Promise<number | null>) {
-    this.stream = stream;
-    this.exitCode = exit;
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('end', () => this.onEnd());
-    stream.on('error', (err) => {
-      this.failure = err;
-      this.settleAll();
-    });
-  }
-
-  private onData(chunk: Buffer | string): void {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    this.bytes.push(buf);
-    this.byteLength += buf.length;
-    this.text += this.decoder.write(buf);
-    this.settleAll();
-  }
-
-  private onEnd(): void {
-    this.text += this.decoder.end();
-    this.ended = true;
-    this.settleAll();
-  }
-
-  private settleAll(): void {
-    for (const w of this.waiters) {
-      const m = w.test();
-      if (m !== null) {
-        this.waiters.delete(w);
-        clearTimeout(w.timer);
-        w.resolve(m);
-      } else if (this.ended || this.failure) {
-        this.waiters.delete(w);
-        clearTimeout(w.timer);
-        w.reject(this.noMatch(this.failure ? `the stream failed (${this.failure.message})` : 'the output ended'));
-      }
+    try {
+      return new Harness(p.console, exit, options, p, own, (options.env ?? process.env).TERM ?? DEFAULT_TERM);
+    } catch (err) {
+      p.console.destroy();
+      own?.close();
+      throw err;
     }
   }
 
-  private noMatch(why: string, pattern?: unknown): Error {
-    return codedError(
-      'ERR_EXPECT_TIMEOUT',
-      `expect(${pattern === undefined ? '' : String(pattern)}): ${why}; the transcript so far:\n${this.text}`,
-      { transcript: this.text },
-    );
+  private constructor(
+    stream: Duplex,
+    exit: Promise<number | null>,
+    options: HarnessOptions,
+    child: PtyProcess | null,
+    own: Kqueuer | null,
+    term?: string,
+  ) {
+    this.defaultTimeout = validateInteger(options.timeout ?? 10_000, 'options.timeout', 1, 0x7fffffff);
+    const keep = validateInteger(options.keep ?? 1 << 20, 'options.keep', 1024, 2 ** 31 - 1);
+    const size = options.size ?? { rows: 24, cols: 80 };
+    this.model = options.screen === false ? null : ScreenModel.create(size.rows, size.cols);
+    if (this.model === null && options.screen === true) throw screenUnavailable();
+    this.screenless = options.screen === false ? 'is off: this harness was made with screen: false' : undefined;
+    this.out = new Transcript(keep);
+    this.cast = new Recording(size, keep, options.record?.input === true, term);
+    this.record = options.record;
+    this.testName = (options.test as { name?: unknown } | undefined)?.name as string | undefined;
+    this.stream = stream;
+    this.exitCode = exit;
+    this.child = child;
+    this.ownKqueuer = own;
+    stream.on('data', (chunk: Buffer | string) => this.onData(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+    stream.on('end', () => this.onEnd());
+    stream.on('error', (err) => {
+      this.failure = err;
+      this.settle();
+    });
+    this.model?.onParsed(() => this.settle());
+    // The terminal's answers to the program's queries (cursor position,
+    // device attributes, colours), as a terminal sends them: vim and others
+    // wait for them.
+    this.model?.onReply((data) => {
+      if (!this.closed && !stream.destroyed) stream.write(data);
+    });
+    if (options.test !== undefined) {
+      const t = options.test;
+      if ('teardown' in t) t.teardown(() => this.close());
+      else t.after(() => this.close());
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    this.out.push(chunk);
+    this.cast.output(chunk);
+    this.model?.write(chunk);
+    this.settle();
+  }
+
+  private onEnd(): void {
+    this.out.end();
+    this.ended = true;
+    // The screen's last writes are parsed after the end: screen waits
+    // fail once they are, not before.
+    if (this.model === null) this.settle();
+    else void this.model.flushed().then(() => this.settle());
+  }
+
+  /** Checks every wait against the output and the screen; fails those that can no longer be met. */
+  private settle(): void {
+    for (const w of this.waiters) {
+      if (w.check()) continue;
+      if (this.failure !== null) w.fail('ERR_EXPECT_EOF', `the stream failed (${this.failure.message})`);
+      else if (this.ended && !w.atEnd) w.fail('ERR_EXPECT_EOF', 'the output ended');
+    }
+  }
+
+  /**
+   * Waits until `check` returns true, checked now and after each write;
+   * fails with the transcript and the screen after `timeout` ms, or when the
+   * output ends first.
+   */
+  private wait<T>(what: string, site: string, timeout: number, check: () => T | null, atEnd = false): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => waiter.fail('ERR_EXPECT_TIMEOUT', `no match in ${timeout} ms`), timeout);
+      const waiter: Waiter = {
+        atEnd,
+        check: () => {
+          const found = check();
+          if (found === null) return false;
+          done();
+          resolve(found);
+          return true;
+        },
+        fail: (code, why) => {
+          done();
+          reject(this.error(code, `${what}: ${why}`, site));
+        },
+      };
+      const done = (): void => {
+        clearTimeout(timer);
+        if (this.waiters.delete(waiter)) this.release();
+      };
+      this.waiters.add(waiter);
+      this.hold();
+      if (waiter.check()) return;
+      if (this.failure !== null || (this.ended && !atEnd)) {
+        // What is left to parse may still meet a screen wait.
+        if (this.model === null) this.settle();
+        else void this.model.flushed().then(() => this.settle());
+      }
+    });
+  }
+
+  private error(code: ExpectError['code'], message: string, site: string): ExpectError {
+    const all = this.out.all;
+    const tail = all.length > TAIL ? all.slice(-TAIL) : all;
+    const screen = this.model?.snapshot() ?? null;
+    const total = this.out.textEnd;
+    const which = tail.length === total ? 'the whole output' : `the output's last ${tail.length} of ${total} characters`;
+    let text = `${message}\n--- ${which}, escaped:\n${escapeControls(tail)}`;
+    if (screen !== null) text += `\n--- the screen:\n${screen.render()}`;
+    const cast = this.record === undefined ? null : this.saveRecording();
+    if (cast !== null) text += `\n--- the session, in asciicast v2: ${cast}`;
+    const err = new ExpectError(code, text, all, screen);
+    err.castFile = cast;
+    err.stack = `${err.name} [${code}]: ${text}\n${site}`;
+    return err;
+  }
+
+  /** The session so far as an asciicast v2 file's text (the last `keep` bytes of events). */
+  recording(): string {
+    return this.cast.text();
+  }
+
+  /** Writes the recording where `record` says; its path, or null when that fails (the failure's own error matters more). */
+  private saveRecording(): string | null {
+    const { dir, name } = this.record!;
+    try {
+      return this.cast.save(dir, name ?? this.testName ?? `harness-${this.child?.pid ?? process.pid}`);
+    } catch {
+      return null;
+    }
+  }
+
+  /** The loop is held while a wait runs (the harness's own Kqueuer is unref'd otherwise). */
+  private hold(): void {
+    if (this.holds++ === 0) this.ownKqueuer?.ref();
+  }
+
+  private release(): void {
+    if (--this.holds === 0 && !this.closed) this.ownKqueuer?.unref();
+  }
+
+  private checkOpen(site: string): void {
+    if (!this.closed) return;
+    const err = codedError('ERR_HARNESS_CLOSED', 'the harness is closed');
+    err.stack = `${err.name} [ERR_HARNESS_CLOSED]: ${err.message}\n${site}`;
+    throw err;
+  }
+
+  private timeoutOf(options: WaitOptions): number {
+    if (typeof options !== 'object' || options === null) {
+      throw codedError('ERR_INVALID_ARG_TYPE', `The "options" argument must be of type object. Received ${typeof options}`);
+    }
+    return options.timeout === undefined ? this.defaultTimeout : validateInteger(options.timeout, 'options.timeout', 1, 0x7fffffff);
+  }
+
+  private requireScreen(): ScreenModel {
+    if (this.model === null) throw screenUnavailable(this.screenless);
+    return this.model;
   }
 
   /** Writes `data` to the program; resolves once it is in the kernel. */
-  send(data: string | Uint8Array): Promise<void> {
-    return new Promise((resolve, reject) => {
+  async send(data: string | Uint8Array): Promise<void> {
+    this.checkOpen(callSite(this.send));
+    if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
+      throw codedError('ERR_INVALID_ARG_TYPE', `The "data" argument must be a string or a Uint8Array. Received ${typeof data}`);
+    }
+    this.cast.sent(data);
+    await new Promise<void>((resolve, reject) => {
       this.stream.write(data, (err) => (err ? reject(err) : resolve()));
     });
   }
 
-  /**
-   * Waits for output (since the last match) that matches `pattern`: a
-   * string, a RegExp (on the decoded text), or bytes (on the raw output).
-   * Rejects with the transcript so far when `timeout` passes or the output
-   * ends first.
-   */
-  expect(pattern: string | RegExp | Uint8Array, options: ExpectOptions = {}): Promise<ExpectMatch> {
-    const timeout = options.timeout ?? 10_000;
-    const test = this.matcher(pattern);
-    const found = test();
-    if (found !== null) return Promise.resolve(found);
-    if (this.ended || this.failure) return Promise.reject(this.noMatch('the output ended', pattern));
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        test,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.waiters.delete(waiter);
-          reject(this.noMatch(`no match in ${timeout} ms`, pattern));
-        }, timeout),
-      };
-      this.waiters.add(waiter);
-    });
+  /** Types `text` as a person would: its characters as they are. */
+  type(text: string): Promise<void> {
+    if (typeof text !== 'string') {
+      return Promise.reject(codedError('ERR_INVALID_ARG_TYPE', `The "text" argument must be of type string. Received ${typeof text}`));
+    }
+    return this.send(text);
   }
 
   /**
-   * A test for `pattern` against the output since the last match. String and
-   * byte patterns remember how far they have looked, so a long output is
-   * scanned once, not once per chunk; a RegExp looks again at the whole
-   * unmatched text each time (a pattern like /x+y/ over a long run of x's is
+   * Presses a key: a name (`Enter`, `Tab`, `Escape`, `Backspace`, `Up`,
+   * `Down`, `Left`, `Right`, `Home`, `End`, `PageUp`, `PageDown`, `Insert`,
+   * `Delete`, `F1`-`F12`, `KP0`-`KP9`, `KPEnter`) or a character, with
+   * `C-`, `M-` or `S-` in front (`C-c`, `M-x`, `S-Tab`, `C-Left`). What it
+   * sends follows the modes the program set: application cursor keys
+   * (DECCKM) and the application keypad (DECKPAM).
+   * @throws ERR_INVALID_ARG_VALUE for a key it does not know.
+   */
+  async press(key: string): Promise<void> {
+    this.checkOpen(callSite(this.press));
+    if (typeof key !== 'string') {
+      throw codedError('ERR_INVALID_ARG_TYPE', `The "key" argument must be of type string. Received ${typeof key}`);
+    }
+    const modes = this.model?.keyModes ?? { applicationCursorKeys: false, applicationKeypad: false };
+    await this.send(encodeKey(key, modes));
+  }
+
+  /**
+   * Pastes `text` as a terminal does: line breaks as CR, and between the
+   * bracketed-paste markers when the program turned that mode on
+   * (`CSI ? 2004 h`).
+   */
+  async paste(text: string): Promise<void> {
+    this.checkOpen(callSite(this.paste));
+    if (typeof text !== 'string') {
+      throw codedError('ERR_INVALID_ARG_TYPE', `The "text" argument must be of type string. Received ${typeof text}`);
+    }
+    const body = text.replace(/\r?\n/g, '\r');
+    await this.send(this.model?.bracketedPaste ? `\x1b[200~${body}\x1b[201~` : body);
+  }
+
+  /**
+   * Waits for output (since the last match) that matches `pattern`, or any
+   * of a list of them (the first that matches wins; `index` says which): a
+   * string, a RegExp (on the decoded text), or bytes (on the raw output).
+   * Fails with an {@link ExpectError}: `ERR_EXPECT_TIMEOUT` when `timeout`
+   * passes, `ERR_EXPECT_EOF` when the output ends first.
+   * @throws ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE for a bad pattern or
+   *   timeout; ERR_HARNESS_CLOSED after close().
+   */
+  async expect(pattern: Pattern | readonly Pattern[], options: WaitOptions = {}): Promise<ExpectMatch> {
+    const site = callSite(this.expect);
+    this.checkOpen(site);
+    const patterns = Array.isArray(pattern) ? (pattern as readonly unknown[]) : [pattern];
+    if (patterns.length === 0 || !patterns.every(isPattern)) {
+      throw codedError(
+        'ERR_INVALID_ARG_TYPE',
+        'The "pattern" argument must be a string, a RegExp, a Uint8Array, or a non-empty array of them',
+      );
+    }
+    const timeout = this.timeoutOf(options);
+    const tests = (patterns as Pattern[]).map((p, i) => this.matcher(p, i));
+    return this.wait(`expect(${describePattern(pattern as Pattern)})`, site, timeout, () => this.firstMatch(tests));
+  }
+
+  /** The earliest match among `tests` in the output since the last match; it moves the cursor. */
+  private firstMatch(tests: ((commit: boolean) => { at: number; m: ExpectMatch } | null)[]): ExpectMatch | null {
+    let best: { at: number; i: number } | null = null;
+    tests.forEach((test, i) => {
+      const found = test(false);
+      if (found !== null && (best === null || found.at < best.at)) best = { at: found.at, i };
+    });
+    if (best === null) return null;
+    return tests[(best as { i: number }).i](true)!.m;
+  }
+
+  /**
+   * A test for `pattern` against the output since the last match, which
+   * moves the cursor past the match when `commit` is set. String and byte
+   * patterns remember how far they have looked, so a long output is scanned
+   * once, not once per chunk; a RegExp looks again at the whole unmatched
+   * text each time (a pattern like /x+y/ over a long run of x's is
    * quadratic: prefer a string where one will do).
    */
-  private matcher(pattern: string | RegExp | Uint8Array): () => ExpectMatch | null {
+  private matcher(pattern: Pattern, index: number): (commit: boolean) => { at: number; m: ExpectMatch } | null {
     if (pattern instanceof RegExp) {
       const re = new RegExp(pattern.source, pattern.flags.replace('g', ''));
-      return () => {
-        const rest = this.text.slice(this.textCursor);
+      return (commit) => {
+        const from = Math.max(this.textCursor, this.out.textStart);
+        const rest = this.out.text(from);
         const m = re.exec(rest);
         if (m === null) return null;
-        this.textCursor += m.index + m[0].length;
-        return { match: m[0], groups: m.slice(1), before: rest.slice(0, m.index) };
+        const at = from + m.index;
+        if (commit) this.textCursor = at + m[0].length;
+        return { at, m: { index, match: m[0], groups: [...m], named: { ...m.groups }, before: rest.slice(0, m.index) } };
       };
     }
     if (typeof pattern === 'string') {
-      let scanned = this.textCursor;
-      return () => {
-        const from = Math.max(this.textCursor, scanned - pattern.length + 1);
-        const index = this.text.indexOf(pattern, from);
-        if (index < 0) {
-          scanned = this.text.length;
+      let scanned = 0;
+      return (commit) => {
+        const from = Math.max(this.textCursor, scanned - pattern.length + 1, this.out.textStart);
+        const at = this.out.indexOf(pattern, from);
+        if (at < 0) {
+          scanned = this.out.textEnd;
           return null;
         }
-        const before = this.text.slice(this.textCursor, index);
-        this.textCursor = index + pattern.length;
-        return { match: pattern, groups: [], before };
+        const before = this.out.text(this.textCursor, at);
+        if (commit) this.textCursor = at + pattern.length;
+        return { at, m: { index, match: pattern, groups: [pattern], named: {}, before } };
       };
     }
-    let scanned = this.byteCursor;
-    return () => {
-      const all = this.transcriptBytes();
-      const from = Math.max(this.byteCursor, scanned - pattern.length + 1);
-      const index = all.indexOf(pattern, from);
-      if (index < 0) {
-        scanned = all.length;
+    let scanned = 0;
+    return (commit) => {
+      const all = this.out.bytes();
+      const base = this.out.byteStart;
+      const from = Math.max(this.byteCursor, scanned - pattern.length + 1, base);
+      const i = all.indexOf(pattern, from - base);
+      if (i < 0) {
+        scanned = this.out.byteEnd;
         return null;
       }
-      const before = all.subarray(this.byteCursor, index).toString('latin1');
-      this.byteCursor = index + pattern.length;
-      return { match: Buffer.from(pattern).toString('latin1'), groups: [], before };
+      const before = all.subarray(Math.max(0, this.byteCursor - base), i).toString('latin1');
+      if (commit) this.byteCursor = base + i + pattern.length;
+      const match = Buffer.from(pattern).toString('latin1');
+      // A byte match's place in the text is not known: it sorts after text matches.
+      return { at: Number.MAX_SAFE_INTEGER, m: { index, match, groups: [match], named: {}, before } };
     };
   }
 
-  /** Everything the program has written so far, decoded as UTF-8. */
-  transcript(): string {
-    return this.text;
+  /**
+   * The screen as it is now: a snapshot of what has been parsed (call
+   * waitFor() or waitForStable() first to have all the output in it).
+   * @throws ERR_SCREEN_UNAVAILABLE without one.
+   */
+  screen(): Screen {
+    return this.requireScreen().snapshot();
   }
 
-  /** Everything the program has written so far, as bytes. */
+  /**
+   * Waits until the screen shows `condition`: a string in its text, a RegExp
+   * matching its text, or a function of a snapshot that returns true.
+   * Checked now and each time the parser finishes a write (no polling).
+   * Resolves with the snapshot that met it; fails with an
+   * {@link ExpectError} as expect() does.
+   */
+  async waitFor(condition: ScreenCondition, options: WaitOptions = {}): Promise<Screen> {
+    const site = callSite(this.waitFor);
+    this.checkOpen(site);
+    const model = this.requireScreen();
+    if (typeof condition !== 'string' && !(condition instanceof RegExp) && typeof condition !== 'function') {
+      throw codedError('ERR_INVALID_ARG_TYPE', 'The "condition" argument must be a string, a RegExp or a function');
+    }
+    const timeout = this.timeoutOf(options);
+    let test: () => Screen | null;
+    if (typeof condition === 'function') {
+      test = () => {
+        const s = model.snapshot();
+        return condition(s) ? s : null;
+      };
+    } else {
+      const shown = typeof condition === 'string' ? (text: string) => text.includes(condition) : (text: string) => condition.test(text);
+      // The text alone, until it matches: no cells copied per write.
+      test = () => (shown(model.lines().join('\n')) ? model.snapshot() : null);
+    }
+    const what = `waitFor(${typeof condition === 'function' ? condition.name || 'a function' : describePattern(condition)})`;
+    return this.wait(what, site, timeout, test);
+  }
+
+  /**
+   * Waits until the screen has not changed for `quietMs` (default 200):
+   * its text, cursor and title the same since the last change.
+   */
+  async waitForStable(options: WaitOptions & { quietMs?: number } = {}): Promise<Screen> {
+    const site = callSite(this.waitForStable);
+    this.checkOpen(site);
+    const model = this.requireScreen();
+    const timeout = this.timeoutOf(options);
+    const quiet = validateInteger(options.quietMs ?? 200, 'options.quietMs', 1, 0x7fffffff);
+    await model.flushed();
+    const look = (): string => {
+      const s = model.snapshot();
+      return `${s.lines.join('\n')}\0${s.cursor.row},${s.cursor.col},${s.cursor.visible}\0${s.title}\0${s.alternate}`;
+    };
+    let last = look();
+    let since = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const stopListening = model.onParsed(() => {
+      const now = look();
+      if (now !== last) {
+        last = now;
+        since = Date.now();
+      }
+    });
+    try {
+      return await this.wait(
+        `waitForStable({ quietMs: ${quiet} })`,
+        site,
+        timeout,
+        () => {
+          // Each check sets the next: a write changes `since`; a quiet
+          // stretch is seen by this timer.
+          clearTimeout(timer);
+          const left = since + quiet - Date.now();
+          if (left <= 0) return model.snapshot();
+          timer = setTimeout(() => this.settle(), left);
+          return null;
+        },
+        true,
+      );
+    } finally {
+      clearTimeout(timer);
+      stopListening();
+    }
+  }
+
+  /** Everything kept of the output (the last `keep` bytes), decoded as UTF-8. */
+  transcript(): string {
+    return this.out.all;
+  }
+
+  /** Everything kept of the output, as bytes. */
   transcriptBytes(): Buffer {
-    return Buffer.concat(this.bytes, this.byteLength);
+    return Buffer.from(this.out.bytes());
+  }
+
+  /** The spawned program's process id (undefined for an attached stream). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /**
+   * Sends a signal to the spawned program (default SIGTERM), as
+   * ChildProcess's kill(); false if it has exited.
+   * @throws ERR_HARNESS_CLOSED for an attached stream, whose program it does not know.
+   */
+  kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    if (this.child === null) throw codedError('ERR_HARNESS_CLOSED', 'kill(): this harness drives a stream, not a program it spawned');
+    return this.child.kill(signal);
+  }
+
+  /** Resizes the pty (the program gets SIGWINCH) and the screen together. */
+  resize(size: WinSize): void {
+    this.checkOpen(callSite(this.resize));
+    if (this.child !== null) this.child.resize(size);
+    else if (typeof (this.stream as { resize?: unknown }).resize === 'function')
+      (this.stream as unknown as { resize(s: WinSize): void }).resize(size);
+    this.model?.resize(size.rows, size.cols);
+    this.cast.resized(size.rows, size.cols);
   }
 
   /**
@@ -254,16 +658,28 @@ export class Harness {
    * its output has been read to the end.
    */
   async exit(): Promise<number | null> {
-    const code = await this.exitCode;
-    if (!this.ended && !this.stream.readableEnded && !this.stream.destroyed) await once(this.stream, 'end');
-    return code;
+    this.hold();
+    try {
+      const code = await this.exitCode;
+      if (!this.ended && !this.stream.readableEnded && !this.stream.destroyed) await once(this.stream, 'end');
+      return code;
+    } finally {
+      this.release();
+    }
   }
 
   /**
    * Destroys the stream. A spawned program's terminal hangs up: its
-   * foreground process group gets SIGHUP from the kernel.
+   * foreground process group gets SIGHUP from the kernel. Waits still
+   * running fail; later calls fail at once (ERR_HARNESS_CLOSED).
    */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.record?.when === 'always') this.saveRecording();
     this.stream.destroy();
+    this.ownKqueuer?.close();
+    for (const w of this.waiters) w.fail('ERR_EXPECT_EOF', 'the harness was closed');
+    this.model?.dispose();
   }
 }

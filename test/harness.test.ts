@@ -1,27 +1,81 @@
-// The harness drives real programs on real ptys.
+// The harness drives real programs on real ptys: the byte stream, its
+// failures, and the program's lifetime.
+import { spawn as spawnProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { PassThrough, Duplex } from 'node:stream';
 import t from 'tap';
-import { Harness } from '../src/harness';
+import { ExpectError, Harness } from '../src/harness';
+import { waitUntil, within } from './helpers/fixtures';
+import { scaled } from './helpers/scale';
+
+const MiB = 1024 * 1024;
 
 t.test('drives sh through a prompt, a command and its output', async (t) => {
-  const h = Harness.spawn('sh', { env: { PATH: process.env.PATH, PS1: 'prompt> ' }, args: ['-i'] });
+  const h = Harness.spawn('sh', { env: { PATH: process.env.PATH, PS1: 'prompt> ' }, args: ['-i'], test: t });
   await h.expect('prompt> ');
   await h.send('echo "sum: $((40 + 2))"\n');
-  const m = await h.expect(/sum: (\d+)\r\n/);
-  t.same(m.groups, ['42'], 'the output, captured');
+  const m = await h.expect(/sum: (?<sum>\d+)\r\n/);
+  t.same(m.groups, ['sum: 42\r\n', '42'], 'the groups as a RegExp result has them: the whole match, then the captures');
+  t.same(m.named, { sum: '42' }, 'and the named ones');
   await h.expect('prompt> ');
   await h.send('exit 3\n');
   t.equal(await h.exit(), 3, 'the exit code');
   t.match(h.transcript(), /prompt> echo "sum: \$\(\(40 \+ 2\)\)"\r\nsum: 42\r\nprompt> exit 3\r\n/, 'the whole transcript');
 });
 
-t.test('a deliberate timeout fails with the transcript in its message', async (t) => {
-  const h = Harness.spawn('sh', { args: ['-c', 'echo ready; sleep 5'] });
+t.test('a timeout fails where the test called, with the escaped tail and the screen', async (t) => {
+  const h = Harness.spawn('sh', { args: ['-c', 'printf "ready\\033[1mbold\\033[0m\\r\\n"; sleep 5'], test: t });
   await h.expect('ready');
-  const err = await h.expect('never printed', { timeout: 200 }).catch((e: Error & { code?: string; transcript?: string }) => e);
-  t.equal((err as { code?: string }).code, 'ERR_EXPECT_TIMEOUT');
-  t.match((err as Error).message, /no match in 200 ms; the transcript so far:\nready\r\n/);
+  const err = await h.expect('never printed', { timeout: 200 }).catch((e: unknown) => e);
+  t.ok(err instanceof ExpectError, 'an ExpectError');
+  const e = err as ExpectError;
+  t.equal(e.code, 'ERR_EXPECT_TIMEOUT');
+  t.match(e.message, /^expect\("never printed"\): no match in 200 ms\n/, 'says what did not come, and for how long');
+  t.match(e.message, /ready\\e\[1mbold\\e\[0m\\r\\r\\n\n/, 'the output, with ESC, CR and LF made visible');
+  t.match(e.message, /--- the screen:\n\+-{80}\+\n\|readybold {71}\|/, 'and the screen as a person sees it');
+  t.match(e.transcript, 'ready\x1b[1mbold', 'the error carries the transcript');
+  t.equal(e.screen?.lines[0], 'readybold', 'and the screen');
+  const frames = e.stack!.split('\n').filter((l) => l.startsWith('    at '));
+  t.match(frames[0], /harness\.test\.ts:\d+/, `the stack starts at the test's line (${frames[0]?.trim()})`);
+});
+
+t.test('the output ending is ERR_EXPECT_EOF, at once for a wait that starts after it', async (t) => {
+  const h = Harness.spawn('sh', { args: ['-c', 'printf done'], test: t });
+  const err = (await h.expect('more').catch((e: unknown) => e)) as ExpectError;
+  t.equal(err.code, 'ERR_EXPECT_EOF', 'a wait running when the output ends');
+  t.match(err.message, /^expect\("more"\): the output ended\n/);
+  t.equal(await h.exit(), 0);
+  const started = Date.now();
+  await t.rejects(h.expect('still more'), { code: 'ERR_EXPECT_EOF' }, 'a wait after the end');
+  t.ok(Date.now() - started < 1000, 'fails at once, not at its timeout');
+});
+
+t.test('expect() with a list resolves with the first that matches, and says which', async (t) => {
+  const h = Harness.spawn('sh', { args: ['-c', 'echo "login: x"; sleep 5'], test: t });
+  const m = await h.expect(['password:', /log(?<what>in):/, Buffer.from('nope')]);
+  t.same([m.index, m.match, m.named.what], [1, 'login:', 'in'], 'index 1: the RegExp');
+  const e = (await h.expect(['a1', 'b2'], { timeout: 100 }).catch((x: unknown) => x)) as ExpectError;
+  t.match(e.message, /^expect\(\["a1", "b2"\]\): no match in 100 ms/, 'a failure names every pattern');
+});
+
+t.test('bad arguments fail at once with stable codes; a call after close() too', async (t) => {
+  const h = Harness.spawn('sh', { args: ['-c', 'sleep 5'], timeout: 150 });
+  await t.rejects(h.expect(42 as unknown as string), { code: 'ERR_INVALID_ARG_TYPE' }, 'a number as the pattern');
+  await t.rejects(h.expect([]), { code: 'ERR_INVALID_ARG_TYPE' }, 'an empty list');
+  await t.rejects(h.expect('x', { timeout: -1 }), { code: 'ERR_OUT_OF_RANGE' }, 'a negative timeout');
+  await t.rejects(h.expect('x', { timeout: '5' as unknown as number }), { code: 'ERR_INVALID_ARG_TYPE' }, 'a string timeout');
+  await t.rejects(h.press('NoSuchKey'), { code: 'ERR_INVALID_ARG_VALUE' }, 'a key press() does not know');
+  t.throws(() => Harness.spawn('true', { timeout: 0 }), { code: 'ERR_OUT_OF_RANGE' }, 'a harness timeout of 0');
+  const started = Date.now();
+  await t.rejects(h.expect('x'), { code: 'ERR_EXPECT_TIMEOUT', message: /no match in 150 ms/ }, "the harness's own default timeout");
+  t.ok(Date.now() - started < 5000, 'used instead of 10 s');
+  const pending = h.expect('never');
   h.close();
+  await t.rejects(pending, { code: 'ERR_EXPECT_EOF', message: /the harness was closed/ }, 'a wait running at close() fails');
+  await t.rejects(h.expect('x'), { code: 'ERR_HARNESS_CLOSED' }, 'expect() after close()');
+  await t.rejects(h.send('x'), { code: 'ERR_HARNESS_CLOSED' }, 'send() after close()');
 });
 
 t.test('binary-safe; a match or a UTF-8 character split across chunks is found', async (t) => {
@@ -40,7 +94,153 @@ t.test('binary-safe; a match or a UTF-8 character split across chunks is found',
   pipe.end();
   await t.rejects(
     h.expect('not there'),
-    { code: 'ERR_EXPECT_TIMEOUT', message: /the output ended/ },
+    { code: 'ERR_EXPECT_EOF', message: /the output ended/ },
     'fails at once when the output has ended',
   );
 });
+
+t.test('the program: pid, kill(), resize()', async (t) => {
+  const h = Harness.spawn('sh', { env: { PATH: process.env.PATH, PS1: '$ ' }, args: ['-i'], test: t });
+  await h.expect('$ ');
+  await h.send('echo pid=$$\n');
+  t.equal(Number((await h.expect(/pid=(\d+)/)).groups[1]), h.pid, "pid is the program's");
+  h.resize({ rows: 30, cols: 100 });
+  await h.send('stty size\n');
+  await h.expect('30 100');
+  t.same([h.screen().rows, h.screen().cols], [30, 100], 'the pty and the screen resized together');
+  t.ok(h.kill('SIGKILL'), 'kill() sent the signal');
+  t.equal(await h.exit(), 128 + 9, 'and the program died of it');
+});
+
+t.test('the transcript kept is bounded, whatever the program prints', async (t) => {
+  const size = scaled(256) * MiB;
+  const h = Harness.spawn('head', { args: ['-c', String(size), '/dev/zero'], keep: 64 * 1024, screen: false, raw: true, test: t });
+  const rss0 = process.memoryUsage.rss();
+  let peak = rss0;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
+  t.teardown(() => clearInterval(sampler));
+  t.equal(await h.exit(), 0);
+  clearInterval(sampler);
+  t.equal(h.transcriptBytes().length <= 128 * 1024, true, `${h.transcriptBytes().length} bytes of ${size / MiB} MiB kept (keep: 64 KiB)`);
+  t.ok(peak - rss0 < 64 * MiB, `the RSS peaked ${((peak - rss0) / MiB).toFixed(1)} MiB above where it was (bound 64)`);
+});
+
+t.test('a harness left open does not keep the process alive; test: t closes it', async (t) => {
+  const script = `
+    const { Harness } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'harness.js'))});
+    const h = Harness.spawn('sleep', { args: ['30'] });
+    console.log(h.pid);
+  `;
+  const child = spawnProcess(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+  const [code] = await within('the script with an open harness: exit', child, 'exit', 10_000);
+  t.equal(code, 0, `the script ended with the program still running (${out.trim()})`);
+
+  if (process.versions.bun !== undefined) return; // Its tap stand-in runs subtests after their parent.
+  let pid = 0;
+  await t.test('a subtest that forgets close()', async (st) => {
+    const h = Harness.spawn('sleep', { args: ['30'], test: st });
+    pid = h.pid!;
+    st.ok(pid > 0, `sleep runs as ${pid}`);
+  });
+  // The hang-up ends it; the addon reaps it (a zombie still answers kill 0).
+  await waitUntil("the subtest's program to be gone", () => !fs.existsSync(`/proc/${pid}`));
+  t.pass("the subtest's end closed the harness: its program is gone");
+});
+
+type Asserts = Pick<typeof t, 'equal' | 'match' | 'ok'>;
+
+/** The events of an asciicast v2 file, checked against the format (docs.asciinema.org). */
+function parseCast(t: Asserts, text: string): { header: Record<string, unknown>; events: [number, string, string][] } {
+  const [first, ...rest] = text.split('\n');
+  t.equal(rest.pop(), '', 'the file ends with a line break');
+  const header = JSON.parse(first) as Record<string, unknown>;
+  const numbers = [header.width, header.height, header.timestamp].every((n) => Number.isInteger(n));
+  t.ok(header.version === 2 && numbers, 'a v2 header: version 2, and width, height and timestamp as integers');
+  const events = rest.map((l) => JSON.parse(l) as [number, string, string]);
+  let last = 0;
+  const wellFormed = events.every(([time, code, data]) => {
+    const ok = typeof time === 'number' && time >= last && ['o', 'i', 'r'].includes(code) && typeof data === 'string';
+    last = time;
+    return ok;
+  });
+  t.ok(wellFormed, `${events.length} events, each [time, "o" | "i" | "r", text], in time order`);
+  return { header, events };
+}
+
+t.test('a failed wait leaves the session as an asciicast v2 file', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-cast-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const h = Harness.spawn('sh', {
+    args: ['-c', "printf '\\033[32mgreen\\033[0m €\\r\\n'; read line; echo got $line; sleep 5"],
+    test: t,
+    record: { dir, name: 'the session', input: true },
+  });
+  await h.waitFor('green €');
+  h.resize({ rows: 30, cols: 100 });
+  await h.type('abc\r');
+  await h.expect('got abc');
+  const err = (await h.waitFor('never shown', { timeout: 200 }).catch((e: unknown) => e)) as ExpectError;
+  t.equal(err.castFile, path.join(dir, 'the_session.cast'), 'the error names the file');
+  t.match(err.message, `--- the session, in asciicast v2: ${err.castFile}`, 'and so does its message');
+  const { header, events } = parseCast(t, fs.readFileSync(err.castFile!, 'utf8'));
+  t.match(header, { width: 80, height: 24, env: { TERM: process.env.TERM ?? 'xterm-256color' } }, 'the size it started with, and TERM');
+  const output = events
+    .filter(([, c]) => c === 'o')
+    .map(([, , d]) => d)
+    .join('');
+  t.match(output, '\x1b[32mgreen\x1b[0m €', 'the output, colours and UTF-8 whole');
+  t.same(
+    events.filter(([, c]) => c === 'r').map(([, , d]) => d),
+    ['100x30'],
+    'the resize, as COLSxROWS',
+  );
+  t.same(
+    events.filter(([, c]) => c === 'i').map(([, , d]) => d),
+    ['abc\r'],
+    'the input (input: true)',
+  );
+  t.equal(h.recording(), fs.readFileSync(err.castFile!, 'utf8'), 'recording() is the same text');
+});
+
+t.test(
+  'under node:test: teardown through t.after, and a failure that points at the test',
+  { skip: process.versions.bun !== undefined ? "node --test is Node's own runner" : false },
+  async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-node-test-'));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'screen.test.js');
+    fs.writeFileSync(
+      file,
+      [
+        "const { test } = require('node:test');",
+        `const { Harness } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'harness.js'))});`,
+        "test('forgets close', (t) => {",
+        "  const h = Harness.spawn('sleep', { args: ['30'], test: t });",
+        "  console.log('PID=' + h.pid);",
+        '});',
+        "test('a failing waitFor', async (t) => {",
+        `  const h = Harness.spawn('sh', { args: ['-c', 'echo shown; sleep 5'], test: t, record: { dir: ${JSON.stringify(dir)} } });`,
+        "  await h.waitFor('never shown', { timeout: 300 });",
+        '});',
+        '',
+      ].join('\n'),
+    );
+    const started = Date.now();
+    const child = spawnProcess(process.execPath, ['--test', '--test-reporter=spec', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (out += s));
+    const [code] = await within('node --test: exit', child, 'exit', 30_000);
+    t.equal(code, 1, 'one test failed');
+    t.ok(Date.now() - started < 10_000, `and the run ended in ${Date.now() - started} ms: neither program kept it alive`);
+    t.match(out, `${file}:9:`, "the failure's stack names the test's own line");
+    t.match(out, /shown\\r\\n/, 'the escaped output');
+    t.match(out, /\|shown {75}\|/, 'the screen');
+    t.ok(fs.existsSync(path.join(dir, 'a_failing_waitFor.cast')), 'the recording, named after the test');
+    const pid = Number(/PID=(\d+)/.exec(out)?.[1]);
+    await waitUntil(`sleep (${pid}) to be gone`, () => !fs.existsSync(`/proc/${pid}`));
+    t.pass('t.after closed the harness that the test forgot');
+  },
+);

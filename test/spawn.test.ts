@@ -114,7 +114,7 @@ t.test('job control in bash -i, with no setsid(1) anywhere on the PATH', async (
   // The terminal's foreground group is the shell's until it has started the
   // job, and the job ignores ^Z (as the shell does) until it has exec'd
   // sleep: wait for sleep to lead the foreground group.
-  const shell = Number((await h.send('echo $$\n'), await h.expect(/(\d+)\r\n/)).groups[0]);
+  const shell = Number((await h.send('echo $$\n'), await h.expect(/(\d+)\r\n/)).groups[1]);
   await h.expect('P> ');
   const sleepInForeground = (): boolean => {
     const stat = fs.readFileSync(`/proc/${shell}/stat`, 'utf8');

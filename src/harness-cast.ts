@@ -1,0 +1,100 @@
+/**
+ * A session's recording in asciicast v2 (docs.asciinema.org, "asciicast v2"):
+ * a header line, then one JSON array per event, `[seconds, code, data]`,
+ * with `o` for output, `i` for input and `r` for a resize (`COLSxROWS`).
+ * Events are kept as they come (output as the Buffers read) and encoded
+ * only when the file is asked for; past a bound they go first-in
+ * first-out, so a long session keeps its end, which is where a failure is.
+ * @internal
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+
+interface Event {
+  seconds: number;
+  code: 'o' | 'i' | 'r';
+  data: Buffer | string;
+  /** The screen's size when it came. */
+  rows: number;
+  cols: number;
+}
+
+export class Recording {
+  private readonly started = process.hrtime.bigint();
+  private readonly startedAt = Math.floor(Date.now() / 1000);
+  private readonly initial: { rows: number; cols: number };
+  private events: Event[] = [];
+  private first = 0;
+  private bytes = 0;
+  private dropped = 0;
+
+  constructor(
+    private size: { rows: number; cols: number },
+    private readonly limit: number,
+    private readonly input: boolean,
+    private readonly term: string | undefined,
+  ) {
+    this.initial = { ...size };
+  }
+
+  output(chunk: Buffer): void {
+    this.add('o', chunk);
+  }
+
+  sent(data: string | Uint8Array): void {
+    if (this.input) this.add('i', typeof data === 'string' ? data : Buffer.from(data).toString('utf8'));
+  }
+
+  resized(rows: number, cols: number): void {
+    this.size = { rows, cols };
+    this.add('r', `${cols}x${rows}`);
+  }
+
+  /** The recording as an asciicast v2 file's text. */
+  text(): string {
+    const kept = this.events.slice(this.first);
+    // After a drop, the size is the first kept event's.
+    const size = this.dropped > 0 ? kept[0] : this.initial;
+    const header = {
+      version: 2,
+      width: size.cols,
+      height: size.rows,
+      timestamp: this.startedAt,
+      env: { TERM: this.term ?? 'xterm-256color' },
+      ...(this.dropped > 0 ? { title: `the first ${this.dropped} events were dropped to stay within the bound` } : {}),
+    };
+    // Output is decoded as one stream: a character split across reads is whole.
+    const decoder = new StringDecoder('utf8');
+    let out = `${JSON.stringify(header)}\n`;
+    for (const e of kept) {
+      const data = typeof e.data === 'string' ? e.data : decoder.write(e.data);
+      if (data !== '') out += `${JSON.stringify([Number(e.seconds.toFixed(6)), e.code, data])}\n`;
+    }
+    return out;
+  }
+
+  /** Writes the recording to `dir/name.cast` (the directory made if missing); returns the path. */
+  save(dir: string, name: string): string {
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${name.replace(/[^\w.-]+/g, '_').slice(0, 120) || 'harness'}.cast`);
+    fs.writeFileSync(file, this.text());
+    return file;
+  }
+
+  private add(code: Event['code'], data: Buffer | string): void {
+    const seconds = Number(process.hrtime.bigint() - this.started) / 1e9;
+    this.events.push({ seconds, code, data, ...this.size });
+    this.bytes += data.length;
+    while (this.bytes > this.limit && this.events.length - this.first > 1) {
+      this.bytes -= this.events[this.first].data.length;
+      this.first++;
+      this.dropped++;
+    }
+    // The array is rebuilt once it is mostly dropped events.
+    if (this.first > 1024 && this.first * 2 > this.events.length) {
+      this.events = this.events.slice(this.first);
+      this.first = 0;
+    }
+  }
+}
