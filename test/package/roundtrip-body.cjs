@@ -8,7 +8,7 @@
 'use strict';
 const fs = require('node:fs');
 
-module.exports = function roundTrip({ Kqueuer, openPty, spawn }, label) {
+module.exports = function roundTrip({ Kqueuer, openPty, spawn }, label, harness) {
   const kq = new Kqueuer();
   const { master, slave } = openPty();
   slave.setRaw({ opost: false });
@@ -26,7 +26,9 @@ module.exports = function roundTrip({ Kqueuer, openPty, spawn }, label) {
     wire.destroy();
     slave.close();
     kq.close();
-    spawnToExit(spawn, label).then(() => console.log(`${label} ok ${addon}`));
+    spawnToExit(spawn, label)
+      .then(() => harness && harnessWithoutScreen(harness, label))
+      .then(() => console.log(`${label} ok ${addon}`));
   });
   wire.write('ping');
 };
@@ -43,4 +45,23 @@ async function spawnToExit(spawn, label) {
   const { exitCode } = await child.exited;
   clearTimeout(timer);
   if (out !== 'spawned' || exitCode !== 5) throw new Error(`${label}: spawn() gave ${JSON.stringify(out)}, exit ${exitCode}`);
+}
+
+/**
+ * The harness from the installed package, where the optional peer
+ * @xterm/headless is not installed: the byte stream works, the screen is a
+ * stable error that names the package.
+ */
+async function harnessWithoutScreen({ Harness }, label) {
+  const h = Harness.spawn('sh', { args: ['-c', 'printf ready; sleep 5'], timeout: 5000 });
+  await h.expect('ready');
+  let code;
+  try {
+    h.screen();
+  } catch (err) {
+    code = err.code;
+    if (!/@xterm\/headless/.test(err.message)) throw new Error(`${label}: the screen's error does not name the package: ${err.message}`);
+  }
+  h.close();
+  if (code !== 'ERR_SCREEN_UNAVAILABLE') throw new Error(`${label}: screen() without @xterm/headless gave ${code}`);
 }
