@@ -13,9 +13,15 @@ export class Transcript {
   /** Bytes dropped from the front, and the bytes kept. */
   private bytesDropped = 0;
   private bytesKept = 0;
-  /** The text kept, and how many characters before it were dropped. */
-  private kept = '';
+  /**
+   * The text kept, as the pieces decoded from each read, each with the
+   * position of its first character: a search joins only the pieces it
+   * looks at (a string built by += is flattened whole by each indexOf).
+   */
+  private pieces: string[] = [];
+  private starts: number[] = [];
   private charsDropped = 0;
+  private charsKept = 0;
 
   /** `limit`: bytes (and characters) kept; the oldest go first. */
   constructor(private readonly limit: number) {}
@@ -23,20 +29,20 @@ export class Transcript {
   push(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.bytesKept += chunk.length;
-    this.kept += this.decoder.write(chunk);
+    this.add(this.decoder.write(chunk));
     this.trim();
   }
 
   end(): void {
-    this.kept += this.decoder.end();
+    this.add(this.decoder.end());
   }
 
   /** Characters written so far, counting those dropped. */
   get textEnd(): number {
-    return this.charsDropped + this.kept.length;
+    return this.charsDropped + this.charsKept;
   }
 
-  /** Characters written so far, counting those dropped. */
+  /** Bytes written so far, counting those dropped. */
   get byteEnd(): number {
     return this.bytesDropped + this.bytesKept;
   }
@@ -52,13 +58,23 @@ export class Transcript {
 
   /** The text kept from position `from` (clamped to what is kept) to `to`. */
   text(from = 0, to = this.textEnd): string {
-    return this.kept.slice(Math.max(0, from - this.charsDropped), Math.max(0, to - this.charsDropped));
+    const start = Math.max(from, this.charsDropped);
+    if (start >= to) return '';
+    const i = this.pieceAt(start);
+    const joined = this.pieces.slice(i).join('');
+    return joined.slice(start - this.starts[i], to - this.starts[i]);
   }
 
   /** Position of `needle` at or after `from`, or -1. */
   indexOf(needle: string, from: number): number {
-    const i = this.kept.indexOf(needle, Math.max(0, from - this.charsDropped));
-    return i < 0 ? -1 : i + this.charsDropped;
+    const start = Math.max(from, this.charsDropped);
+    if (start >= this.textEnd) return -1;
+    const i = this.pieceAt(start);
+    const found = this.pieces
+      .slice(i)
+      .join('')
+      .indexOf(needle, start - this.starts[i]);
+    return found < 0 ? -1 : found + this.starts[i];
   }
 
   /** The bytes kept. */
@@ -69,21 +85,39 @@ export class Transcript {
 
   /** The text kept, as a whole. */
   get all(): string {
-    return this.kept;
+    return this.text(this.charsDropped);
+  }
+
+  private add(text: string): void {
+    if (text === '') return;
+    this.starts.push(this.textEnd);
+    this.pieces.push(text);
+    this.charsKept += text.length;
+  }
+
+  /** The piece holding position `at` (searched from the end: waits look at the newest text). */
+  private pieceAt(at: number): number {
+    let i = this.pieces.length - 1;
+    while (i > 0 && this.starts[i] > at) i--;
+    return i;
   }
 
   private trim(): void {
-    // Whole chunks go once they are past the limit; the text when it is
-    // twice the limit, so that slicing it is amortized.
+    // Whole reads go once what is left without them is past the limit.
     while (this.chunks.length > 1 && this.bytesKept - this.chunks[0].length >= this.limit) {
       const first = this.chunks.shift()!;
       this.bytesKept -= first.length;
       this.bytesDropped += first.length;
     }
-    if (this.kept.length > 2 * this.limit) {
-      const drop = this.kept.length - this.limit;
-      this.kept = this.kept.slice(drop);
-      this.charsDropped += drop;
+    let drop = 0;
+    while (drop < this.pieces.length - 1 && this.charsKept - this.pieces[drop].length >= this.limit) {
+      this.charsKept -= this.pieces[drop].length;
+      this.charsDropped += this.pieces[drop].length;
+      drop++;
+    }
+    if (drop > 0) {
+      this.pieces.splice(0, drop);
+      this.starts.splice(0, drop);
     }
   }
 }
