@@ -136,6 +136,8 @@ export class ExpectError extends Error {
 const TAIL = 2048;
 
 interface Waiter {
+  /** What it looks at: the output (checked on each read) or the screen (on each parsed write). */
+  on: 'output' | 'screen';
   /** The wait can still be met after the output ended (waitForStable). */
   atEnd: boolean;
   check: () => boolean;
@@ -256,7 +258,7 @@ export class Harness {
       this.failure = err;
       this.settle();
     });
-    this.model?.onParsed(() => this.settle());
+    this.model?.onParsed(() => this.settle('screen'));
     // The terminal's answers to the program's queries (cursor position,
     // device attributes, colours), as a terminal sends them: vim and others
     // wait for them.
@@ -274,7 +276,7 @@ export class Harness {
     this.out.push(chunk);
     this.cast.output(chunk);
     this.model?.write(chunk);
-    this.settle();
+    this.settle('output');
   }
 
   private onEnd(): void {
@@ -287,8 +289,9 @@ export class Harness {
   }
 
   /** Checks every wait against the output and the screen; fails those that can no longer be met. */
-  private settle(): void {
+  private settle(only?: Waiter['on']): void {
     for (const w of this.waiters) {
+      if (only !== undefined && w.on !== only && this.failure === null) continue;
       if (w.check()) continue;
       if (this.failure !== null) w.fail('ERR_EXPECT_EOF', `the stream failed (${this.failure.message})`);
       else if (this.ended && !w.atEnd) w.fail('ERR_EXPECT_EOF', 'the output ended');
@@ -300,10 +303,11 @@ export class Harness {
    * fails with the transcript and the screen after `timeout` ms, or when the
    * output ends first.
    */
-  private wait<T>(what: string, site: string, timeout: number, check: () => T | null, atEnd = false): Promise<T> {
+  private wait<T>(what: string, site: string, timeout: number, check: () => T | null, on: Waiter['on'], atEnd = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => waiter.fail('ERR_EXPECT_TIMEOUT', `no match in ${timeout} ms`), timeout);
       const waiter: Waiter = {
+        on,
         atEnd,
         check: () => {
           const found = check();
@@ -464,7 +468,7 @@ export class Harness {
     }
     const timeout = this.timeoutOf(options);
     const tests = (patterns as Pattern[]).map((p, i) => this.matcher(p, i));
-    return this.wait(`expect(${describePattern(pattern as Pattern)})`, site, timeout, () => this.firstMatch(tests));
+    return this.wait(`expect(${describePattern(pattern as Pattern)})`, site, timeout, () => this.firstMatch(tests), 'output');
   }
 
   /** The earliest match among `tests` in the output since the last match; it moves the cursor. */
@@ -567,7 +571,7 @@ export class Harness {
       test = () => (shown(model.lines().join('\n')) ? model.snapshot() : null);
     }
     const what = `waitFor(${typeof condition === 'function' ? condition.name || 'a function' : describePattern(condition)})`;
-    return this.wait(what, site, timeout, test);
+    return this.wait(what, site, timeout, test, 'screen');
   }
 
   /**
@@ -609,6 +613,7 @@ export class Harness {
           timer = setTimeout(() => this.settle(), left);
           return null;
         },
+        'screen',
         true,
       );
     } finally {
