@@ -144,6 +144,42 @@ interface Waiter {
   fail: (code: ExpectError['code'], why: string) => void;
 }
 
+/** A harness's options, checked, with their defaults, and its screen. */
+interface Settings {
+  timeout: number;
+  keep: number;
+  size: WinSize;
+  model: ScreenModel | null;
+  /** Why there is no screen, when screen: false made it so. */
+  screenless: string | undefined;
+  record: RecordOptions | undefined;
+  test: TestContext | undefined;
+  testName: string | undefined;
+  term: string | undefined;
+}
+
+/** @throws ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE for a bad option; ERR_SCREEN_UNAVAILABLE for screen: true without the package. */
+function settingsOf(options: HarnessOptions, term?: string): Settings {
+  const timeout = validateInteger(options.timeout ?? 10_000, 'options.timeout', 1, 0x7fffffff);
+  const keep = validateInteger(options.keep ?? 1 << 20, 'options.keep', 1024, 2 ** 31 - 1);
+  const size = options.size ?? { rows: 24, cols: 80 };
+  validateInteger(size.rows, 'options.size.rows', 1, 0xffff);
+  validateInteger(size.cols, 'options.size.cols', 1, 0xffff);
+  const model = options.screen === false ? null : ScreenModel.create(size.rows, size.cols);
+  if (model === null && options.screen === true) throw screenUnavailable();
+  return {
+    timeout,
+    keep,
+    size,
+    model,
+    screenless: options.screen === false ? 'is off: this harness was made with screen: false' : undefined,
+    record: options.record,
+    test: options.test,
+    testName: (options.test as { name?: unknown } | undefined)?.name as string | undefined,
+    term,
+  };
+}
+
 /** The stack of the test's call into the harness: its frames, without the harness's. */
 function callSite(fn: (...args: never[]) => unknown): string {
   const holder: { stack?: string } = {};
@@ -190,7 +226,7 @@ export class Harness {
    * when there is one to know.
    */
   static attach(stream: Duplex, exit?: Promise<number | null>, options: HarnessOptions = {}): Harness {
-    return new Harness(stream, exit ?? once(stream, 'close').then(() => null), options, null, null);
+    return new Harness(stream, exit ?? once(stream, 'close').then(() => null), settingsOf(options), null, null);
   }
 
   /**
@@ -203,51 +239,37 @@ export class Harness {
    *   ERR_SCREEN_UNAVAILABLE without `@xterm/headless` (unless `screen: false`).
    */
   static spawn(file: string, options: HarnessSpawnOptions = {}): Harness {
-    const size = options.size ?? { rows: 24, cols: 80 };
+    // Everything that can fail on the options fails before the program starts.
+    const settings = settingsOf(options, (options.env ?? process.env).TERM ?? DEFAULT_TERM);
     const own = options.kqueuer === undefined ? new Kqueuer().unref() : null;
     let p: PtyProcess;
     try {
       p = spawn(file, options.args ?? [], {
         env: options.env,
         cwd: options.cwd,
-        rows: size.rows,
-        cols: size.cols,
+        rows: settings.size.rows,
+        cols: settings.size.cols,
         raw: options.raw,
         kqueuer: options.kqueuer ?? own!,
       });
     } catch (err) {
       own?.close();
+      settings.model?.dispose();
       throw err;
     }
     const exit = p.exited.then(({ exitCode, signal }) => exitCode ?? 128 + os.constants.signals[signal!]);
     exit.catch(() => {}); // exit() reports it; awaiting it is optional.
-    try {
-      return new Harness(p.console, exit, options, p, own, (options.env ?? process.env).TERM ?? DEFAULT_TERM);
-    } catch (err) {
-      p.console.destroy();
-      own?.close();
-      throw err;
-    }
+    return new Harness(p.console, exit, settings, p, own);
   }
 
-  private constructor(
-    stream: Duplex,
-    exit: Promise<number | null>,
-    options: HarnessOptions,
-    child: PtyProcess | null,
-    own: Kqueuer | null,
-    term?: string,
-  ) {
-    this.defaultTimeout = validateInteger(options.timeout ?? 10_000, 'options.timeout', 1, 0x7fffffff);
-    const keep = validateInteger(options.keep ?? 1 << 20, 'options.keep', 1024, 2 ** 31 - 1);
-    const size = options.size ?? { rows: 24, cols: 80 };
-    this.model = options.screen === false ? null : ScreenModel.create(size.rows, size.cols);
-    if (this.model === null && options.screen === true) throw screenUnavailable();
-    this.screenless = options.screen === false ? 'is off: this harness was made with screen: false' : undefined;
-    this.out = new Transcript(keep);
-    this.cast = new Recording(size, keep, options.record?.input === true, term);
-    this.record = options.record;
-    this.testName = (options.test as { name?: unknown } | undefined)?.name as string | undefined;
+  private constructor(stream: Duplex, exit: Promise<number | null>, settings: Settings, child: PtyProcess | null, own: Kqueuer | null) {
+    this.defaultTimeout = settings.timeout;
+    this.model = settings.model;
+    this.screenless = settings.screenless;
+    this.out = new Transcript(settings.keep);
+    this.cast = new Recording(settings.size, settings.keep, settings.record?.input === true, settings.term);
+    this.record = settings.record;
+    this.testName = settings.testName;
     this.stream = stream;
     this.exitCode = exit;
     this.child = child;
@@ -265,8 +287,8 @@ export class Harness {
     this.model?.onReply((data) => {
       if (!this.closed && !stream.destroyed) stream.write(data);
     });
-    if (options.test !== undefined) {
-      const t = options.test;
+    const t = settings.test;
+    if (t !== undefined) {
       if ('teardown' in t) t.teardown(() => this.close());
       else t.after(() => this.close());
     }
