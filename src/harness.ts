@@ -210,6 +210,8 @@ export class Harness {
   private textCursor = 0;
   private byteCursor = 0;
   private ended = false;
+  /** The output has ended and the screen has parsed all of it. */
+  private screenEnded = false;
   private closed = false;
   private failure: Error | null = null;
   private readonly waiters = new Set<Waiter>();
@@ -304,10 +306,21 @@ export class Harness {
   private onEnd(): void {
     this.out.end();
     this.ended = true;
+    this.settle('output');
     // The screen's last writes are parsed after the end: screen waits
     // fail once they are, not before.
     if (this.model === null) this.settle();
-    else void this.model.flushed().then(() => this.settle());
+    else {
+      void this.model.flushed().then(() => {
+        this.screenEnded = true;
+        this.settle();
+      });
+    }
+  }
+
+  /** Whether what a wait looks at can change no more: the output has ended (and, for the screen, is parsed). */
+  private endedFor(on: Waiter['on']): boolean {
+    return on === 'output' || this.model === null ? this.ended : this.screenEnded;
   }
 
   /** Checks every wait against the output and the screen; fails those that can no longer be met. */
@@ -316,7 +329,7 @@ export class Harness {
       if (only !== undefined && w.on !== only && this.failure === null) continue;
       if (w.check()) continue;
       if (this.failure !== null) w.fail('ERR_EXPECT_EOF', `the stream failed (${this.failure.message})`);
-      else if (this.ended && !w.atEnd) w.fail('ERR_EXPECT_EOF', 'the output ended');
+      else if (this.endedFor(w.on) && !w.atEnd) w.fail('ERR_EXPECT_EOF', 'the output ended');
     }
   }
 
@@ -350,11 +363,7 @@ export class Harness {
       this.waiters.add(waiter);
       this.hold();
       if (waiter.check()) return;
-      if (this.failure !== null || (this.ended && !atEnd)) {
-        // What is left to parse may still meet a screen wait.
-        if (this.model === null) this.settle();
-        else void this.model.flushed().then(() => this.settle());
-      }
+      if (this.failure !== null || (this.endedFor(on) && !atEnd)) this.settle();
     });
   }
 

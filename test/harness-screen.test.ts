@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Duplex } from 'node:stream';
 import t from 'tap';
 import { Harness, type HarnessSpawnOptions, type TestContext } from '../src/harness';
 import { waitUntil } from './helpers/fixtures';
@@ -176,4 +177,19 @@ t.test("the screen's text as a snapshot", async (t) => {
   const h = run(t, 'sh', ['-c', "printf 'top left\\033[3;5Hmiddle\\033[5;30Hlow right'; sleep 5"]);
   const s = await h.waitFor('low right');
   t.matchSnapshot(s.text, 'the screen, as text');
+});
+
+t.test('a screen wait for the last output holds when the output ends before the parser has it', async (t) => {
+  // The output and its end reach the harness at once, in many reads, as a
+  // pty delivers them; the parser works through them in time slices, each
+  // ending in a parsed-write event. The wait must look at the screen once
+  // the last is parsed, not fail at the end of the output.
+  const stream = new Duplex({ read() {}, write: (_chunk, _encoding, cb) => cb() });
+  const h = Harness.attach(stream, undefined, { test: t });
+  const waited = h.waitFor('END-MARK');
+  const chunk = Buffer.from(`${'x'.repeat(79)}\r\n`.repeat(250));
+  for (let i = 0; i < 200; i++) stream.push(chunk);
+  stream.push('END-MARK\r\n');
+  stream.push(null);
+  t.match((await waited).text, /END-MARK$/, 'END-MARK on the screen');
 });
