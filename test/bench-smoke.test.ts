@@ -17,7 +17,8 @@ t.test('npm run bench -- --quick', async (t) => {
   // About 30 s on this machine kind, 60 s under ASan with the machine idle;
   // twice that when the machine is shared.
   const [code] = await within('child: close', child, 'close', 300_000);
-  t.equal(code, 0, 'the harness ran to the end with no failed kqueue-console run');
+  const failed = out.split('\n').filter((l) => /FAILED/.test(l));
+  t.equal(code, 0, `the harness ran to the end with no failed run of ours${failed.length ? `:\n${failed.join('\n')}` : ''}`);
   const rows = out.split('\n').filter((l) => l.trim().startsWith('kqueue-console'));
   t.ok(rows.length >= 12, `kqueue-console reported in every workload (${rows.length} rows)`);
   t.notOk(
