@@ -40,6 +40,7 @@ const BUN_FILES = [
   'examples',
   'hangup',
   'harness',
+  'harness-screen',
   'kqueuer',
   'misuse',
   'native-io',

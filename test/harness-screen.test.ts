@@ -173,11 +173,15 @@ t.test('without a screen: a stable code that names the package', async (t) => {
   await t.rejects(h.waitFor('x'), { code: 'ERR_SCREEN_UNAVAILABLE', message: /@xterm\/headless/ });
 });
 
-t.test("the screen's text as a snapshot", async (t) => {
-  const h = run(t, 'sh', ['-c', "printf 'top left\\033[3;5Hmiddle\\033[5;30Hlow right'; sleep 5"]);
-  const s = await h.waitFor('low right');
-  t.matchSnapshot(s.text, 'the screen, as text');
-});
+t.test(
+  "the screen's text as a snapshot",
+  { skip: process.versions.bun !== undefined ? "tap's snapshots are not in Bun's tap stand-in" : false },
+  async (t) => {
+    const h = run(t, 'sh', ['-c', "printf 'top left\\033[3;5Hmiddle\\033[5;30Hlow right'; sleep 5"]);
+    const s = await h.waitFor('low right');
+    t.matchSnapshot(s.text, 'the screen, as text');
+  },
+);
 
 t.test('a screen wait for the last output holds when the output ends before the parser has it', async (t) => {
   // The output and its end reach the harness at once, in many reads, as a
