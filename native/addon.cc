@@ -2,9 +2,9 @@
 
 #include <napi.h>
 
+#include "addon_data.h"
 #include "fdio.h"
 #include "kqueue.h"
-#include "status.h"
 #include "tty.h"
 
 namespace kqc {

@@ -18,7 +18,8 @@
 
 #include <vector>
 
-#include "status.h"
+#include "addon_data.h"
+#include "args.h"
 
 namespace kqc {
 namespace {

@@ -39,10 +39,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include "addon_data.h"
+#include "args.h"
 #include "kevent.h"
 #include "reaper.h"
 #include "spawn.h"
-#include "status.h"
 #include "waker.h"
 
 namespace kqc {

@@ -39,6 +39,7 @@
 #include <sys/syscall.h>
 #endif
 
+#include "args.h"
 #include "reaper.h"
 #include "thread.h"
 

@@ -5,12 +5,13 @@
 #ifndef KQUEUE_CONSOLE_SPAWN_H_
 #define KQUEUE_CONSOLE_SPAWN_H_
 
+#include <napi.h>
 #include <sys/types.h>
 
 #include <string>
 #include <vector>
 
-#include "status.h"
+#include "syscall.h"
 
 namespace kqc {
 

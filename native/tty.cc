@@ -16,7 +16,8 @@
 #include <mutex>
 #include <string>
 
-#include "status.h"
+#include "addon_data.h"
+#include "args.h"
 
 namespace kqc {
 namespace {

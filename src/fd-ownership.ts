@@ -11,7 +11,7 @@
  * - Any other fd is the caller's: never closed here. A stream that made it
  *   non-blocking hands it back blocking when destroyed (Kqueuer's release).
  * - Every fd the library owns is in the native addon's owned set
- *   (native/status.h, AddonData::owned): closeOwned() closes only those, and
+ *   (native/addon_data.h, AddonData::owned): closeOwned() closes only those, and
  *   the environment's cleanup hook closes what is left when a Worker or the
  *   process goes away, so a terminated Worker leaks nothing.
  */
