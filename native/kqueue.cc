@@ -175,10 +175,11 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
                        data);
   }
 
-  // new Kqueue(onEvents): onEvents(batch, count, waitErrno) is called once per
-  // loop wake-up with `count` (id, bits) pairs in `batch`; batch is reused
-  // between calls. A non-zero waitErrno means waiting has stopped because
-  // polling or draining the kqueue failed.
+  // new Kqueue(onEvents, wakeup): onEvents(batch, count, waitErrno) is called
+  // once per loop wake-up with `count` (id, bits) pairs in `batch`; batch is
+  // reused between calls. A non-zero waitErrno means waiting has stopped
+  // because polling or draining the kqueue failed. `wakeup` is one of the
+  // exported `wakeups` (waker.h's Wakeup); absent, kAuto.
   explicit Kqueue(const Napi::CallbackInfo& info)
       : Napi::ObjectWrap<Kqueue>(info),
         data_(info.Env().GetInstanceData<AddonData>()) {
@@ -639,6 +640,12 @@ void InitKqueue(Napi::Env env, Napi::Object exports, void* data) {
   bits.Set("HANGUP", Napi::Number::New(env, kHangup));
   bits.Set("EXITED", Napi::Number::New(env, kExited));
   exports.Set("bits", bits);
+  Napi::Object wakeups = Napi::Object::New(env);
+  wakeups.Set("auto", Napi::Number::New(env, int(Wakeup::kAuto)));
+  wakeups.Set("poll", Napi::Number::New(env, int(Wakeup::kPoll)));
+  wakeups.Set("thread", Napi::Number::New(env, int(Wakeup::kThread)));
+  wakeups.Set("tsfn", Napi::Number::New(env, int(Wakeup::kTsfn)));
+  exports.Set("wakeups", wakeups);
   // Where kevent() comes from: "kernel", "libkqueue" or "emulation" (Linux's
   // epoll, kevent_linux.cc). Tests use it to name the known deviations.
   exports.Set("backend", Napi::String::New(env, KQC_KEVENT_BACKEND));

@@ -76,7 +76,9 @@ export interface NativeBinding {
   readonly bits: ReadinessBits;
   /** Where kevent() comes from: the kernel's, libkqueue's or the Linux emulation's (kevent_linux.cc). */
   readonly backend: 'kernel' | 'libkqueue' | 'emulation';
-  /** `wakeup`: 0 probes (auto), 1 forces poll (ENOTSUP from `poll` if not pollable), 2 forces the thread, 3 the thread-safe function. */
+  /** The addon's numbers for the wake-up modes (native/waker.h's Wakeup); see the Kqueuer's `Wakeup`. */
+  readonly wakeups: Readonly<Record<'auto' | 'poll' | 'thread' | 'tsfn', number>>;
+  /** `wakeup`: one of `wakeups`; `poll` fails with ENOTSUP (syscall `poll`) where the kqueue's fd is not pollable. */
   readonly Kqueue: new (onEvents: EventsCallback, wakeup?: number) => NativeKqueue;
 
   /**

@@ -65,7 +65,7 @@ export interface KqueuerOptions {
   wakeup?: Wakeup;
 }
 
-const wakeupModes: Record<Wakeup, number> = { auto: 0, poll: 1, thread: 2, tsfn: 3 };
+const WAKEUPS: readonly string[] = ['auto', 'poll', 'thread', 'tsfn'] satisfies Wakeup[];
 
 /**
  * The runtime that loaded the addon, when it is one without Node's libuv:
@@ -87,7 +87,7 @@ function wakeupOption(options: KqueuerOptions | undefined): Wakeup {
   }
   const fromEnv = process.env.KQUEUE_CONSOLE_WAKEUP;
   const value: unknown = options?.wakeup ?? (fromEnv === undefined || fromEnv === '' ? 'auto' : fromEnv);
-  if (typeof value !== 'string' || !Object.hasOwn(wakeupModes, value)) {
+  if (typeof value !== 'string' || !WAKEUPS.includes(value)) {
     const from = options?.wakeup === undefined ? 'KQUEUE_CONSOLE_WAKEUP' : 'options.wakeup';
     throw codedError('ERR_INVALID_ARG_VALUE', `${from} must be 'auto', 'poll', 'thread' or 'tsfn'; got ${util.inspect(value)}`);
   }
@@ -148,7 +148,7 @@ export class Kqueuer {
     // A rejection nobody awaits is not an unhandled one: wait() is optional.
     this.done.catch(() => {});
     try {
-      this.kq = new this.native.Kqueue((batch, count, waitErrno) => this.dispatch(batch, count, waitErrno), wakeupModes[wakeup]);
+      this.kq = new this.native.Kqueue((batch, count, waitErrno) => this.dispatch(batch, count, waitErrno), this.native.wakeups[wakeup]);
     } catch (err) {
       const e = err as { errno?: number; syscall?: string };
       if (wakeup === 'poll' && e.errno === os.constants.errno.ENOTSUP && e.syscall === 'poll') {

@@ -5,7 +5,8 @@ import { binding, type NativeKqueue } from '../../src/binding';
  * Kqueuer reads itself) as the addon's number, 0 (probe) when unset. CI runs
  * the native tests once more with it set to `thread`.
  */
-export const WAKEUP = ({ poll: 1, thread: 2, tsfn: 3 } as Record<string, number>)[process.env.KQUEUE_CONSOLE_WAKEUP ?? ''] ?? 0;
+const wanted = process.env.KQUEUE_CONSOLE_WAKEUP;
+export const WAKEUP = wanted === 'poll' || wanted === 'thread' || wanted === 'tsfn' ? binding().wakeups[wanted] : binding().wakeups.auto;
 
 export interface Delivery {
   id: number;
