@@ -152,8 +152,6 @@ class Core {
   double* batch_ = nullptr;
   size_t batch_capacity_ = 0;  // In doubles.
   napi_async_cleanup_hook_handle hook_ = nullptr;
-
-  friend class Kqueue;
 };
 
 class Kqueue : public Napi::ObjectWrap<Kqueue> {
@@ -491,7 +489,7 @@ void Core::Fold(const struct kevent& ev) {
     if (!(ev.fflags & NOTE_EXIT)) return;
     bits = kExited;
   } else {
-    bits = ev.filter == EVFILT_READ ? kReady : kWritable;
+    bits = ev.filter == EVFILT_READ ? kReadable : kWritable;
     if (ev.flags & EV_EOF) bits |= kHangup;
   }
   if (!pending_.empty() && pending_.back().id == id) {
@@ -635,7 +633,7 @@ void Core::OnEnvCleanup(napi_async_cleanup_hook_handle, void* arg) {
 void InitKqueue(Napi::Env env, Napi::Object exports, void* data) {
   exports.Set("Kqueue", Kqueue::Define(env, data));
   Napi::Object bits = Napi::Object::New(env);
-  bits.Set("READABLE", Napi::Number::New(env, kReady));
+  bits.Set("READABLE", Napi::Number::New(env, kReadable));
   bits.Set("WRITABLE", Napi::Number::New(env, kWritable));
   bits.Set("HANGUP", Napi::Number::New(env, kHangup));
   bits.Set("EXITED", Napi::Number::New(env, kExited));

@@ -1,5 +1,5 @@
-// The dedicated kqueue: one kqueue fd, watched by one uv_poll_t on the loop of
-// the Node environment that made it.
+// The dedicated kqueue: one kqueue fd, watched by the loop of the Node
+// environment that made it (waker.h says how the loop wakes).
 #ifndef KQUEUE_CONSOLE_KQUEUE_H_
 #define KQUEUE_CONSOLE_KQUEUE_H_
 
@@ -10,7 +10,7 @@ namespace kqc {
 // Readiness bits delivered to JavaScript, per registration id. kExited: the
 // process spawned under that id has exited (EVFILT_PROC, NOTE_EXIT).
 enum ReadyBits : uint32_t {
-  kReady = 1,
+  kReadable = 1,
   kWritable = 2,
   kHangup = 4,
   kExited = 8
