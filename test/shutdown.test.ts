@@ -54,7 +54,6 @@ t.test('a pending read drains what the fd holds, then ends', async (t) => {
   await con.close();
 });
 
-/** Runs a scenario of test/fixtures/shutdown-no-listener.ts in a child process; its exit code and what it printed. */
 /** What test/fixtures/shutdown-no-listener.ts prints; each scenario fills its own fields. */
 interface ScenarioResult {
   write: { size: number; outcome: string; bytesNotWritten: number };
@@ -72,6 +71,7 @@ interface ScenarioResult {
   shutDown: boolean;
 }
 
+/** Runs a scenario of test/fixtures/shutdown-no-listener.ts in a child process; its exit code and what it printed. */
 async function scenario(name: string): Promise<{ code: number | null; stderr: string; r: ScenarioResult | null }> {
   // Only the TypeScript loader of the runner's flags: none of its reporting.
   const loader = process.execArgv.filter((a) => /typescript|source-maps/.test(a));
