@@ -2,7 +2,16 @@
  * The options of {@link Kqueuer.add}: their types, their validation, and every
  * default and limit as a named constant.
  */
-import { codedError, validateFunction, validateInteger } from './errors';
+import { codedError } from './errors';
+import {
+  invalidArgType,
+  invalidArgValue,
+  validateBoolean,
+  validateFunction,
+  validateInteger,
+  validateObject,
+  validateOptions,
+} from './validators';
 
 /** The readable and writable sides' default high-water marks, in bytes (as `net.Socket`'s). */
 export const DEFAULT_HIGH_WATER_MARK = 64 * 1024;
@@ -64,14 +73,9 @@ export interface OnRead {
 
 /** @internal Validates {@link KqueueConsoleOptions}. */
 export function validateConsoleOptions(options: unknown): KqueueConsoleOptions {
-  if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null) {
-    throw codedError('ERR_INVALID_ARG_TYPE', `The "options" argument must be of type object. Received ${String(options)}`);
-  }
-  const o = options as KqueueConsoleOptions;
-  if (o.autoClose !== undefined && typeof o.autoClose !== 'boolean') {
-    throw codedError('ERR_INVALID_ARG_TYPE', 'The "options.autoClose" property must be of type boolean.');
-  }
+  const o = validateOptions<KqueueConsoleOptions>(options);
+  if (o === undefined) return {};
+  if (o.autoClose !== undefined) validateBoolean(o.autoClose, 'options.autoClose');
   if (o.readableHighWaterMark !== undefined)
     validateInteger(o.readableHighWaterMark, 'options.readableHighWaterMark', 0, MAX_HIGH_WATER_MARK);
   if (o.writableHighWaterMark !== undefined)
@@ -83,16 +87,11 @@ export function validateConsoleOptions(options: unknown): KqueueConsoleOptions {
 }
 
 function validateOnRead(onread: unknown, withReadBufferSize: boolean): void {
-  if (typeof onread !== 'object' || onread === null) {
-    throw codedError('ERR_INVALID_ARG_TYPE', `The "options.onread" property must be of type object. Received ${String(onread)}`);
-  }
-  const { buffer, callback } = onread as OnRead;
+  const { buffer, callback } = validateObject<OnRead>(onread, 'options.onread');
   if (typeof buffer !== 'function' && !(buffer instanceof Uint8Array)) {
-    throw codedError('ERR_INVALID_ARG_TYPE', 'The "options.onread.buffer" property must be a Uint8Array or a function.');
+    throw invalidArgType('options.onread.buffer', 'a Uint8Array or a function', buffer);
   }
-  if (buffer instanceof Uint8Array && buffer.length === 0) {
-    throw codedError('ERR_INVALID_ARG_VALUE', 'The "options.onread.buffer" property must not be empty.');
-  }
+  if (buffer instanceof Uint8Array && buffer.length === 0) throw invalidArgValue('options.onread.buffer', 'not be empty', buffer);
   validateFunction(callback, 'options.onread.callback');
   if (withReadBufferSize) {
     throw codedError(

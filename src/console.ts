@@ -6,7 +6,8 @@
 import * as os from 'node:os';
 import { binding } from './binding';
 import { adoptFd, closeOwned } from './fd-ownership';
-import { codedError, lastError, systemError, validateFd, validateInteger } from './errors';
+import { codedError, lastError, systemError } from './errors';
+import { validateBoolean, validateFd, validateInteger, validateObject, validateOptions } from './validators';
 
 /** A terminal window size, as TIOCGWINSZ/TIOCSWINSZ carry it. */
 export interface WinSize {
@@ -196,9 +197,7 @@ export class Console {
 
 /** TIOCSWINSZ with validation; `check` runs after the arguments are validated. */
 function setWinsize(fd: number, size: WinSize, check?: () => void): void {
-  if (typeof size !== 'object' || size === null) {
-    throw codedError('ERR_INVALID_ARG_TYPE', 'The "size" argument must be of type object. Received ' + String(size));
-  }
+  validateObject(size, 'size');
   const rows = validateInteger(size.rows, 'size.rows', 0, U16);
   const cols = validateInteger(size.cols, 'size.cols', 0, U16);
   const xpixel = validateInteger(size.xpixel ?? 0, 'size.xpixel', 0, U16);
@@ -216,14 +215,8 @@ function modify(fd: number, change: (termios: Buffer) => Buffer): void {
 }
 
 function rawOpost(options: RawOptions | undefined): boolean {
-  if (options === undefined) return true;
-  if (typeof options !== 'object' || options === null) {
-    throw codedError('ERR_INVALID_ARG_TYPE', `The "options" argument must be of type object. Received ${String(options)}`);
-  }
-  if (options.opost !== undefined && typeof options.opost !== 'boolean') {
-    throw codedError('ERR_INVALID_ARG_TYPE', 'The "options.opost" property must be of type boolean.');
-  }
-  return options.opost ?? true;
+  const opost = validateOptions<RawOptions>(options)?.opost;
+  return opost === undefined ? true : validateBoolean(opost, 'options.opost');
 }
 
 /** A pty pair from {@link openPty}. */

@@ -1,6 +1,12 @@
 /**
- * Every error the library raises: Node-style system errors built in one
- * place from {errno, syscall}, and the library's own stable codes.
+ * The shapes of the library's errors, and the two functions every error of
+ * its TypeScript side is made with: systemError() (and lastError()) turn the
+ * native side's {errno, syscall} into a Node-style system error, and
+ * codedError() makes an error with one of the stable {@link ErrorCode}s;
+ * each message is written where its error is raised. Argument checks are
+ * in validators.ts. The addon's own checks (native/args.h) throw
+ * ERR_INVALID_ARG_TYPE for a malformed internal call, which validation here
+ * keeps a user's call from making.
  */
 import * as util from 'node:util';
 import type { NativeBinding } from './binding';
@@ -77,89 +83,4 @@ export function codedError(code: ErrorCode, message: string, props?: Record<stri
   err.code = code;
   if (props) Object.assign(err, props);
   return err;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`;
-  if (typeof value === 'function') return 'a function';
-  return `type ${typeof value} (${util.inspect(value)})`;
-}
-
-/**
- * Validates a file descriptor argument: an integer in [0, 2^31).
- * Throws ERR_INVALID_ARG_TYPE for a non-number, ERR_OUT_OF_RANGE otherwise.
- */
-export function validateFd(value: unknown, name = 'fd'): number {
-  if (typeof value !== 'number') {
-    throw codedError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type number. Received ${describe(value)}`);
-  }
-  if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) {
-    throw codedError(
-      'ERR_OUT_OF_RANGE',
-      `The value of "${name}" is out of range. It must be an integer >= 0 and <= 2147483647. Received ${value}`,
-    );
-  }
-  return value;
-}
-
-/** Validates an integer argument in [min, max]. */
-export function validateInteger(value: unknown, name: string, min: number, max: number): number {
-  if (typeof value !== 'number') {
-    throw codedError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type number. Received ${describe(value)}`);
-  }
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw codedError(
-      'ERR_OUT_OF_RANGE',
-      `The value of "${name}" is out of range. It must be an integer >= ${min} and <= ${max}. Received ${value}`,
-    );
-  }
-  return value;
-}
-
-/** Throws ERR_INVALID_ARG_TYPE unless `value` is a function. */
-export function validateFunction(value: unknown, name: string): void {
-  if (typeof value !== 'function') {
-    throw codedError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type function. Received ${describe(value)}`);
-  }
-}
-
-/** Throws ERR_INVALID_ARG_TYPE unless `value` is a string. */
-export function validateString(value: unknown, name: string): string {
-  if (typeof value !== 'string') {
-    throw codedError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type string. Received ${describe(value)}`);
-  }
-  return value;
-}
-
-/** Throws ERR_INVALID_ARG_TYPE unless `value` is a plain object (not null, not an array). */
-export function validateObject(value: unknown, name: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw codedError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type object. Received ${describe(value)}`);
-  }
-  return value as Record<string, unknown>;
-}
-
-/** Throws ERR_INVALID_ARG_TYPE unless `value` is a boolean. */
-export function validateBoolean(value: unknown, name: string): boolean {
-  if (typeof value !== 'boolean') {
-    throw codedError('ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type boolean. Received ${describe(value)}`);
-  }
-  return value;
-}
-
-/**
- * A string that goes to execve(2): ERR_INVALID_ARG_TYPE unless a string,
- * ERR_INVALID_ARG_VALUE when it holds a NUL byte (C would cut it there), as
- * child_process.spawn() checks.
- */
-export function validateCString(value: unknown, name: string): string {
-  validateString(value, name);
-  if ((value as string).includes('\u0000')) {
-    throw codedError(
-      'ERR_INVALID_ARG_VALUE',
-      `The "${name}" argument must be a string without null bytes. Received ${util.inspect(value)}`,
-    );
-  }
-  return value as string;
 }

@@ -6,6 +6,7 @@
  */
 import type { IBufferCell, Terminal as XTerm } from '@xterm/headless';
 import { codedError } from './errors';
+import { validateInteger } from './validators';
 import type { KeyModes } from './harness-keys';
 
 /** A colour: a palette index (0-255), `#rrggbb`, or null for the terminal's default. */
@@ -63,16 +64,10 @@ export class Screen {
 
   /**
    * The cell at `row`, `col` (0-based).
-   * @throws ERR_OUT_OF_RANGE outside the screen.
+   * @throws ERR_OUT_OF_RANGE outside the screen; ERR_INVALID_ARG_TYPE for a non-number.
    */
   cell(row: number, col: number): Cell {
-    if (!Number.isInteger(row) || row < 0 || row >= this.rows) {
-      throw codedError('ERR_OUT_OF_RANGE', `row must be an integer from 0 to ${this.rows - 1}; got ${String(row)}`);
-    }
-    if (!Number.isInteger(col) || col < 0 || col >= this.cols) {
-      throw codedError('ERR_OUT_OF_RANGE', `col must be an integer from 0 to ${this.cols - 1}; got ${String(col)}`);
-    }
-    return this.cells[row][col];
+    return this.cells[validateInteger(row, 'row', 0, this.rows - 1)][validateInteger(col, 'col', 0, this.cols - 1)];
   }
 
   /** The screen as a test failure shows it: each row between bars, the cursor's place below. */

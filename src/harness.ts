@@ -27,7 +27,8 @@ import { once } from 'node:events';
 import * as os from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { WinSize } from './console';
-import { codedError, validateInteger } from './errors';
+import { codedError } from './errors';
+import { invalidArgType, validateInteger, validateObject, validateString } from './validators';
 import { Recording } from './harness-cast';
 import { encodeKey } from './harness-keys';
 import { Screen, ScreenModel, screenUnavailable } from './harness-screen';
@@ -415,9 +416,7 @@ export class Harness {
   }
 
   private timeoutOf(options: WaitOptions): number {
-    if (typeof options !== 'object' || options === null) {
-      throw codedError('ERR_INVALID_ARG_TYPE', `The "options" argument must be of type object. Received ${typeof options}`);
-    }
+    validateObject(options, 'options');
     return options.timeout === undefined ? this.defaultTimeout : validateInteger(options.timeout, 'options.timeout', 1, 0x7fffffff);
   }
 
@@ -429,9 +428,7 @@ export class Harness {
   /** Writes `data` to the program; resolves once it is in the kernel. */
   async send(data: string | Uint8Array): Promise<void> {
     this.checkOpen(callSite(this.send));
-    if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
-      throw codedError('ERR_INVALID_ARG_TYPE', `The "data" argument must be a string or a Uint8Array. Received ${typeof data}`);
-    }
+    if (typeof data !== 'string' && !(data instanceof Uint8Array)) throw invalidArgType('data', 'a string or a Uint8Array', data);
     this.cast.sent(data);
     await new Promise<void>((resolve, reject) => {
       this.stream.write(data, (err) => (err ? reject(err) : resolve()));
@@ -439,11 +436,8 @@ export class Harness {
   }
 
   /** Types `text` as a person would: its characters as they are. */
-  type(text: string): Promise<void> {
-    if (typeof text !== 'string') {
-      return Promise.reject(codedError('ERR_INVALID_ARG_TYPE', `The "text" argument must be of type string. Received ${typeof text}`));
-    }
-    return this.send(text);
+  async type(text: string): Promise<void> {
+    await this.send(validateString(text, 'text'));
   }
 
   /**
@@ -457,9 +451,7 @@ export class Harness {
    */
   async press(key: string): Promise<void> {
     this.checkOpen(callSite(this.press));
-    if (typeof key !== 'string') {
-      throw codedError('ERR_INVALID_ARG_TYPE', `The "key" argument must be of type string. Received ${typeof key}`);
-    }
+    validateString(key, 'key');
     const modes = this.model?.keyModes ?? { applicationCursorKeys: false, applicationKeypad: false };
     await this.send(encodeKey(key, modes));
   }
@@ -471,9 +463,7 @@ export class Harness {
    */
   async paste(text: string): Promise<void> {
     this.checkOpen(callSite(this.paste));
-    if (typeof text !== 'string') {
-      throw codedError('ERR_INVALID_ARG_TYPE', `The "text" argument must be of type string. Received ${typeof text}`);
-    }
+    validateString(text, 'text');
     const body = text.replace(/\r?\n/g, '\r');
     await this.send(this.model?.bracketedPaste ? `\x1b[200~${body}\x1b[201~` : body);
   }
@@ -492,10 +482,7 @@ export class Harness {
     this.checkOpen(site);
     const patterns = Array.isArray(pattern) ? (pattern as readonly unknown[]) : [pattern];
     if (patterns.length === 0 || !patterns.every(isPattern)) {
-      throw codedError(
-        'ERR_INVALID_ARG_TYPE',
-        'The "pattern" argument must be a string, a RegExp, a Uint8Array, or a non-empty array of them',
-      );
+      throw invalidArgType('pattern', 'a string, a RegExp, a Uint8Array, or a non-empty array of them', pattern);
     }
     const timeout = this.timeoutOf(options);
     const tests = (patterns as Pattern[]).map((p, i) => this.matcher(p, i));
@@ -587,7 +574,7 @@ export class Harness {
     this.checkOpen(site);
     const model = this.requireScreen();
     if (typeof condition !== 'string' && !(condition instanceof RegExp) && typeof condition !== 'function') {
-      throw codedError('ERR_INVALID_ARG_TYPE', 'The "condition" argument must be a string, a RegExp or a function');
+      throw invalidArgType('condition', 'a string, a RegExp or a function', condition);
     }
     const timeout = this.timeoutOf(options);
     let test: () => Screen | null;

@@ -6,7 +6,8 @@ import * as os from 'node:os';
 import * as util from 'node:util';
 import { binding, type NativeBinding, type NativeKqueue } from './binding';
 import { Console } from './console';
-import { codedError, lastError, systemError, validateFd } from './errors';
+import { codedError, lastError, systemError } from './errors';
+import { validateFd, validateOptions } from './validators';
 import { validateConsoleOptions, type KqueueConsoleOptions } from './console-options';
 import { adoptFd, consoleOwnsFd, streamClosesFd } from './fd-ownership';
 import { kReady, type Registration } from './console-io';
@@ -82,9 +83,7 @@ export function runtimeWithoutLibuv(): 'bun' | 'deno' | null {
 }
 
 function wakeupOption(options: KqueuerOptions | undefined): Wakeup {
-  if (options !== undefined && (options === null || typeof options !== 'object')) {
-    throw codedError('ERR_INVALID_ARG_TYPE', 'options must be an object');
-  }
+  validateOptions(options);
   const fromEnv = process.env.KQUEUE_CONSOLE_WAKEUP;
   const value: unknown = options?.wakeup ?? (fromEnv === undefined || fromEnv === '' ? 'auto' : fromEnv);
   if (typeof value !== 'string' || !WAKEUPS.includes(value)) {

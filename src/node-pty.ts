@@ -12,7 +12,8 @@
  */
 import { sharedKqueuer, type Kqueuer } from './kqueuer';
 import { binding } from './binding';
-import { codedError, lastError } from './errors';
+import { lastError } from './errors';
+import { invalidArgValue } from './validators';
 import type { KqueueConsole, KqueueConsoleOptions } from './kqueue-console';
 
 /** Options of {@link fromNodePty}: those of {@link Kqueuer.add} but `autoClose` (the duplicate it reads is always closed with the stream). */
@@ -58,7 +59,7 @@ export function fromNodePty(pty: NodePtyLike, kqueuer?: Kqueuer, options?: NodeP
   const internals = pty as unknown as NodePtyInternals;
   const fd = internals?._fd ?? internals?.fd;
   if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || typeof pty.onExit !== 'function') {
-    throw codedError('ERR_INVALID_ARG_VALUE', 'The "pty" argument must be a node-pty IPty with a master fd (Unix)');
+    throw invalidArgValue('pty', 'be a node-pty IPty with a master fd (Unix)', pty);
   }
 
   // Stop node-pty's reader. Its 'data' listener asked to start reading on

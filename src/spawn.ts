@@ -21,7 +21,16 @@ import * as path from 'node:path';
 import { signalName, type ExitStatus, type ChildWatch, type SpawnRequest } from './child';
 import { openPty, type Console, type WinSize } from './console';
 import { validateConsoleOptions, type KqueueConsoleOptions } from './console-options';
-import { codedError, systemError, validateBoolean, validateCString, validateInteger, validateObject, type SystemError } from './errors';
+import { codedError, systemError, type SystemError } from './errors';
+import {
+  invalidArgType,
+  invalidArgValue,
+  validateArray,
+  validateBoolean,
+  validateCString,
+  validateInteger,
+  validateObject,
+} from './validators';
 import { Kqueuer, kSpawnChild, sharedKqueuer } from './kqueuer';
 import type { KqueueConsole } from './kqueue-console';
 
@@ -192,7 +201,7 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
   const cols = validateInteger(options.cols ?? 80, 'options.cols', 1, U16);
   const raw = options.raw === undefined ? false : validateBoolean(options.raw, 'options.raw');
   if (options.kqueuer !== undefined && !(options.kqueuer instanceof Kqueuer)) {
-    throw codedError('ERR_INVALID_ARG_TYPE', 'The "options.kqueuer" property must be an instance of Kqueuer.');
+    throw invalidArgType('options.kqueuer', 'an instance of Kqueuer', options.kqueuer);
   }
   const kq = options.kqueuer ?? sharedKqueuer();
   if (kq.closed) throw codedError('ERR_KQUEUER_CLOSED', 'the Kqueuer is closed');
@@ -247,14 +256,12 @@ function endWithProgram(con: KqueueConsole, slave: Console): void {
 
 function spawnRequest(file: string, args: readonly string[], options: SpawnOptions): Omit<SpawnRequest, 'slaveFd'> {
   validateCString(file, 'file');
-  if (file === '') throw codedError('ERR_INVALID_ARG_VALUE', 'The "file" argument must not be empty.');
-  if (!Array.isArray(args)) {
-    throw codedError('ERR_INVALID_ARG_TYPE', `The "args" argument must be an instance of Array. Received ${typeof args}`);
-  }
+  if (file === '') throw invalidArgValue('file', 'not be empty', file);
+  validateArray(args, 'args');
   args.forEach((a, i) => validateCString(a, `args[${i}]`));
   validateObject(options, 'options');
   const cwd = options.cwd === undefined ? null : validateCString(options.cwd, 'options.cwd');
-  const env = options.env === undefined ? process.env : validateObject(options.env, 'options.env');
+  const env = options.env === undefined ? process.env : validateObject<NodeJS.ProcessEnv>(options.env, 'options.env');
   const envp: string[] = [];
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) continue;
