@@ -202,11 +202,8 @@ export class ConsoleWriter {
       record.failure = codedError(
         'ERR_CONSOLE_SHUTDOWN',
         `console fd ${this.host.fd} was shut down with ${left} bytes of a write not written`,
-        {
-          bytesNotWritten: left,
-          fd: this.host.fd,
-        },
-      ) as unknown as ShutdownError;
+        { bytesNotWritten: left, fd: this.host.fd },
+      );
     });
     this.dropRecords(req.first + req.chunks.length);
     req.cb();

@@ -23,8 +23,8 @@ export interface SystemError extends Error {
 }
 
 /** An error raised for misuse or state, with one of {@link ErrorCode}. */
-export interface CodedError extends Error {
-  code: ErrorCode;
+export interface CodedError<C extends ErrorCode = ErrorCode> extends Error {
+  code: C;
 }
 
 /** The library's own stable error codes (errno names are used for kernel failures). */
@@ -75,12 +75,9 @@ export function lastError(native: NativeBinding, fd?: number): SystemError {
   return systemError(native.status[0], native.syscalls[native.status[1]] || 'unknown', fd);
 }
 
-/** An error with one of the library's own codes. */
-export function codedError(code: ErrorCode, message: string, props?: Record<string, unknown>): CodedError {
+/** An error with one of the library's own codes, and `props` on it. */
+export function codedError<C extends ErrorCode, P extends object = object>(code: C, message: string, props?: P): CodedError<C> & P {
   const Ctor =
     code === 'ERR_OUT_OF_RANGE' ? RangeError : code.startsWith('ERR_INVALID_ARG') || code === 'ERR_UNKNOWN_SIGNAL' ? TypeError : Error;
-  const err = new Ctor(message) as CodedError;
-  err.code = code;
-  if (props) Object.assign(err, props);
-  return err;
+  return Object.assign(new Ctor(message), { code }, props) as CodedError<C> & P;
 }
