@@ -47,6 +47,15 @@ export interface WriterHost {
   callbackRan(): void;
 }
 
+/**
+ * - `'open'`: a write that cannot go on waits for a WRITE edge.
+ * - `'shutDown'`: after shutdown, such a write fails instead.
+ * - `'cutShort'`: a write was cut short at shutdown: every later one fails
+ *   whole, so that no byte of theirs follows the gap its unwritten bytes
+ *   left in the stream.
+ */
+type WriterPhase = 'open' | 'shutDown' | 'cutShort';
+
 export class ConsoleWriter {
   /** A write that said EAGAIN/EIO and waits for a WRITE edge. */
   private pending: WriteRequest | null = null;
@@ -62,13 +71,7 @@ export class ConsoleWriter {
   private unsettled = 0;
   /** Bytes of the writes that shutdown failed. */
   private notWritten = 0;
-  /** After shutdown: a write that would wait fails instead. */
-  private failing = false;
-  /**
-   * A write was cut short at shutdown: every later one fails whole, so that
-   * no byte of theirs follows the gap its unwritten bytes left in the stream.
-   */
-  private cutShort = false;
+  private phase: WriterPhase = 'open';
   /** Records of the writes with a callback whose chunk is not done yet, oldest first. */
   private readonly records: WriteRecord[] = [];
 
@@ -103,7 +106,9 @@ export class ConsoleWriter {
     return (err) => {
       this.unsettled--;
       try {
-        cb(err ?? record.failure ?? err);
+        // The Writable's success (null or undefined) becomes the failure shutdown recorded, if any.
+        if (err == null && record.failure !== null) cb(record.failure);
+        else cb(err);
       } finally {
         this.host.callbackRan();
       }
@@ -134,7 +139,7 @@ export class ConsoleWriter {
 
   /** Shutdown: from now on a write that would wait fails; the one waiting now goes or fails. */
   shutdown(): void {
-    this.failing = true;
+    if (this.phase === 'open') this.phase = 'shutDown';
     const req = this.pending;
     if (req !== null) this.attempt(req);
   }
@@ -154,7 +159,7 @@ export class ConsoleWriter {
     // waiting, or ends up waiting (not on every write that goes at once).
     const wasWaiting = this.pending === req;
     this.pending = null;
-    if (this.cutShort) {
+    if (this.phase === 'cutShort') {
       this.fail(req);
       if (wasWaiting) host.waitingChanged();
       return;
@@ -172,7 +177,7 @@ export class ConsoleWriter {
     } else {
       const errno = host.io.status[0];
       // After shutdown nothing waits; EBADF: the close callback closed the fd.
-      if (this.failing && (errno === EAGAIN || errno === EIO || errno === EBADF)) this.fail(req);
+      if (this.phase !== 'open' && (errno === EAGAIN || errno === EIO || errno === EBADF)) this.fail(req);
       else if (errno !== EAGAIN && errno !== EIO) req.cb(systemError(errno, req.chunks.length === 1 ? 'write' : 'writev', host.fd));
       else this.wait(req);
     }
@@ -189,7 +194,7 @@ export class ConsoleWriter {
 
   /** Fails each chunk of `req` not wholly written with its own count; the Writable sees them completed. */
   private fail(req: WriteRequest): void {
-    this.cutShort = true;
+    this.phase = 'cutShort';
     let start = 0;
     req.chunks.forEach((chunk, i) => {
       const left = Math.min(chunk.length, start + chunk.length - req.done);
