@@ -12,7 +12,8 @@
  * {@link KqueueConsoleEvents}.
  * @module
  */
-export { Kqueuer, type KqueuerOptions, type Wakeup } from './kqueuer';
+export { Kqueuer, type KqueuerOptions } from './kqueuer';
+export type { Wakeup } from './wakeup';
 export { KqueueConsole } from './kqueue-console';
 export type { KqueueConsoleEvents, KqueueConsoleOptions, OnRead, ShutdownError, ShutdownResult } from './kqueue-console';
 export { Console, openPty, ptyFromFd, current } from './console';

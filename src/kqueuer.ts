@@ -8,6 +8,7 @@ import { binding, type NativeBinding, type NativeKqueue } from './binding';
 import { Console } from './console';
 import { codedError, lastError, systemError } from './errors';
 import { validateFd, validateOptions } from './validators';
+import { wakeupOf, type Wakeup } from './wakeup';
 import { validateConsoleOptions, type KqueueConsoleOptions } from './console-options';
 import { adoptFd, consoleOwnsFd, streamClosesFd } from './fd-ownership';
 import { kReady, type Registration } from './console-io';
@@ -42,21 +43,6 @@ interface Child {
 /** @internal How spawn() starts a program through a Kqueuer (see src/child.ts). */
 export const kSpawnChild = Symbol('kqueue-console.spawnChild');
 
-/**
- * How the event loop learns that the kqueue has events.
- * - `'poll'`: the loop polls the kqueue fd itself (one wake-up per batch, no
- *   thread of the library's own). Needs a kqueue fd that poll(2) reports
- *   readable, as on macOS, FreeBSD and Linux (the built-in emulation).
- * - `'thread'`: a waiter thread blocks in kevent() and hands each batch to the
- *   loop (two wake-ups per batch). Works with any kqueue, libkqueue's too.
- * - `'tsfn'`: the same waiter thread, handing each batch over through a
- *   Node-API thread-safe function instead of libuv. For runtimes that load
- *   Node-API addons but have no libuv (Bun, Deno); works under Node too.
- * - `'auto'` (the default): under Bun and Deno, `'tsfn'`; elsewhere `'poll'`
- *   when a probe of the new kqueue finds its fd pollable, else `'thread'`.
- */
-export type Wakeup = 'auto' | 'poll' | 'thread' | 'tsfn';
-
 /** Options of {@link Kqueuer}'s constructor. */
 export interface KqueuerOptions {
   /**
@@ -64,41 +50,6 @@ export interface KqueuerOptions {
    * variable `KQUEUE_CONSOLE_WAKEUP` when set, else `'auto'`.
    */
   wakeup?: Wakeup;
-}
-
-const WAKEUPS: readonly string[] = ['auto', 'poll', 'thread', 'tsfn'] satisfies Wakeup[];
-
-/**
- * The runtime that loaded the addon, when it is one without Node's libuv:
- * Bun and Deno implement Node-API, but Bun panics on the first uv_ call
- * (oven-sh/bun#18546), and Deno's are shims under which the libuv modes'
- * async context is a fatal error at teardown (napi_async_destroy makes a V8
- * handle where there is no handle scope). Read from process.versions, so
- * that nothing of libuv is called to find out.
- */
-export function runtimeWithoutLibuv(): 'bun' | 'deno' | null {
-  if (process.versions.bun !== undefined) return 'bun';
-  if (process.versions.deno !== undefined) return 'deno';
-  return null;
-}
-
-function wakeupOption(options: KqueuerOptions | undefined): Wakeup {
-  validateOptions(options);
-  const fromEnv = process.env.KQUEUE_CONSOLE_WAKEUP;
-  const value: unknown = options?.wakeup ?? (fromEnv === undefined || fromEnv === '' ? 'auto' : fromEnv);
-  if (typeof value !== 'string' || !WAKEUPS.includes(value)) {
-    const from = options?.wakeup === undefined ? 'KQUEUE_CONSOLE_WAKEUP' : 'options.wakeup';
-    throw codedError('ERR_INVALID_ARG_VALUE', `${from} must be 'auto', 'poll', 'thread' or 'tsfn'; got ${util.inspect(value)}`);
-  }
-  const runtime = runtimeWithoutLibuv();
-  if (runtime === null) return value as Wakeup;
-  if (value === 'poll' || value === 'thread') {
-    throw codedError(
-      'ERR_WAKEUP_UNAVAILABLE',
-      `wakeup '${value}' needs Node's libuv, which ${runtime} does not have; use 'auto' or 'tsfn'`,
-    );
-  }
-  return 'tsfn';
 }
 
 /**
@@ -133,7 +84,7 @@ export class Kqueuer {
    *   poll() or fcntl() (`EMFILE`, ...).
    */
   constructor(options?: KqueuerOptions) {
-    const wakeup = wakeupOption(options);
+    const wakeup = wakeupOf(validateOptions<KqueuerOptions>(options)?.wakeup);
     // Go passes methods around as values (`con.Shutdown(kq.CloseConsole)`):
     // these work detached too.
     this.add = this.add.bind(this);

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { addonPath, binding } from '../src/binding';
 import { Kqueuer, openPty } from '../src/index';
-import { runtimeWithoutLibuv } from '../src/kqueuer';
+import { runtimeWithoutLibuv } from '../src/wakeup';
 import { fdsBackTo, isOpen, openFdCount } from './helpers/fds';
 import { waiterThreads, waiterThreadsBackTo } from './helpers/threads';
 import { ptyFor, waitUntil, within } from './helpers/fixtures';
