@@ -12,7 +12,8 @@ import { wakeupOf, type Wakeup } from './wakeup';
 import { validateConsoleOptions, type KqueueConsoleOptions } from './console-options';
 import { adoptFd, consoleOwnsFd, streamClosesFd } from './fd-ownership';
 import { kReady, type Registration } from './console-io';
-import { signalName, type ChildHandlers, type ChildWatch, type ExitStatus, type SpawnRequest } from './child';
+import type { ChildHandlers, ChildWatch, SpawnRequest } from './child';
+import { Children } from './kqueuer-children';
 import { KqueueConsole } from './kqueue-console';
 import { ReadBuffer } from './read-buffer';
 
@@ -29,15 +30,6 @@ interface Entry {
   waiting: boolean;
   /** Whether WRITE is in the kqueue (only while a write waits). */
   writeWatched: boolean;
-}
-
-/** A process spawned through this Kqueuer, until it has been reaped. */
-interface Child {
-  id: number;
-  pid: number;
-  handlers: ChildHandlers;
-  /** Whether it keeps the event loop alive while it runs (ChildProcess's ref()). */
-  refed: boolean;
 }
 
 /** @internal How spawn() starts a program through a Kqueuer (see src/child.ts). */
@@ -65,9 +57,7 @@ export class Kqueuer {
   private nextId = 1;
   private readonly byId = new Map<number, Entry>();
   private readonly byFd = new Map<number, Entry>();
-  /** Spawned processes not yet reaped, by registration id. */
-  private readonly children = new Map<number, Child>();
-  private refedChildren = 0;
+  private readonly children: Children;
   /** The buffer this Kqueuer's consoles read into, unless given a readBufferSize of their own. */
   private readonly readBuffer = new ReadBuffer();
   private waitingCount = 0;
@@ -97,6 +87,7 @@ export class Kqueuer {
     });
     // A rejection nobody awaits is not an unhandled one: wait() is optional.
     this.done.catch(() => {});
+    this.children = new Children({ native: this.native, kqueue: () => this.kq, refsChanged: () => this.updateLoopRef() });
     try {
       this.kq = new this.native.Kqueue((batch, count, waitErrno) => this.dispatch(batch, count, waitErrno), this.native.wakeups[wakeup]);
     } catch (err) {
@@ -247,17 +238,10 @@ export class Kqueuer {
   private shutdownWith(err: Error | undefined): void {
     if (this.kq === null) return;
     for (const entry of [...this.byId.values()]) entry.console.destroy(err);
-    // Their exits can no longer be watched here: the native side hands the
-    // processes to its orphans' reaper (native/reaper.cc), so none is left a
-    // zombie, and their `exited` promises reject.
-    const children = [...this.children.values()];
-    this.children.clear();
-    this.refedChildren = 0;
     const kq = this.kq;
     this.kq = null;
     kq.close();
-    const lost = err ?? codedError('ERR_KQUEUER_CLOSED', 'the Kqueuer was closed while the process ran');
-    for (const child of children) child.handlers.lost(lost);
+    this.children.loseAll(err ?? codedError('ERR_KQUEUER_CLOSED', 'the Kqueuer was closed while the process ran'));
     this.settleDone(err);
   }
 
@@ -275,8 +259,7 @@ export class Kqueuer {
       const entry = this.byId.get(batch[2 * i]);
       try {
         if (entry === undefined) {
-          const child = this.children.get(batch[2 * i]);
-          if (child !== undefined && batch[2 * i + 1] & this.native.bits.EXITED) this.reap(child, true);
+          if (batch[2 * i + 1] & this.native.bits.EXITED) this.children.exited(batch[2 * i]);
           continue;
         }
         entry.console[kReady](batch[2 * i + 1], crowded);
@@ -308,54 +291,12 @@ export class Kqueuer {
    */
   [kSpawnChild](request: SpawnRequest, handlers: ChildHandlers): ChildWatch {
     if (this.kq === null) throw codedError('ERR_KQUEUER_CLOSED', 'the Kqueuer is closed');
-    const id = this.nextId++;
-    const pid = this.kq.spawn(id, request.paths, request.argv, request.envp, request.cwd, request.slaveFd);
-    if (pid < 0) throw lastError(this.native);
-    const child: Child = { id, pid, handlers, refed: true };
-    this.children.set(id, child);
-    this.refedChildren++;
-    this.updateLoopRef();
-    debug('spawn pid %d as id %d', pid, id);
-    // A child that exited before its watch was in place (macOS refuses to
-    // watch a zombie) raises no event: look once.
-    process.nextTick(() => this.reap(child, false));
-    return {
-      pid,
-      ref: () => this.refChild(child, true),
-      unref: () => this.refChild(child, false),
-    };
-  }
-
-  /** Reaps `child` if it has exited; `exited`: its exit event came. */
-  private reap(child: Child, exited: boolean): void {
-    if (this.kq === null || this.children.get(child.id) !== child) return;
-    // The kernel's kqueue may post NOTE_EXIT a moment before the process is
-    // a zombie (FreeBSD's exit1()): then waitpid() waits for that moment. A
-    // pidfd (the emulation, libkqueue) is readable only once it is one.
-    const status = this.kq.reap(child.pid, exited && this.native.backend === 'kernel');
-    if (status === null) return;
-    this.refChild(child, false);
-    this.children.delete(child.id);
-    if (status === -1) {
-      child.handlers.lost(lastError(this.native));
-      return;
-    }
-    const [code, signal] = status;
-    const exit: ExitStatus = signal === 0 ? { exitCode: code, signal: null } : { exitCode: null, signal: signalName(signal) };
-    debug('pid %d exited: %o', child.pid, exit);
-    child.handlers.exited(exit);
-  }
-
-  private refChild(child: Child, refed: boolean): void {
-    if (child.refed === refed || this.children.get(child.id) !== child) return;
-    child.refed = refed;
-    this.refedChildren += refed ? 1 : -1;
-    this.updateLoopRef();
+    return this.children.spawn(this.kq, this.nextId++, request, handlers);
   }
 
   /** The loop is held while a console waits or a ref'd child runs, unless the user unref'd. */
   private updateLoopRef(): void {
-    const want = this.refed && (this.waitingCount > 0 || this.refedChildren > 0);
+    const want = this.refed && (this.waitingCount > 0 || this.children.anyRefed);
     if (want === this.loopRefed || this.kq === null) return;
     this.loopRefed = want;
     if (want) this.kq.ref();
