@@ -4,33 +4,21 @@
  */
 import * as os from 'node:os';
 import * as util from 'node:util';
-import { binding, type NativeBinding, type NativeKqueue } from './binding';
+import { binding, type EventsCallback, type NativeBinding, type NativeKqueue } from './binding';
 import { Console } from './console';
 import { codedError, lastError, systemError } from './errors';
 import { validateFd, validateOptions } from './validators';
 import { wakeupOf, type Wakeup } from './wakeup';
 import { validateConsoleOptions, type KqueueConsoleOptions } from './console-options';
 import { adoptFd, consoleOwnsFd, streamClosesFd } from './fd-ownership';
-import { kReady, type Registration } from './console-io';
+import { kReady } from './console-io';
 import type { ChildHandlers, ChildWatch, SpawnRequest } from './child';
 import { Children } from './kqueuer-children';
+import { ConsoleRegistration, type RegistrationOwner } from './kqueuer-registration';
 import { KqueueConsole } from './kqueue-console';
 import { ReadBuffer } from './read-buffer';
 
 const debug = util.debuglog('kqueue-console');
-
-interface Entry {
-  id: number;
-  fd: number;
-  console: KqueueConsole;
-  /** Whether the fd is still in the kqueue. */
-  registered: boolean;
-  /** Whether add() set O_NONBLOCK, to clear it when the fd is given back. */
-  madeNonBlocking: boolean;
-  waiting: boolean;
-  /** Whether WRITE is in the kqueue (only while a write waits). */
-  writeWatched: boolean;
-}
 
 /** @internal How spawn() starts a program through a Kqueuer (see src/child.ts). */
 export const kSpawnChild = Symbol('kqueue-console.spawnChild');
@@ -55,9 +43,12 @@ export class Kqueuer {
   private kq: NativeKqueue | null;
   /** Registration ids are never reused, so a stale event can never reach a new console. */
   private nextId = 1;
-  private readonly byId = new Map<number, Entry>();
-  private readonly byFd = new Map<number, Entry>();
+  /** The consoles whose events are delivered, by registration id. */
+  private readonly byId = new Map<number, KqueueConsole>();
+  /** Every fd added and not yet given back, registered or not. */
+  private readonly byFd = new Map<number, ConsoleRegistration>();
   private readonly children: Children;
+  private readonly owner: RegistrationOwner;
   /** The buffer this Kqueuer's consoles read into, unless given a readBufferSize of their own. */
   private readonly readBuffer = new ReadBuffer();
   private waitingCount = 0;
@@ -87,17 +78,20 @@ export class Kqueuer {
     });
     // A rejection nobody awaits is not an unhandled one: wait() is optional.
     this.done.catch(() => {});
+    this.owner = {
+      native: this.native,
+      kqueue: () => this.kq,
+      waitingChanged: (delta) => {
+        this.waitingCount += delta;
+        this.updateLoopRef();
+      },
+      deregistered: (registration) => this.byId.delete(registration.id),
+      released: (registration) => {
+        if (this.byFd.get(registration.fd) === registration) this.byFd.delete(registration.fd);
+      },
+    };
     this.children = new Children({ native: this.native, kqueue: () => this.kq, refsChanged: () => this.updateLoopRef() });
-    try {
-      this.kq = new this.native.Kqueue((batch, count, waitErrno) => this.dispatch(batch, count, waitErrno), this.native.wakeups[wakeup]);
-    } catch (err) {
-      const e = err as { errno?: number; syscall?: string };
-      if (wakeup === 'poll' && e.errno === os.constants.errno.ENOTSUP && e.syscall === 'poll') {
-        throw codedError('ERR_KQUEUE_NOT_POLLABLE', "this kqueue's fd is not pollable (libkqueue's is not); use wakeup 'thread' or 'auto'");
-      }
-      if (typeof e.errno === 'number') throw systemError(e.errno, e.syscall ?? 'kqueue');
-      throw err;
-    }
+    this.kq = openKqueue(this.native, wakeup, (batch, count, waitErrno) => this.dispatch(batch, count, waitErrno));
   }
 
   /** The kqueue fd, or -1 once closed. */
@@ -128,15 +122,43 @@ export class Kqueuer {
   add(target: Console | number, options?: KqueueConsoleOptions): KqueueConsole {
     const opts = validateConsoleOptions(options);
     if (this.kq === null) throw codedError('ERR_KQUEUER_CLOSED', 'the Kqueuer is closed');
+    const { fd, tty } = this.targetOf(target);
+    const autoClose = streamClosesFd(tty, opts.autoClose);
+    const registration = new ConsoleRegistration(this.owner, this.kq, fd, this.nextId++);
+    let con: KqueueConsole;
+    try {
+      con = KqueueConsole.create({
+        fd,
+        io: this.native,
+        registration,
+        console: tty,
+        autoClose,
+        options: opts,
+        readBuffer: this.readBuffer,
+      });
+    } catch (err) {
+      registration.release(true); // Out of the kqueue, and blocking again if it was.
+      throw err;
+    }
+    // Nothing below can fail. An fd handed over with autoClose is the
+    // library's from now on.
+    if (autoClose && !consoleOwnsFd(tty)) adoptFd(fd);
+    this.byId.set(registration.id, con);
+    this.byFd.set(fd, registration);
+    debug('add fd %d as id %d', fd, registration.id);
+    return con;
+  }
+
+  /** add()'s target as an fd, and its Console if it is a tty; checks that it can be added. */
+  private targetOf(target: Console | number): { fd: number; tty: Console | null } {
     let fd: number;
-    let tty: Console | null;
+    let tty: Console | null = null;
     if (target instanceof Console) {
       if (target.isClosed) throw codedError('ERR_CONSOLE_CLOSED', `console fd ${target.fd} is closed`, { fd: target.fd });
       fd = target.fd;
       tty = target;
     } else {
       fd = validateFd(target, 'target');
-      tty = null;
     }
     // fstat first: EBADF as a system error, and a clear refusal of what
     // cannot be polled (epoll refuses regular files; kqueue would report them
@@ -148,41 +170,7 @@ export class Kqueuer {
     }
     if (this.byFd.has(fd)) throw systemError(os.constants.errno.EEXIST, 'kevent', fd);
     if (tty === null && this.native.isatty(fd)) tty = Console.fromFd(fd);
-
-    const id = this.nextId++;
-    const result = this.kq.add(fd, id);
-    if (result < 0) throw lastError(this.native, fd);
-    const entry: Entry = {
-      id,
-      fd,
-      console: null as unknown as KqueueConsole,
-      registered: true,
-      madeNonBlocking: result === 0,
-      waiting: false,
-      writeWatched: false,
-    };
-    const registration: Registration = {
-      setWaiting: (waiting) => this.setWaiting(entry, waiting),
-      watchWrite: (on) => this.watchWrite(entry, on),
-      deregister: () => this.deregister(entry),
-      release: (fdStillOpen) => this.release(entry, fdStillOpen),
-    };
-    const autoClose = streamClosesFd(tty, opts.autoClose);
-    // An fd handed over with autoClose is the library's from now on.
-    if (autoClose && !consoleOwnsFd(tty)) adoptFd(fd);
-    entry.console = KqueueConsole.create({
-      fd,
-      io: this.native,
-      registration,
-      console: tty,
-      autoClose,
-      options: opts,
-      readBuffer: this.readBuffer,
-    });
-    this.byId.set(id, entry);
-    this.byFd.set(fd, entry);
-    debug('add fd %d as id %d', fd, id);
-    return entry.console;
+    return { fd, tty };
   }
 
   /**
@@ -193,9 +181,9 @@ export class Kqueuer {
    */
   closeConsole(fd: number): void {
     validateFd(fd);
-    const entry = this.byFd.get(fd);
-    if (entry === undefined || !entry.registered) throw systemError(os.constants.errno.ENOENT, 'kevent', fd);
-    this.deregister(entry);
+    const registration = this.byFd.get(fd);
+    if (registration === undefined || !registration.isRegistered) throw systemError(os.constants.errno.ENOENT, 'kevent', fd);
+    registration.deregister();
   }
 
   /**
@@ -237,7 +225,7 @@ export class Kqueuer {
 
   private shutdownWith(err: Error | undefined): void {
     if (this.kq === null) return;
-    for (const entry of [...this.byId.values()]) entry.console.destroy(err);
+    for (const con of [...this.byId.values()]) con.destroy(err);
     const kq = this.kq;
     this.kq = null;
     kq.close();
@@ -256,13 +244,12 @@ export class Kqueuer {
     let error: unknown;
     for (let i = 0; i < count; i++) {
       // An id that is gone was removed while its event was in flight: drop it.
-      const entry = this.byId.get(batch[2 * i]);
+      const id = batch[2 * i];
+      const bits = batch[2 * i + 1];
+      const con = this.byId.get(id);
       try {
-        if (entry === undefined) {
-          if (batch[2 * i + 1] & this.native.bits.EXITED) this.children.exited(batch[2 * i]);
-          continue;
-        }
-        entry.console[kReady](batch[2 * i + 1], crowded);
+        if (con !== undefined) con[kReady](bits, crowded);
+        else if (bits & this.native.bits.EXITED) this.children.exited(id);
       } catch (err) {
         if (!failed) error = err;
         failed = true;
@@ -273,13 +260,6 @@ export class Kqueuer {
       this.shutdownWith(systemError(waitErrno, 'kevent'));
     }
     if (failed) throw error;
-  }
-
-  private setWaiting(entry: Entry, waiting: boolean): void {
-    if (entry.waiting === waiting) return;
-    entry.waiting = waiting;
-    this.waitingCount += waiting ? 1 : -1;
-    this.updateLoopRef();
   }
 
   /**
@@ -302,34 +282,19 @@ export class Kqueuer {
     if (want) this.kq.ref();
     else this.kq.unref();
   }
+}
 
-  private watchWrite(entry: Entry, on: boolean): number {
-    if (entry.writeWatched === on || !entry.registered || this.kq === null) return 0;
-    if (this.kq.watchWrite(entry.fd, entry.id, on) !== 0) {
-      debug('watch write fd %d %s: errno %d', entry.fd, on, this.native.status[0]);
-      return this.native.status[0];
+/** A native kqueue woken as `wakeup` says, with the errors of its making as Kqueuer's constructor documents them. */
+function openKqueue(native: NativeBinding, wakeup: Wakeup, onEvents: EventsCallback): NativeKqueue {
+  try {
+    return new native.Kqueue(onEvents, native.wakeups[wakeup]);
+  } catch (err) {
+    const e = err as { errno?: number; syscall?: string };
+    if (wakeup === 'poll' && e.errno === os.constants.errno.ENOTSUP && e.syscall === 'poll') {
+      throw codedError('ERR_KQUEUE_NOT_POLLABLE', "this kqueue's fd is not pollable (libkqueue's is not); use wakeup 'thread' or 'auto'");
     }
-    entry.writeWatched = on;
-    return 0;
-  }
-
-  private deregister(entry: Entry): void {
-    if (!entry.registered) return;
-    entry.registered = false;
-    entry.writeWatched = false;
-    this.byId.delete(entry.id);
-    // ENOENT/EBADF: the fd was closed under us (its knotes went with it).
-    if (this.kq !== null && this.kq.remove(entry.fd) !== 0) debug('remove fd %d: errno %d', entry.fd, this.native.status[0]);
-  }
-
-  private release(entry: Entry, fdStillOpen: boolean): void {
-    this.deregister(entry);
-    this.setWaiting(entry, false);
-    if (this.byFd.get(entry.fd) === entry) this.byFd.delete(entry.fd);
-    if (fdStillOpen && entry.madeNonBlocking) {
-      entry.madeNonBlocking = false;
-      this.native.setNonBlocking(entry.fd, false);
-    }
+    if (typeof e.errno === 'number') throw systemError(e.errno, e.syscall ?? 'kqueue');
+    throw err;
   }
 }
 
