@@ -15,7 +15,14 @@
 export { Kqueuer, type KqueuerOptions } from './kqueuer';
 export type { Wakeup } from './wakeup';
 export { KqueueConsole } from './kqueue-console';
-export type { KqueueConsoleEvents, KqueueConsoleOptions, OnRead, ShutdownError, ShutdownResult } from './kqueue-console';
+export type {
+  KqueueConsoleEvents,
+  KqueueConsoleOptions,
+  OnRead,
+  ShutdownError,
+  ShutdownResult,
+  TerminalOperations,
+} from './kqueue-console';
 export { Console, openPty, ptyFromFd, current } from './console';
 export type { ConsoleOptions, Pty, RawOptions, WinSize } from './console';
 export type { CodedError, ErrorCode, SystemError } from './errors';

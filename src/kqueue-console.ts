@@ -9,7 +9,7 @@
  */
 import * as os from 'node:os';
 import { Duplex } from 'node:stream';
-import type { Console, RawOptions, WinSize } from './console';
+import { Console } from './console';
 import { DEFAULT_HIGH_WATER_MARK } from './console-options';
 import { ConsoleReader } from './console-reader';
 import { ConsoleWriter } from './console-writer';
@@ -25,10 +25,32 @@ import { Shutdown } from './console-shutdown';
 export type { KqueueConsoleOptions, OnRead } from './console-options';
 export type { KqueueConsoleEvents, ShutdownError, ShutdownResult } from './console-events';
 
-// The typed events, merged into the class below (declarations only: the
-// methods are Duplex's own, so nothing is left unimplemented).
+/**
+ * The terminal operations a {@link KqueueConsole} passes to its
+ * {@link Console}, where they are documented; on an fd that is not a tty
+ * each throws `ENOTTY`.
+ */
+export type TerminalOperations = Pick<
+  Console,
+  'size' | 'resize' | 'resizeFrom' | 'setRaw' | 'clearONLCR' | 'setONLCR' | 'disableEcho' | 'reset'
+>;
+
+const TERMINAL_OPERATIONS = [
+  'size',
+  'resize',
+  'resizeFrom',
+  'setRaw',
+  'clearONLCR',
+  'setONLCR',
+  'disableEcho',
+  'reset',
+] as const satisfies (keyof TerminalOperations)[];
+
+// The typed events and the terminal operations, merged into the class below
+// (declarations only: the events' methods are Duplex's own, and the class
+// defines the operations in its static block).
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export interface KqueueConsole {
+export interface KqueueConsole extends TerminalOperations {
   on<K extends keyof KqueueConsoleEvents>(event: K, listener: Listener<K>): this;
   on<E extends string | symbol>(event: OtherEvent<E>, listener: AnyListener): this;
   once<K extends keyof KqueueConsoleEvents>(event: K, listener: Listener<K>): this;
@@ -64,10 +86,20 @@ export interface KqueueConsole {
  * - `'end'`, `'finish'`, `'close'`, `'drain'`, `'readable'`, `'pause'`,
  *   `'resume'`, `'pipe'`, `'unpipe'`: `Duplex`'s, as Node documents them.
  *
+ * Its terminal operations ({@link TerminalOperations}: `size()`,
+ * `resize()`, `setRaw()`, ...) are its {@link Console}'s, as Go's
+ * `KqueueConsole` embeds its `Console`; on an fd that is not a tty they
+ * throw `ENOTTY`.
+ *
  * The members it inherits from `Duplex` (`pipe()`, `destroy()`,
  * `setEncoding()`, `readableLength`, ...) are Node's, documented with
  * node:stream, and not repeated in this reference.
  */
+// One class, over 250 lines with its documentation: it is the Duplex, whose
+// _read/_write/_writev/_final/_destroy Node's stream machinery calls on the
+// stream itself, and Go's KqueueConsole API (shutdown, close) is its own.
+// What each side does is in console-reader.ts, console-writer.ts and
+// console-shutdown.ts; this class only joins them to the stream.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above.
 export class KqueueConsole extends Duplex {
   /** The file descriptor. */
@@ -332,48 +364,19 @@ export class KqueueConsole extends Duplex {
 
   // ---- Console operations (ENOTTY for an fd that is not a tty) ------------
 
-  private terminal(): Console {
-    if (this.tty === null) throw systemError(os.constants.errno.ENOTTY, 'ioctl', this.fd);
-    return this.tty;
-  }
-
-  /** The window size. @throws as {@link Console.size}; `ENOTTY` for an fd that is not a tty. */
-  size(): WinSize {
-    return this.terminal().size();
-  }
-
-  /** Sets the window size. @throws as {@link Console.resize}; `ENOTTY` for an fd that is not a tty. */
-  resize(size: WinSize): void {
-    this.terminal().resize(size);
-  }
-
-  /** Copies another console's window size. @throws as {@link resize}. */
-  resizeFrom(from: Console | { size(): WinSize }): void {
-    this.resize(from.size());
-  }
-
-  /** Raw mode, as {@link Console.setRaw}. @throws as it does; `ENOTTY` for an fd that is not a tty. */
-  setRaw(options?: RawOptions): void {
-    this.terminal().setRaw(options);
-  }
-
-  /** As {@link Console.clearONLCR}. @throws as it does; `ENOTTY` for an fd that is not a tty. */
-  clearONLCR(): void {
-    this.terminal().clearONLCR();
-  }
-
-  /** As {@link Console.setONLCR}. @throws as it does; `ENOTTY` for an fd that is not a tty. */
-  setONLCR(): void {
-    this.terminal().setONLCR();
-  }
-
-  /** Echo off. @throws as {@link Console.disableEcho}; `ENOTTY` for an fd that is not a tty. */
-  disableEcho(): void {
-    this.terminal().disableEcho();
-  }
-
-  /** Restores the termios saved when the Console was made. @throws as {@link Console.reset}; `ENOTTY` for an fd that is not a tty. */
-  reset(): void {
-    this.terminal().reset();
+  static {
+    // Each passes its call to the Console, as Node's TLSSocket passes its
+    // handle's methods to the parent's (lib/_tls_wrap.js, proxiedMethods).
+    for (const op of TERMINAL_OPERATIONS) {
+      const method = Console.prototype[op] as (...args: unknown[]) => unknown;
+      Object.defineProperty(KqueueConsole.prototype, op, {
+        value: function (this: KqueueConsole, ...args: unknown[]): unknown {
+          if (this.tty === null) throw systemError(os.constants.errno.ENOTTY, 'ioctl', this.fd);
+          return method.apply(this.tty, args);
+        },
+        configurable: true,
+        writable: true,
+      });
+    }
   }
 }
