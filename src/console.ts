@@ -75,9 +75,8 @@ export class Console {
    */
   static fromFd(fd: number, options: ConsoleOptions = {}): Console {
     validateFd(fd);
+    const saved = savedTermios(fd);
     const native = binding();
-    const saved = native.tcgetattr(fd);
-    if (saved === null) throw lastError(native, fd);
     const slave = native.ptsname(fd);
     const name = slave ?? native.ttyname(fd) ?? '';
     if (options.autoClose === true) adoptFd(fd);
@@ -86,10 +85,7 @@ export class Console {
 
   /** @internal Used by openPty(), which owns the fds it opens. */
   static adopt(fd: number, name: string): Console {
-    const native = binding();
-    const saved = native.tcgetattr(fd);
-    if (saved === null) throw lastError(native, fd);
-    return new Console(fd, name, saved, true, true);
+    return new Console(fd, name, savedTermios(fd), true, true);
   }
 
   /** Whether {@link close} has been called. */
@@ -193,6 +189,14 @@ export class Console {
     this.closed = true;
     if (this.autoClose) closeOwned(this.fd);
   }
+}
+
+/** The termios of `fd`, which reset() restores: the step every way of making a Console begins with. */
+function savedTermios(fd: number): Buffer {
+  const native = binding();
+  const saved = native.tcgetattr(fd);
+  if (saved === null) throw lastError(native, fd);
+  return saved;
 }
 
 /** TIOCSWINSZ with validation; `check` runs after the arguments are validated. */
