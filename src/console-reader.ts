@@ -6,7 +6,7 @@
  * Edge-triggered readiness: read until the fd says EAGAIN (or EIO: a pty
  * whose other side is gone, for now), then wait for the next READ edge; a
  * spurious edge costs one read. Reading that stopped for backpressure, not
- * EAGAIN, goes on at the next want() without an edge. Reads may stop early
+ * EAGAIN, goes on at the next readStart() without an edge. Reads may stop early
  * only as src/read-policy.ts allows.
  */
 import * as os from 'node:os';
@@ -31,7 +31,7 @@ export const READ_BUDGET = 256 * 1024;
 export const SHUTDOWN_DRAIN_LIMIT = 4 * 1024 * 1024;
 
 /**
- * - `idle`: not reading now; reads when wanted, unless the fd is drained.
+ * - `idle`: not reading now; reads when started, unless the fd is drained.
  * - `reading`: pump() is on the stack (push() can call back into it).
  * - `yielded`: the budget was used; a setImmediate goes on.
  * - `done`: the readable side has ended.
@@ -43,7 +43,7 @@ export interface ReaderHost {
   readonly fd: number;
   readonly io: ConsoleIo;
   /** The fd is a tty, and whether it is a pty master (for the read policy). */
-  readonly tty: boolean;
+  readonly isTty: boolean;
   readonly ptyMaster: boolean;
   /** Whether the stream was destroyed: then reading stops. */
   destroyed(): boolean;
@@ -60,14 +60,14 @@ export interface ReaderHost {
 
 export class ConsoleReader {
   private phase: ReadPhase = 'idle';
-  /** The consumer wants data: want() was called and push() has not said stop since. */
-  private wanted = false;
+  /** The consumer wants data: readStart() was called and push() has not said stop since. */
+  private started = false;
   /** The last read said EAGAIN/EIO, and no READ edge has come since. */
   private drained = false;
   /** A hang-up edge came and no read has said EIO or EAGAIN since. */
   private hangupPending = false;
-  /** The last read said EIO: the other side is gone, for now. */
-  private gone = false;
+  /** The last read said EIO: the other side is gone, for now (the stream's `hungUp`). */
+  private hungUpNow = false;
   /** Bytes read since the fd last said EAGAIN or the loop last had a turn. */
   private turnBytes = 0;
   /** With onread: the buffer the next read goes into; null: ask onread.buffer(). */
@@ -81,33 +81,33 @@ export class ConsoleReader {
 
   /** Waiting for an edge: the consumer wants data and the fd has none. Derived, never set. */
   get waiting(): boolean {
-    return this.wanted && this.drained && this.phase !== 'done';
+    return this.started && this.drained && this.phase !== 'done';
   }
 
   get hungUp(): boolean {
-    return this.gone;
+    return this.hungUpNow;
   }
 
   get ended(): boolean {
     return this.phase === 'done';
   }
 
-  /** The consumer wants data (_read(), or onread's start and resume()). */
-  want(): void {
-    this.wanted = true;
+  /** The consumer wants data (_read(), or onread's start and resume()), as net.js's tryReadStart(). */
+  readStart(): void {
+    this.started = true;
     this.pump();
   }
 
-  /** The consumer wants no more for now (onread's pause()). */
-  unwant(): void {
-    this.wanted = false;
+  /** The consumer wants no more for now (onread's pause()), as a handle's readStop(). */
+  readStop(): void {
+    this.started = false;
     this.host.waitingChanged();
   }
 
   /** With onread, reading (re)starts on the next tick, never inside the caller's call. */
-  wantSoon(): void {
-    if (this.wanted || this.phase === 'done') return;
-    this.wanted = true;
+  readStartSoon(): void {
+    if (this.started || this.phase === 'done') return;
+    this.started = true;
     process.nextTick(() => this.pump());
   }
 
@@ -134,21 +134,21 @@ export class ConsoleReader {
 
   /** The stream was destroyed. */
   stop(): void {
-    this.wanted = false;
+    this.started = false;
     this.phase = 'done';
   }
 
   /**
    * Reads while the consumer wants data and the fd has it, up to READ_BUDGET
-   * per turn of the loop (a flowing stream calls back into want() from
+   * per turn of the loop (a flowing stream calls back into readStart() from
    * push(): the budget counts across those calls). `crowded`: other
    * consoles' events came in the same batch.
    */
   private pump(crowded = false): void {
-    if (this.phase === 'idle' && this.wanted && !this.drained && !this.host.destroyed()) {
+    if (this.phase === 'idle' && this.started && !this.drained && !this.host.destroyed()) {
       this.phase = 'reading';
       try {
-        while (this.wanted && this.phase === 'reading' && !this.host.destroyed()) {
+        while (this.started && this.phase === 'reading' && !this.host.destroyed()) {
           if (this.turnBytes >= READ_BUDGET) {
             this.yieldTurn();
             break;
@@ -201,12 +201,12 @@ export class ConsoleReader {
       ({ buffer, offset } = this.readBuffer);
     }
     const room = buffer.length - offset;
-    const flags = readFlags({ tty: host.tty, ptyMaster: host.ptyMaster, crowded, hangupPending: this.hangupPending, draining });
+    const flags = readFlags({ isTty: host.isTty, ptyMaster: host.ptyMaster, crowded, hangupPending: this.hangupPending, draining });
     const n = host.io.read(host.fd, buffer, offset, room, flags.noWait, flags.stopSmall);
     const errno = n < room ? host.io.status[0] : 0;
     if (errno === EIO || errno === EAGAIN) this.hangupPending = false;
     if (n > 0) {
-      this.gone = false;
+      this.hungUpNow = false;
       let more: boolean;
       if (onread !== null) {
         // Handed over: a buffer function is asked for the next one.
@@ -218,7 +218,7 @@ export class ConsoleReader {
         this.readBuffer.offset = offset + n;
         more = host.push((buffer as Buffer).subarray(offset, offset + n));
       }
-      if (!more && !draining) this.wanted = false;
+      if (!more && !draining) this.started = false;
     }
     if (n === room) return n;
     if (errno === 0) {
@@ -237,8 +237,8 @@ export class ConsoleReader {
 
   /** A read said EIO: everything written before the other side went away has been read. */
   private noteHangup(): void {
-    if (this.gone) return;
-    this.gone = true;
+    if (this.hungUpNow) return;
+    this.hungUpNow = true;
     debug('fd %d: hang-up (EIO)', this.host.fd);
     this.host.hangup();
   }
@@ -246,7 +246,7 @@ export class ConsoleReader {
   private end(): void {
     if (this.phase === 'done') return;
     this.phase = 'done';
-    this.wanted = false;
+    this.started = false;
     this.host.end();
   }
 }

@@ -143,7 +143,7 @@ export class KqueueConsole extends Duplex {
       {
         fd: this.fd,
         io: this.io,
-        tty: this.tty !== null,
+        isTty: this.tty !== null,
         ptyMaster: this.tty?.ptyMaster ?? false,
         destroyed: () => this.destroyed,
         push: (chunk) => this.push(chunk),
@@ -165,7 +165,7 @@ export class KqueueConsole extends Duplex {
     this.withOnread = options.onread !== undefined;
     // With onread no _read() asks for data: reading starts now, and pause()
     // and resume() stop and start it.
-    if (this.withOnread) this.reader.wantSoon();
+    if (this.withOnread) this.reader.readStartSoon();
   }
 
   /**
@@ -207,18 +207,18 @@ export class KqueueConsole extends Duplex {
 
   /** @internal The stream machinery's (Readable's `_read`). */
   override _read(): void {
-    if (!this.withOnread) this.reader.want(); // With onread, pause() and resume() drive reading.
+    if (!this.withOnread) this.reader.readStart(); // With onread, pause() and resume() drive reading.
   }
 
   /** With `onread`, pausing stops reading (the stream itself has no data to hold back). */
   override pause(): this {
-    if (this.withOnread) this.reader.unwant();
+    if (this.withOnread) this.reader.readStop();
     return super.pause();
   }
 
   /** With `onread`, resuming reads again (from the next tick, never inside the call). */
   override resume(): this {
-    if (this.withOnread) this.reader.wantSoon(); // A no-op once the reader has ended (shutdown, destroy).
+    if (this.withOnread) this.reader.readStartSoon(); // A no-op once the reader has ended (shutdown, destroy).
     return super.resume();
   }
 

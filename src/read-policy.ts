@@ -29,7 +29,7 @@
 /** What the read policy looks at. */
 export interface ReadSituation {
   /** The fd is a tty (a Console). */
-  tty: boolean;
+  isTty: boolean;
   /** The fd is a pty master (ptsname() names its slave). */
   ptyMaster: boolean;
   /** Other consoles' events came in the same batch as this one's. */
@@ -55,6 +55,6 @@ const FLAGS = [
 
 /** The flags for a read in `s`. */
 export function readFlags(s: ReadSituation): ReadFlags {
-  const readOn = !s.tty || s.hangupPending || s.draining;
+  const readOn = !s.isTty || s.hangupPending || s.draining;
   return FLAGS[!readOn && s.crowded ? 1 : 0][!readOn && s.ptyMaster ? 1 : 0];
 }
