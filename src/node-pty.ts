@@ -29,14 +29,17 @@ export interface NodePtyLike {
 interface NodePtyInternals {
   _fd?: unknown;
   fd?: unknown;
-  _socket?: {
-    pause(): void;
-    destroy(): void;
-    _read: (size: number) => void;
-    _handle?: { reading?: boolean; readStop?: () => void } | null;
-    readableLength: number;
-    read(): string | Buffer | null;
-  };
+  _socket?: NodePtySocket;
+}
+
+/** node-pty's tty.ReadStream of the master. */
+interface NodePtySocket {
+  pause(): void;
+  destroy(): void;
+  _read: (size: number) => void;
+  _handle?: { reading?: boolean; readStop?: () => void } | null;
+  readableLength: number;
+  read(): string | Buffer | null;
 }
 
 /**
@@ -56,27 +59,7 @@ interface NodePtyInternals {
  *   master fd; errno errors from dup() or kevent().
  */
 export function fromNodePty(pty: NodePtyLike, kqueuer?: Kqueuer, options?: NodePtyConsoleOptions): KqueueConsole {
-  const internals = pty as unknown as NodePtyInternals;
-  const fd = internals?._fd ?? internals?.fd;
-  if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || typeof pty.onExit !== 'function') {
-    throw invalidArgValue('pty', 'be a node-pty IPty with a master fd (Unix)', pty);
-  }
-
-  // Stop node-pty's reader. Its 'data' listener asked to start reading on
-  // the next tick; a no-op _read means that never reaches the fd. Should it
-  // already have read (fromNodePty called a tick late), take what it holds.
-  const socket = internals._socket;
-  let early: Buffer | null = null;
-  if (socket !== undefined) {
-    socket.pause();
-    socket._read = () => {};
-    if (socket._handle?.reading) socket._handle.readStop?.();
-    if (socket.readableLength > 0) {
-      const held = socket.read();
-      if (held !== null) early = typeof held === 'string' ? Buffer.from(held, 'utf8') : held;
-    }
-  }
-
+  const { fd, socket } = masterOf(pty);
   const native = binding();
   const copy = native.dup(fd);
   if (copy < 0) throw lastError(native, fd);
@@ -87,8 +70,44 @@ export function fromNodePty(pty: NodePtyLike, kqueuer?: Kqueuer, options?: NodeP
     native.closeOwned(copy);
     throw err;
   }
+  // Nothing below can fail: node-pty's reader is stopped only once the
+  // stream that replaces it exists.
+  const early = socket !== undefined ? stopReader(socket) : null;
   if (early !== null) con.unshift(early);
+  endWithChild(con, pty, socket);
+  return con;
+}
 
+/** The master fd of `pty`, and node-pty's stream that reads it. */
+function masterOf(pty: NodePtyLike): { fd: number; socket: NodePtySocket | undefined } {
+  const internals = pty as unknown as NodePtyInternals;
+  const fd = internals?._fd ?? internals?.fd;
+  if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || typeof pty.onExit !== 'function') {
+    throw invalidArgValue('pty', 'be a node-pty IPty with a master fd (Unix)', pty);
+  }
+  return { fd, socket: internals._socket };
+}
+
+/**
+ * Stops node-pty's reader. Its 'data' listener asked to start reading on
+ * the next tick; a no-op _read means that never reaches the fd. Should it
+ * already have read (fromNodePty called a tick late), returns what it holds.
+ */
+function stopReader(socket: NodePtySocket): Buffer | null {
+  socket.pause();
+  socket._read = () => {};
+  if (socket._handle?.reading) socket._handle.readStop?.();
+  if (socket.readableLength === 0) return null;
+  const held = socket.read();
+  if (held === null) return null;
+  return typeof held === 'string' ? Buffer.from(held, 'utf8') : held;
+}
+
+/**
+ * Ends `con` once the child has exited and the master has hung up (its
+ * output all read), and lets node-pty's stream go at the hang-up.
+ */
+function endWithChild(con: KqueueConsole, pty: NodePtyLike, socket: NodePtySocket | undefined): void {
   let exited = false;
   let finished = false;
   let released = false;
@@ -125,5 +144,4 @@ export function fromNodePty(pty: NodePtyLike, kqueuer?: Kqueuer, options?: NodeP
     subscription.dispose();
     releaseNodePty();
   });
-  return con;
 }
