@@ -102,49 +102,56 @@ Waker::~Waker() = default;
 int Waker::Start(uv_loop_t* loop, LoopChannel* channel, int kq, Wakeup wanted,
                  const char** what) {
   kq_ = kq;
-  Wakeup mode = wanted;
-  if (wanted == Wakeup::kAuto || wanted == Wakeup::kPoll) {
-    bool pollable = false;
-    int err = ProbePollable(kq, &pollable);
-    if (err != 0) {
-      *what = "poll";
-      return err;
-    }
-    if (!pollable && wanted == Wakeup::kPoll) {
-      *what = "poll";
-      return ENOTSUP;
-    }
-    mode = pollable ? Wakeup::kPoll : Wakeup::kThread;
-  }
-  mode_ = mode;
-  if (mode == Wakeup::kTsfn) {
+  int err = ChooseMode(wanted, what);
+  if (err != 0) return err;
+  if (mode_ == Wakeup::kTsfn) {
     // Taken first: Close() closes it whatever fails below.
     channel_ = channel;
     handle_open_ = true;
     Unref();
   }
-
   // The loop of this environment (main thread or worker), never the default
   // loop. Unref'd: an idle Kqueue does not keep the process alive; the
   // JavaScript side refs it while a console waits for an event.
-  if (mode == Wakeup::kPoll) {
-    int r = uv_poll_init(loop, &poll_, kq);
-    if (r != 0) {
-      *what = "uv_poll_init";
-      return -r;
-    }
-    poll_.data = this;
-    handle_open_ = true;
-    Unref();
-    r = uv_poll_start(&poll_, UV_READABLE, OnPoll);
-    if (r != 0) {
-      *what = "uv_poll_start";
-      return -r;
-    }
-    polling_ = true;
+  return mode_ == Wakeup::kPoll ? StartPoll(loop, what)
+                                : StartWaiter(loop, what);
+}
+
+int Waker::ChooseMode(Wakeup wanted, const char** what) {
+  if (wanted != Wakeup::kAuto && wanted != Wakeup::kPoll) {
+    mode_ = wanted;
     return 0;
   }
+  bool pollable = false;
+  int err = ProbePollable(kq_, &pollable);
+  if (err == 0 && !pollable && wanted == Wakeup::kPoll) err = ENOTSUP;
+  if (err != 0) {
+    *what = "poll";
+    return err;
+  }
+  mode_ = pollable ? Wakeup::kPoll : Wakeup::kThread;
+  return 0;
+}
 
+int Waker::StartPoll(uv_loop_t* loop, const char** what) {
+  int r = uv_poll_init(loop, &poll_, kq_);
+  if (r != 0) {
+    *what = "uv_poll_init";
+    return -r;
+  }
+  poll_.data = this;
+  handle_open_ = true;
+  Unref();
+  r = uv_poll_start(&poll_, UV_READABLE, OnPoll);
+  if (r != 0) {
+    *what = "uv_poll_start";
+    return -r;
+  }
+  polling_ = true;
+  return 0;
+}
+
+int Waker::StartWaiter(uv_loop_t* loop, const char** what) {
   int fds[2];
   int err = OpenPipe(fds);
   if (err != 0) {
@@ -153,12 +160,12 @@ int Waker::Start(uv_loop_t* loop, LoopChannel* channel, int kq, Wakeup wanted,
   }
   wake_r_ = fds[0];
   wake_w_ = fds[1];
-  err = WatchPipe(kq, wake_r_, EV_ADD | EV_CLEAR);
+  err = WatchPipe(kq_, wake_r_, EV_ADD | EV_CLEAR);
   if (err != 0) {
     *what = "kevent";
     return err;
   }
-  if (mode == Wakeup::kThread) {
+  if (mode_ == Wakeup::kThread) {
     int r = uv_async_init(loop, &async_, OnAsync);
     if (r != 0) {
       *what = "uv_async_init";

@@ -107,6 +107,12 @@ class Waker {
   void ChannelClosed();
 
  private:
+  // Start()'s steps: kAuto and kPoll probe the kqueue and settle on kPoll
+  // or kThread; kPoll watches the kqueue fd, kThread and kTsfn start the
+  // waiter thread. Each returns 0 or an errno with *what, as Start() does.
+  int ChooseMode(Wakeup wanted, const char** what);
+  int StartPoll(uv_loop_t* loop, const char** what);
+  int StartWaiter(uv_loop_t* loop, const char** what);
   uv_handle_t* handle();
   static void Wait(void* arg);  // The waiter thread.
   void Post();                  // From the waiter thread.
