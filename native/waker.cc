@@ -195,7 +195,7 @@ uv_handle_t* Waker::handle() {
 
 void Waker::Ref() {
   if (!handle_open_) return;
-  if (channel_ != nullptr) {
+  if (mode_ == Wakeup::kTsfn) {
     channel_->Ref();
   } else {
     uv_ref(handle());
@@ -204,7 +204,7 @@ void Waker::Ref() {
 
 void Waker::Unref() {
   if (!handle_open_) return;
-  if (channel_ != nullptr) {
+  if (mode_ == Wakeup::kTsfn) {
     channel_->Unref();
   } else {
     uv_unref(handle());
@@ -255,7 +255,7 @@ void Waker::Wait(void* arg) {
 // Under mu_, so that Stop() cannot complete in between: the handle or
 // channel stays open until Stop() has joined this thread.
 void Waker::Post() {
-  if (channel_ != nullptr) {
+  if (mode_ == Wakeup::kTsfn) {
     channel_->Post();
   } else {
     uv_async_send(&async_);
@@ -310,7 +310,7 @@ void Waker::Close() {
   closing_ = true;
   if (!handle_open_) {
     on_closed_(arg_);
-  } else if (channel_ != nullptr) {
+  } else if (mode_ == Wakeup::kTsfn) {
     channel_->Close();
   } else {
     handle_open_ = false;

@@ -125,7 +125,7 @@ class Waker {
   void* const arg_;
   Wakeup mode_ = Wakeup::kAuto;
   int kq_ = -1;
-  LoopChannel* channel_ = nullptr;
+  LoopChannel* channel_ = nullptr;  // kTsfn's, from Start().
   bool handle_open_ = false;
   bool closing_ = false;
   bool polling_ = false;
