@@ -58,6 +58,8 @@ struct Procnote {
   void* udata = nullptr;
 };
 
+using KnoteMap = std::unordered_map<int, Knote>;
+
 struct Kq {
   explicit Kq(int fd) : epfd(fd) {}
   ~Kq() {
@@ -66,7 +68,7 @@ struct Kq {
   }
   const int epfd;
   std::mutex mu;  // Guards everything below.
-  std::unordered_map<int, Knote> knotes;
+  KnoteMap knotes;
   std::unordered_map<pid_t, Procnote> procs;
   std::unordered_map<int, pid_t> pidfds;  // pidfd -> pid, for Scan().
   uint32_t next_gen = 1;
@@ -173,6 +175,53 @@ int ApplyProc(Kq& q, const struct kevent& change) {
   return 0;
 }
 
+// EV_DELETE of one filter of `fd`, whose knote is `it`; q.mu held.
+int ApplyDelete(Kq& q, int fd, KnoteMap::iterator it, uint8_t bit) {
+  if (it == q.knotes.end() || !(it->second.filters & bit)) return ENOENT;
+  Knote& k = it->second;
+  uint8_t rest = k.filters & ~bit;
+  int err = rest ? Ctl(q, EPOLL_CTL_MOD, fd, rest, k.gen)
+                 : Ctl(q, EPOLL_CTL_DEL, fd, 0, 0);
+  if (err == ENOENT) {
+    // The fd was closed and its number reused since it was added: its
+    // knotes went away with the old file, as they do in kqueue.
+    q.knotes.erase(it);
+    return ENOENT;
+  }
+  if (err != 0) return err;
+  if (rest) {
+    k.filters = rest;
+  } else {
+    q.knotes.erase(it);
+  }
+  return 0;
+}
+
+// EV_ADD (with EV_CLEAR) of one filter of `fd`, whose knote is `it` if it
+// has one; q.mu held.
+int ApplyAdd(Kq& q, int fd, KnoteMap::iterator it, uint8_t bit,
+             const struct kevent& change) {
+  if (it != q.knotes.end()) {
+    // Re-adding modifies the knote and, as in kqueue, re-checks readiness:
+    // EPOLL_CTL_MOD reports the fd again if it is ready now.
+    Knote& k = it->second;
+    int err = Ctl(q, EPOLL_CTL_MOD, fd, k.filters | bit, k.gen);
+    if (err == 0) {
+      SetFilter(k, bit, change);
+      return 0;
+    }
+    if (err != ENOENT) return err;
+    q.knotes.erase(it);  // Stale: the old file is gone; start afresh.
+  }
+  Knote k;
+  k.gen = NextGen(q);
+  int err = Ctl(q, EPOLL_CTL_ADD, fd, bit, k.gen);
+  if (err != 0) return err;  // EPERM: a regular file or a directory.
+  SetFilter(k, bit, change);
+  q.knotes.emplace(fd, k);
+  return 0;
+}
+
 // Applies one change with q.mu held; returns 0 or an errno.
 int Apply(Kq& q, const struct kevent& change) {
   if (change.filter == EVFILT_PROC) return ApplyProc(q, change);
@@ -191,26 +240,8 @@ int Apply(Kq& q, const struct kevent& change) {
 
   if (change.flags & EV_DELETE) {
     if (change.flags & EV_ADD) return EINVAL;
-    if (it == q.knotes.end() || !(it->second.filters & bit)) return ENOENT;
-    Knote& k = it->second;
-    uint8_t rest = k.filters & ~bit;
-    int err = rest ? Ctl(q, EPOLL_CTL_MOD, fd, rest, k.gen)
-                   : Ctl(q, EPOLL_CTL_DEL, fd, 0, 0);
-    if (err == ENOENT) {
-      // The fd was closed and its number reused since it was added: its
-      // knotes went away with the old file, as they do in kqueue.
-      q.knotes.erase(it);
-      return ENOENT;
-    }
-    if (err != 0) return err;
-    if (rest) {
-      k.filters = rest;
-    } else {
-      q.knotes.erase(it);
-    }
-    return 0;
+    return ApplyDelete(q, fd, it, bit);
   }
-
   if (change.flags & EV_ADD) {
     // Level-triggered, one-shot and disabled knotes cannot share one epoll
     // registration with an edge-triggered one; they are outside the subset.
@@ -218,27 +249,8 @@ int Apply(Kq& q, const struct kevent& change) {
         (change.flags & (EV_ONESHOT | EV_DISABLE))) {
       return EINVAL;
     }
-    if (it != q.knotes.end()) {
-      // Re-adding modifies the knote and, as in kqueue, re-checks readiness:
-      // EPOLL_CTL_MOD reports the fd again if it is ready now.
-      Knote& k = it->second;
-      int err = Ctl(q, EPOLL_CTL_MOD, fd, k.filters | bit, k.gen);
-      if (err == 0) {
-        SetFilter(k, bit, change);
-        return 0;
-      }
-      if (err != ENOENT) return err;
-      q.knotes.erase(it);  // Stale: the old file is gone; start afresh.
-    }
-    Knote k;
-    k.gen = NextGen(q);
-    int err = Ctl(q, EPOLL_CTL_ADD, fd, bit, k.gen);
-    if (err != 0) return err;  // EPERM: a regular file or a directory.
-    SetFilter(k, bit, change);
-    q.knotes.emplace(fd, k);
-    return 0;
+    return ApplyAdd(q, fd, it, bit, change);
   }
-
   return EINVAL;  // EV_ENABLE or EV_DISABLE alone: outside the subset.
 }
 
@@ -279,6 +291,33 @@ int TimeoutMs(const struct timespec* ts) {
   return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
 }
 
+// The kevents of one epoll event on the knote `k` of `fd`: READ and WRITE
+// as its filters and the event say, EV_EOF on a hang-up; q.mu held.
+void EmitKnote(Kq& q, int fd, const Knote& k, uint32_t e, struct kevent* out,
+               int nevents, int* n) {
+  bool hup = e & (EPOLLHUP | EPOLLERR);
+  uint32_t so_error = 0;
+  if (e & EPOLLERR) {
+    int v = 0;
+    socklen_t len = sizeof(v);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &v, &len) == 0) so_error = v;
+  }
+  if ((k.filters & kRead) &&
+      (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+    struct kevent ev;
+    EV_SET(&ev, fd, EVFILT_READ,
+           k.read_flags | ((hup || (e & EPOLLRDHUP)) ? EV_EOF : 0), so_error,
+           k.read_data ? ReadableBytes(fd) : 0, k.read_udata);
+    Emit(q, out, nevents, n, ev);
+  }
+  if ((k.filters & kWrite) && (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
+    struct kevent ev;
+    EV_SET(&ev, fd, EVFILT_WRITE, k.write_flags | (hup ? EV_EOF : 0), so_error,
+           0, k.write_udata);
+    Emit(q, out, nevents, n, ev);
+  }
+}
+
 int Scan(Kq& q, struct kevent* out, int nevents,
          const struct timespec* timeout) {
   int n = 0;
@@ -303,30 +342,8 @@ int Scan(Kq& q, struct kevent* out, int nevents,
     auto it = q.knotes.find(fd);
     if (it == q.knotes.end() || it->second.gen != gen) {
       EmitProc(q, fd, gen, out, nevents, &n);
-      continue;
-    }
-    const Knote& k = it->second;
-    uint32_t e = evs[i].events;
-    bool hup = e & (EPOLLHUP | EPOLLERR);
-    uint32_t so_error = 0;
-    if (e & EPOLLERR) {
-      int v = 0;
-      socklen_t len = sizeof(v);
-      if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &v, &len) == 0) so_error = v;
-    }
-    if ((k.filters & kRead) &&
-        (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
-      struct kevent ev;
-      EV_SET(&ev, fd, EVFILT_READ,
-             k.read_flags | ((hup || (e & EPOLLRDHUP)) ? EV_EOF : 0), so_error,
-             k.read_data ? ReadableBytes(fd) : 0, k.read_udata);
-      Emit(q, out, nevents, &n, ev);
-    }
-    if ((k.filters & kWrite) && (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))) {
-      struct kevent ev;
-      EV_SET(&ev, fd, EVFILT_WRITE, k.write_flags | (hup ? EV_EOF : 0),
-             so_error, 0, k.write_udata);
-      Emit(q, out, nevents, &n, ev);
+    } else {
+      EmitKnote(q, fd, it->second, evs[i].events, out, nevents, &n);
     }
   }
   return n;
