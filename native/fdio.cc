@@ -122,25 +122,20 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(done));
 }
 
-// writev(fd, chunks, skip) -> bytes written, of the chunks after skipping
-// `skip` bytes of the first ones (what an earlier short write already sent).
-Napi::Value Writev(const Napi::CallbackInfo& info) {
-  int fd;
-  int64_t skip;
-  if (!ArgFd(info, 0, &fd)) return Napi::Value();
-  if (!info[1].IsArray())
-    return (ThrowType(info.Env(), "expected an array"), Napi::Value());
-  if (!ArgInt(info, 2, &skip)) return Napi::Value();
-  Napi::Array chunks = info[1].As<Napi::Array>();
+// The iovecs of the Uint8Arrays in info[i], after skipping `skip` bytes of
+// the first ones. False with a JavaScript exception pending when info[i] is
+// not an array of them.
+bool ArgIovecs(const Napi::CallbackInfo& info, size_t i, int64_t skip,
+               std::vector<struct iovec>* iov) {
+  if (!info[i].IsArray()) return ThrowType(info.Env(), "expected an array");
+  Napi::Array chunks = info[i].As<Napi::Array>();
   uint32_t count = chunks.Length();
-  std::vector<struct iovec> iov;
-  iov.reserve(count);
-  for (uint32_t i = 0; i < count; i++) {
+  iov->reserve(count);
+  for (uint32_t c = 0; c < count; c++) {
     Bytes b;
-    Napi::Value v = chunks[i];
+    Napi::Value v = chunks[c];
     if (!BytesOf(info.Env(), v, &b)) {
-      ThrowType(info.Env(), "expected an array of Uint8Array");
-      return Napi::Value();
+      return ThrowType(info.Env(), "expected an array of Uint8Array");
     }
     size_t n = b.length;
     uint8_t* p = b.data;
@@ -150,19 +145,24 @@ Napi::Value Writev(const Napi::CallbackInfo& info) {
       n -= s;
       skip -= static_cast<int64_t>(s);
     }
-    if (n > 0) iov.push_back({p, n});
+    if (n > 0) iov->push_back({p, n});
   }
+  return true;
+}
 
+// Writes all of `iov` (IOV_MAX at a time), or until writev() fails; returns
+// the bytes written, with *err the errno that stopped it (0: all of it).
+size_t WritevAll(int fd, std::vector<struct iovec>& iov, int* err) {
   size_t done = 0;
   size_t first = 0;
-  int err = 0;
+  *err = 0;
   while (first < iov.size()) {
     int cnt = static_cast<int>(iov.size() - first < IOV_MAX ? iov.size() - first
                                                             : IOV_MAX);
     ssize_t r = writev(fd, &iov[first], cnt);
     if (r < 0) {
       if (errno == EINTR) continue;
-      err = errno;
+      *err = errno;
       break;
     }
     size_t left = static_cast<size_t>(r);
@@ -176,6 +176,21 @@ Napi::Value Writev(const Napi::CallbackInfo& info) {
       iov[first].iov_len -= left;
     }
   }
+  return done;
+}
+
+// writev(fd, chunks, skip) -> bytes written, of the chunks after skipping
+// `skip` bytes of the first ones (what an earlier short write already sent).
+Napi::Value Writev(const Napi::CallbackInfo& info) {
+  int fd;
+  int64_t skip;
+  std::vector<struct iovec> iov;
+  if (!ArgFd(info, 0, &fd) || !ArgInt(info, 2, &skip) ||
+      !ArgIovecs(info, 1, skip, &iov)) {
+    return Napi::Value();
+  }
+  int err;
+  size_t done = WritevAll(fd, iov, &err);
   Data(info)->Set(err, kSysWritev);
   return Napi::Number::New(info.Env(), static_cast<double>(done));
 }
