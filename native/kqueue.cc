@@ -131,6 +131,7 @@ class Core {
   void Drain(const struct kevent* taken, int count, int wait_errno);
   void Deliver(int wait_errno);
   void DeliverInScope(size_t count, int wait_errno);
+  bool ReserveBatch(size_t count);
   void Fold(const struct kevent& ev);
   static void OnWake(void* arg, const struct kevent* taken, int count,
                      int error);
@@ -538,23 +539,28 @@ void Core::Deliver(int wait_errno) {
   napi_close_handle_scope(env_, scope);
 }
 
-void Core::DeliverInScope(size_t count, int wait_errno) {
-  bool ok = true;
-  if (batch_capacity_ < count * 2) {
-    size_t capacity = kMinBatch;
-    while (capacity < count * 2) capacity *= 2;
-    napi_value buffer, batch;
-    void* data = nullptr;
-    ok = napi_create_arraybuffer(env_, capacity * sizeof(double), &data,
-                                 &buffer) == napi_ok &&
-         napi_create_typedarray(env_, napi_float64_array, capacity, buffer, 0,
-                                &batch) == napi_ok;
-    if (ok) {
-      batch_ref_ = Napi::Persistent(Napi::Float64Array(env_, batch));
-      batch_ = static_cast<double*>(data);
-      batch_capacity_ = capacity;
-    }
+// Makes the batch hold at least `count` pairs (a Float64Array kept between
+// wake-ups, grown by doubling). False when Node-API refused.
+bool Core::ReserveBatch(size_t count) {
+  if (batch_capacity_ >= count * 2) return true;
+  size_t capacity = kMinBatch;
+  while (capacity < count * 2) capacity *= 2;
+  napi_value buffer, batch;
+  void* data = nullptr;
+  if (napi_create_arraybuffer(env_, capacity * sizeof(double), &data,
+                              &buffer) != napi_ok ||
+      napi_create_typedarray(env_, napi_float64_array, capacity, buffer, 0,
+                             &batch) != napi_ok) {
+    return false;
   }
+  batch_ref_ = Napi::Persistent(Napi::Float64Array(env_, batch));
+  batch_ = static_cast<double*>(data);
+  batch_capacity_ = capacity;
+  return true;
+}
+
+void Core::DeliverInScope(size_t count, int wait_errno) {
+  bool ok = ReserveBatch(count);
   if (ok) {
     for (size_t i = 0; i < count; i++) {
       batch_[2 * i] = static_cast<double>(pending_[i].id);
