@@ -33,10 +33,13 @@ import { Recording } from './harness-cast';
 import { encodeKey } from './harness-keys';
 import { Screen, ScreenModel, screenUnavailable } from './harness-screen';
 import { Transcript, escapeControls } from './harness-transcript';
+import { OutputMatcher, describePattern, isPattern, type ExpectMatch, type Pattern } from './harness-match';
+import { Waits, type WaitFailure } from './harness-waits';
 import { Kqueuer } from './kqueuer';
 import { DEFAULT_TERM, spawn, type PtyProcess } from './spawn';
 
 export { Screen, type Cell, type Color, type Cursor } from './harness-screen';
+export type { ExpectMatch, Pattern } from './harness-match';
 
 /** A test runner's test, whose end closes the harness: tap's `t` (teardown) or node:test's (after). */
 export type TestContext = { teardown(fn: () => unknown): void } | { after(fn: () => unknown): void };
@@ -86,23 +89,6 @@ export interface HarnessSpawnOptions extends HarnessOptions {
   kqueuer?: Kqueuer;
 }
 
-/** A pattern for {@link Harness.expect}: a string, a RegExp (on the decoded text), or bytes. */
-export type Pattern = string | RegExp | Uint8Array;
-
-/** What {@link Harness.expect} resolves with. */
-export interface ExpectMatch {
-  /** Which of the patterns matched (0 for a single one). */
-  index: number;
-  /** The matched text (for a byte pattern, its latin1 form). */
-  match: string;
-  /** As a RegExp's result: the whole match at 0, then the capture groups. */
-  groups: (string | undefined)[];
-  /** A RegExp's named groups; empty otherwise. */
-  named: Record<string, string | undefined>;
-  /** The output between the previous match and this one. */
-  before: string;
-}
-
 /** Options of a wait. */
 export interface WaitOptions {
   /** Milliseconds before failing; default the harness's timeout. */
@@ -135,15 +121,6 @@ export class ExpectError extends Error {
 
 /** The characters of output a failure's message shows. */
 const TAIL = 2048;
-
-interface Waiter {
-  /** What it looks at: the output (checked on each read) or the screen (on each parsed write). */
-  on: 'output' | 'screen';
-  /** The wait can still be met after the output ended (waitForStable). */
-  atEnd: boolean;
-  check: () => boolean;
-  fail: (code: ExpectError['code'], why: string) => void;
-}
 
 /** A harness's options, checked, with their defaults, and its screen. */
 interface Settings {
@@ -188,16 +165,6 @@ function callSite(fn: (...args: never[]) => unknown): string {
   return (holder.stack ?? '').split('\n').slice(1).join('\n');
 }
 
-function describePattern(p: Pattern | readonly Pattern[]): string {
-  const one = (x: Pattern): string =>
-    x instanceof RegExp ? String(x) : typeof x === 'string' ? JSON.stringify(x) : `<${Buffer.from(x).toString('hex')}>`;
-  return Array.isArray(p) ? `[${(p as Pattern[]).map(one).join(', ')}]` : one(p as Pattern);
-}
-
-function isPattern(p: unknown): p is Pattern {
-  return typeof p === 'string' || p instanceof RegExp || p instanceof Uint8Array;
-}
-
 /** Drives a terminal program through a stream; see the module comment. */
 export class Harness {
   private readonly stream: Duplex;
@@ -208,14 +175,10 @@ export class Harness {
   private readonly child: PtyProcess | null;
   /** The Kqueuer the harness made, and closes; it holds the loop only while a wait runs. */
   private readonly ownKqueuer: Kqueuer | null;
-  private textCursor = 0;
-  private byteCursor = 0;
-  private ended = false;
-  /** The output has ended and the screen has parsed all of it. */
-  private screenEnded = false;
+  private readonly matcher: OutputMatcher;
+  private readonly waits: Waits;
   private closed = false;
-  private failure: Error | null = null;
-  private readonly waiters = new Set<Waiter>();
+  /** Waits running: the loop is held while there are any. */
   private holds = 0;
   /** Why there is no screen when screen: false made it so (else: the package is missing). */
   private readonly screenless: string | undefined;
@@ -270,6 +233,13 @@ export class Harness {
     this.model = settings.model;
     this.screenless = settings.screenless;
     this.out = new Transcript(settings.keep);
+    this.matcher = new OutputMatcher(this.out);
+    this.waits = new Waits({
+      screened: this.model !== null,
+      error: (code, message, site) => this.error(code, message, site),
+      hold: () => this.hold(),
+      release: () => this.release(),
+    });
     this.cast = new Recording(settings.size, settings.keep, settings.record?.input === true, settings.term);
     this.record = settings.record;
     this.testName = settings.testName;
@@ -279,11 +249,8 @@ export class Harness {
     this.ownKqueuer = own;
     stream.on('data', (chunk: Buffer | string) => this.onData(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
     stream.on('end', () => this.onEnd());
-    stream.on('error', (err) => {
-      this.failure = err;
-      this.settle();
-    });
-    this.model?.onParsed(() => this.settle('screen'));
+    stream.on('error', (err) => this.waits.streamFailed(err));
+    this.model?.onParsed(() => this.waits.changed('screen'));
     // The terminal's answers to the program's queries (cursor position,
     // device attributes, colours), as a terminal sends them: vim and others
     // wait for them.
@@ -301,74 +268,18 @@ export class Harness {
     this.out.push(chunk);
     this.cast.output(chunk);
     this.model?.write(chunk);
-    this.settle('output');
+    this.waits.changed('output');
   }
 
   private onEnd(): void {
     this.out.end();
-    this.ended = true;
-    this.settle('output');
+    this.waits.outputEnd();
     // The screen's last writes are parsed after the end: screen waits
     // fail once they are, not before.
-    if (this.model === null) this.settle();
-    else {
-      void this.model.flushed().then(() => {
-        this.screenEnded = true;
-        this.settle();
-      });
-    }
+    void this.model?.flushed().then(() => this.waits.screenParsedAll());
   }
 
-  /** Whether what a wait looks at can change no more: the output has ended (and, for the screen, is parsed). */
-  private endedFor(on: Waiter['on']): boolean {
-    return on === 'output' || this.model === null ? this.ended : this.screenEnded;
-  }
-
-  /** Checks every wait against the output and the screen; fails those that can no longer be met. */
-  private settle(only?: Waiter['on']): void {
-    for (const w of this.waiters) {
-      if (only !== undefined && w.on !== only && this.failure === null) continue;
-      if (w.check()) continue;
-      if (this.failure !== null) w.fail('ERR_EXPECT_EOF', `the stream failed (${this.failure.message})`);
-      else if (this.endedFor(w.on) && !w.atEnd) w.fail('ERR_EXPECT_EOF', 'the output ended');
-    }
-  }
-
-  /**
-   * Waits until `check` returns true, checked now and after each write;
-   * fails with the transcript and the screen after `timeout` ms, or when the
-   * output ends first.
-   */
-  private wait<T>(what: string, site: string, timeout: number, check: () => T | null, on: Waiter['on'], atEnd = false): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => waiter.fail('ERR_EXPECT_TIMEOUT', `no match in ${timeout} ms`), timeout);
-      const waiter: Waiter = {
-        on,
-        atEnd,
-        check: () => {
-          const found = check();
-          if (found === null) return false;
-          done();
-          resolve(found);
-          return true;
-        },
-        fail: (code, why) => {
-          done();
-          reject(this.error(code, `${what}: ${why}`, site));
-        },
-      };
-      const done = (): void => {
-        clearTimeout(timer);
-        if (this.waiters.delete(waiter)) this.release();
-      };
-      this.waiters.add(waiter);
-      this.hold();
-      if (waiter.check()) return;
-      if (this.failure !== null || (this.endedFor(on) && !atEnd)) this.settle();
-    });
-  }
-
-  private error(code: ExpectError['code'], message: string, site: string): ExpectError {
+  private error(code: WaitFailure, message: string, site: string): ExpectError {
     const all = this.out.all;
     const tail = all.length > TAIL ? all.slice(-TAIL) : all;
     const screen = this.model?.snapshot() ?? null;
@@ -485,72 +396,8 @@ export class Harness {
       throw invalidArgType('pattern', 'a string, a RegExp, a Uint8Array, or a non-empty array of them', pattern);
     }
     const timeout = this.timeoutOf(options);
-    const tests = (patterns as Pattern[]).map((p, i) => this.matcher(p, i));
-    return this.wait(`expect(${describePattern(pattern as Pattern)})`, site, timeout, () => this.firstMatch(tests), 'output');
-  }
-
-  /** The earliest match among `tests` in the output since the last match; it moves the cursor. */
-  private firstMatch(tests: ((commit: boolean) => { at: number; m: ExpectMatch } | null)[]): ExpectMatch | null {
-    let best: { at: number; i: number } | null = null;
-    tests.forEach((test, i) => {
-      const found = test(false);
-      if (found !== null && (best === null || found.at < best.at)) best = { at: found.at, i };
-    });
-    if (best === null) return null;
-    return tests[(best as { i: number }).i](true)!.m;
-  }
-
-  /**
-   * A test for `pattern` against the output since the last match, which
-   * moves the cursor past the match when `commit` is set. String and byte
-   * patterns remember how far they have looked, so a long output is scanned
-   * once, not once per chunk; a RegExp looks again at the whole unmatched
-   * text each time (a pattern like /x+y/ over a long run of x's is
-   * quadratic: prefer a string where one will do).
-   */
-  private matcher(pattern: Pattern, index: number): (commit: boolean) => { at: number; m: ExpectMatch } | null {
-    if (pattern instanceof RegExp) {
-      const re = new RegExp(pattern.source, pattern.flags.replace('g', ''));
-      return (commit) => {
-        const from = Math.max(this.textCursor, this.out.textStart);
-        const rest = this.out.text(from);
-        const m = re.exec(rest);
-        if (m === null) return null;
-        const at = from + m.index;
-        if (commit) this.textCursor = at + m[0].length;
-        return { at, m: { index, match: m[0], groups: [...m], named: { ...m.groups }, before: rest.slice(0, m.index) } };
-      };
-    }
-    if (typeof pattern === 'string') {
-      let scanned = 0;
-      return (commit) => {
-        const from = Math.max(this.textCursor, scanned - pattern.length + 1, this.out.textStart);
-        const at = this.out.indexOf(pattern, from);
-        if (at < 0) {
-          scanned = this.out.textEnd;
-          return null;
-        }
-        const before = this.out.text(this.textCursor, at);
-        if (commit) this.textCursor = at + pattern.length;
-        return { at, m: { index, match: pattern, groups: [pattern], named: {}, before } };
-      };
-    }
-    let scanned = 0;
-    return (commit) => {
-      const all = this.out.bytes();
-      const base = this.out.byteStart;
-      const from = Math.max(this.byteCursor, scanned - pattern.length + 1, base);
-      const i = all.indexOf(pattern, from - base);
-      if (i < 0) {
-        scanned = this.out.byteEnd;
-        return null;
-      }
-      const before = all.subarray(Math.max(0, this.byteCursor - base), i).toString('latin1');
-      if (commit) this.byteCursor = base + i + pattern.length;
-      const match = Buffer.from(pattern).toString('latin1');
-      // A byte match's place in the text is not known: it sorts after text matches.
-      return { at: Number.MAX_SAFE_INTEGER, m: { index, match, groups: [match], named: {}, before } };
-    };
+    const what = `expect(${describePattern(pattern as Pattern)})`;
+    return this.waits.wait(what, site, timeout, this.matcher.firstOf(patterns as Pattern[]), 'output');
   }
 
   /**
@@ -589,7 +436,7 @@ export class Harness {
       test = () => (shown(model.lines().join('\n')) ? model.snapshot() : null);
     }
     const what = `waitFor(${typeof condition === 'function' ? condition.name || 'a function' : describePattern(condition)})`;
-    return this.wait(what, site, timeout, test, 'screen');
+    return this.waits.wait(what, site, timeout, test, 'screen');
   }
 
   /**
@@ -618,7 +465,7 @@ export class Harness {
       }
     });
     try {
-      return await this.wait(
+      return await this.waits.wait(
         `waitForStable({ quietMs: ${quiet} })`,
         site,
         timeout,
@@ -628,7 +475,7 @@ export class Harness {
           clearTimeout(timer);
           const left = since + quiet - Date.now();
           if (left <= 0) return model.snapshot();
-          timer = setTimeout(() => this.settle(), left);
+          timer = setTimeout(() => this.waits.changed(), left);
           return null;
         },
         'screen',
@@ -684,7 +531,7 @@ export class Harness {
     this.hold();
     try {
       const code = await this.exitCode;
-      if (!this.ended && !this.stream.readableEnded && !this.stream.destroyed) await once(this.stream, 'end');
+      if (!this.waits.ended && !this.stream.readableEnded && !this.stream.destroyed) await once(this.stream, 'end');
       return code;
     } finally {
       this.release();
@@ -702,7 +549,7 @@ export class Harness {
     if (this.record?.when === 'always') this.saveRecording();
     this.stream.destroy();
     this.ownKqueuer?.close();
-    for (const w of this.waiters) w.fail('ERR_EXPECT_EOF', 'the harness was closed');
+    this.waits.failAll('the harness was closed');
     this.model?.dispose();
   }
 }
