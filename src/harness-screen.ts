@@ -154,6 +154,26 @@ export class ScreenModel {
     this.term.onData(listener);
   }
 
+  /**
+   * How long the screen has been unchanged (its text, cursor, title and
+   * buffer), followed from now on each parsed write until `stop()`.
+   */
+  watchChanges(): { quietFor(): number; stop(): void } {
+    const look = (): string => {
+      const s = this.snapshot();
+      return `${s.lines.join('\n')}\0${s.cursor.row},${s.cursor.col},${s.cursor.visible}\0${s.title}\0${s.alternate}`;
+    };
+    let last = look();
+    let since = Date.now();
+    const stop = this.onParsed(() => {
+      const now = look();
+      if (now === last) return;
+      last = now;
+      since = Date.now();
+    });
+    return { quietFor: () => Date.now() - since, stop };
+  }
+
   /** Resolves once everything written so far has been parsed. */
   flushed(): Promise<void> {
     return new Promise((resolve) => this.term.write('', resolve));

@@ -450,40 +450,22 @@ export class Harness {
     const timeout = this.timeoutOf(options);
     const quiet = validateInteger(options.quietMs ?? 200, 'options.quietMs', 1, 0x7fffffff);
     await model.flushed();
-    const look = (): string => {
-      const s = model.snapshot();
-      return `${s.lines.join('\n')}\0${s.cursor.row},${s.cursor.col},${s.cursor.visible}\0${s.title}\0${s.alternate}`;
-    };
-    let last = look();
-    let since = Date.now();
+    const changes = model.watchChanges();
     let timer: NodeJS.Timeout | undefined;
-    const stopListening = model.onParsed(() => {
-      const now = look();
-      if (now !== last) {
-        last = now;
-        since = Date.now();
-      }
-    });
+    // Each check sets the next: a write that changes the screen restarts
+    // the quiet stretch; a stretch with none is seen by the timer.
+    const quietScreen = (): Screen | null => {
+      clearTimeout(timer);
+      const left = quiet - changes.quietFor();
+      if (left <= 0) return model.snapshot();
+      timer = setTimeout(() => this.waits.changed(), left);
+      return null;
+    };
     try {
-      return await this.waits.wait(
-        `waitForStable({ quietMs: ${quiet} })`,
-        site,
-        timeout,
-        () => {
-          // Each check sets the next: a write changes `since`; a quiet
-          // stretch is seen by this timer.
-          clearTimeout(timer);
-          const left = since + quiet - Date.now();
-          if (left <= 0) return model.snapshot();
-          timer = setTimeout(() => this.waits.changed(), left);
-          return null;
-        },
-        'screen',
-        true,
-      );
+      return await this.waits.wait(`waitForStable({ quietMs: ${quiet} })`, site, timeout, quietScreen, 'screen', true);
     } finally {
       clearTimeout(timer);
-      stopListening();
+      changes.stop();
     }
   }
 
