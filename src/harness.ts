@@ -319,10 +319,11 @@ export class Harness {
     if (--this.holds === 0 && !this.closed) this.ownKqueuer?.unref();
   }
 
-  private checkOpen(site: string): void {
+  /** Throws ERR_HARNESS_CLOSED after close(), from `caller`'s call site (taken only then, unless given). */
+  private checkOpen(caller: (...args: never[]) => unknown, site?: string): void {
     if (!this.closed) return;
     const err = codedError('ERR_HARNESS_CLOSED', 'the harness is closed');
-    err.stack = `${err.name} [ERR_HARNESS_CLOSED]: ${err.message}\n${site}`;
+    err.stack = `${err.name} [ERR_HARNESS_CLOSED]: ${err.message}\n${site ?? callSite(caller)}`;
     throw err;
   }
 
@@ -338,17 +339,15 @@ export class Harness {
 
   /** Writes `data` to the program; resolves once it is in the kernel. */
   async send(data: string | Uint8Array): Promise<void> {
-    this.checkOpen(callSite(this.send));
+    this.checkOpen(this.send);
     if (typeof data !== 'string' && !(data instanceof Uint8Array)) throw invalidArgType('data', 'a string or a Uint8Array', data);
-    this.cast.sent(data);
-    await new Promise<void>((resolve, reject) => {
-      this.stream.write(data, (err) => (err ? reject(err) : resolve()));
-    });
+    await this.write(data);
   }
 
   /** Types `text` as a person would: its characters as they are. */
   async type(text: string): Promise<void> {
-    await this.send(validateString(text, 'text'));
+    this.checkOpen(this.type);
+    await this.write(validateString(text, 'text'));
   }
 
   /**
@@ -361,10 +360,10 @@ export class Harness {
    * @throws ERR_INVALID_ARG_VALUE for a key it does not know.
    */
   async press(key: string): Promise<void> {
-    this.checkOpen(callSite(this.press));
+    this.checkOpen(this.press);
     validateString(key, 'key');
     const modes = this.model?.keyModes ?? { applicationCursorKeys: false, applicationKeypad: false };
-    await this.send(encodeKey(key, modes));
+    await this.write(encodeKey(key, modes));
   }
 
   /**
@@ -373,10 +372,18 @@ export class Harness {
    * (`CSI ? 2004 h`).
    */
   async paste(text: string): Promise<void> {
-    this.checkOpen(callSite(this.paste));
+    this.checkOpen(this.paste);
     validateString(text, 'text');
     const body = text.replace(/\r?\n/g, '\r');
-    await this.send(this.model?.bracketedPaste ? `\x1b[200~${body}\x1b[201~` : body);
+    await this.write(this.model?.bracketedPaste ? `\x1b[200~${body}\x1b[201~` : body);
+  }
+
+  /** Writes to the program and records it; resolves once it is in the kernel. */
+  private async write(data: string | Uint8Array): Promise<void> {
+    this.cast.sent(data);
+    await new Promise<void>((resolve, reject) => {
+      this.stream.write(data, (err) => (err ? reject(err) : resolve()));
+    });
   }
 
   /**
@@ -390,7 +397,7 @@ export class Harness {
    */
   async expect(pattern: Pattern | readonly Pattern[], options: WaitOptions = {}): Promise<ExpectMatch> {
     const site = callSite(this.expect);
-    this.checkOpen(site);
+    this.checkOpen(this.expect, site);
     const patterns = Array.isArray(pattern) ? (pattern as readonly unknown[]) : [pattern];
     if (patterns.length === 0 || !patterns.every(isPattern)) {
       throw invalidArgType('pattern', 'a string, a RegExp, a Uint8Array, or a non-empty array of them', pattern);
@@ -418,7 +425,7 @@ export class Harness {
    */
   async waitFor(condition: ScreenCondition, options: WaitOptions = {}): Promise<Screen> {
     const site = callSite(this.waitFor);
-    this.checkOpen(site);
+    this.checkOpen(this.waitFor, site);
     const model = this.requireScreen();
     if (typeof condition !== 'string' && !(condition instanceof RegExp) && typeof condition !== 'function') {
       throw invalidArgType('condition', 'a string, a RegExp or a function', condition);
@@ -445,7 +452,7 @@ export class Harness {
    */
   async waitForStable(options: WaitOptions & { quietMs?: number } = {}): Promise<Screen> {
     const site = callSite(this.waitForStable);
-    this.checkOpen(site);
+    this.checkOpen(this.waitForStable, site);
     const model = this.requireScreen();
     const timeout = this.timeoutOf(options);
     const quiet = validateInteger(options.quietMs ?? 200, 'options.quietMs', 1, 0x7fffffff);
@@ -496,7 +503,7 @@ export class Harness {
 
   /** Resizes the pty (the program gets SIGWINCH) and the screen together. */
   resize(size: WinSize): void {
-    this.checkOpen(callSite(this.resize));
+    this.checkOpen(this.resize);
     if (this.child !== null) this.child.resize(size);
     else if (typeof (this.stream as { resize?: unknown }).resize === 'function')
       (this.stream as unknown as { resize(s: WinSize): void }).resize(size);

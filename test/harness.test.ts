@@ -76,6 +76,10 @@ t.test('bad arguments fail at once with stable codes; a call after close() too',
   await t.rejects(pending, { code: 'ERR_EXPECT_EOF', message: /the harness was closed/ }, 'a wait running at close() fails');
   await t.rejects(h.expect('x'), { code: 'ERR_HARNESS_CLOSED' }, 'expect() after close()');
   await t.rejects(h.send('x'), { code: 'ERR_HARNESS_CLOSED' }, 'send() after close()');
+  const closed = (await h.press('Enter').catch((e: unknown) => e)) as Error;
+  t.equal((closed as { code?: string }).code, 'ERR_HARNESS_CLOSED', 'press() after close()');
+  const frames = closed.stack!.split('\n').filter((l) => l.startsWith('    at '));
+  t.match(frames[0], /harness\.test\.ts:\d+/, `its stack starts at the test's line (${frames[0]?.trim()})`);
 });
 
 t.test('binary-safe; a match or a UTF-8 character split across chunks is found', async (t) => {
