@@ -494,10 +494,10 @@ export class Harness {
   /**
    * Sends a signal to the spawned program (default SIGTERM), as
    * ChildProcess's kill(); false if it has exited.
-   * @throws ERR_HARNESS_CLOSED for an attached stream, whose program it does not know.
+   * @throws ERR_INVALID_STATE for an attached stream, whose program it does not know.
    */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
-    if (this.child === null) throw codedError('ERR_HARNESS_CLOSED', 'kill(): this harness drives a stream, not a program it spawned');
+    if (this.child === null) throw codedError('ERR_INVALID_STATE', 'kill(): this harness drives a stream, not a program it spawned');
     return this.child.kill(signal);
   }
 

@@ -95,6 +95,8 @@ t.test('binary-safe; a match or a UTF-8 character split across chunks is found',
   const m = await h.expect(Buffer.from([0xff, 0xfe]));
   t.equal(m.before, 'price: 5€ done\u0000\u0001\u0002'.replace('€', Buffer.from('€').toString('latin1')), 'bytes before the byte match');
   t.same([...h.transcriptBytes().subarray(-6)], [0, 1, 2, 0xff, 0xfe, 3], 'the raw bytes are kept');
+  t.throws(() => h.kill(), { code: 'ERR_INVALID_STATE' }, 'kill() of an attached stream: no program of its own to signal');
+  t.equal(h.pid, undefined, 'and no pid');
   pipe.end();
   await t.rejects(
     h.expect('not there'),
