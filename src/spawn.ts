@@ -73,8 +73,7 @@ const consoleOptionKeys = ['readableHighWaterMark', 'writableHighWaterMark', 're
  * the moment its pid may be reused, `lost` when its Kqueuer closed first.
  */
 class Life {
-  phase: 'running' | 'reaped' | 'lost' = 'running';
-  status: ExitStatus | null = null;
+  private state: { phase: 'running' } | { phase: 'reaped'; status: ExitStatus } | { phase: 'lost' } = { phase: 'running' };
   readonly promise: Promise<ExitStatus>;
   private resolve!: (status: ExitStatus) => void;
   private reject!: (err: Error) => void;
@@ -87,14 +86,22 @@ class Life {
     this.promise.catch(() => {}); // Awaiting it is optional.
   }
 
+  get running(): boolean {
+    return this.state.phase === 'running';
+  }
+
+  /** How it ended, once reaped; null before, or when it was lost. */
+  get status(): ExitStatus | null {
+    return this.state.phase === 'reaped' ? this.state.status : null;
+  }
+
   exited(status: ExitStatus): void {
-    this.phase = 'reaped';
-    this.status = status;
+    this.state = { phase: 'reaped', status };
     this.resolve(status);
   }
 
   lost(err: Error): void {
-    this.phase = 'lost';
+    this.state = { phase: 'lost' };
     this.reject(err);
   }
 }
@@ -149,7 +156,7 @@ export class PtyProcess {
    */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
     const n = signalNumber(signal);
-    if (this.life.phase !== 'running') return false;
+    if (!this.life.running) return false;
     try {
       process.kill(this.pid, n);
       return true;
