@@ -159,9 +159,10 @@ export class ScreenModel {
    * buffer), followed from now on each parsed write until `stop()`.
    */
   watchChanges(): { quietFor(): number; stop(): void } {
+    // What a snapshot shows but its cells: none are copied per write.
     const look = (): string => {
-      const s = this.snapshot();
-      return `${s.lines.join('\n')}\0${s.cursor.row},${s.cursor.col},${s.cursor.visible}\0${s.title}\0${s.alternate}`;
+      const buf = this.term.buffer.active;
+      return `${this.lines().join('\n')}\0${buf.cursorY},${buf.cursorX},${this.cursorVisible}\0${this.title}\0${buf.type}`;
     };
     let last = look();
     let since = Date.now();
