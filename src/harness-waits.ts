@@ -54,11 +54,11 @@ export class Waits {
     }
   }
 
-  /** The output ended; the screen's end follows with screenParsedAll() (at once without a screen). */
+  /** The output ended; with a screen, its end follows with screenParsedAll(). */
   outputEnd(): void {
     this.outputEnded = true;
+    // Without a screen every wait is on the output, and its end is theirs.
     this.changed('output');
-    if (!this.host.screened) this.changed();
   }
 
   /** The screen has parsed the output's last write. */
