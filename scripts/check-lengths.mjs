@@ -81,10 +81,10 @@ function checkCpp(file) {
 }
 
 for (const dir of ['src', 'native']) {
-  for (const name of fs.readdirSync(path.join(root, dir)).sort()) {
-    const file = path.join(dir, name);
-    if (name.endsWith('.ts')) checkTs(path.join(root, file));
-    else if (/\.(cc|h)$/.test(name)) checkCpp(path.join(root, file));
+  for (const name of fs.readdirSync(path.join(root, dir), { recursive: true }).sort()) {
+    const file = path.join(root, dir, name);
+    if (name.endsWith('.ts')) checkTs(file);
+    else if (/\.(cc|h)$/.test(name)) checkCpp(file);
   }
 }
 

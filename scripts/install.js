@@ -25,7 +25,7 @@ function wantsSource() {
 }
 
 function prebuiltLoads() {
-  const loader = path.join(root, 'dist', 'addon-loader.js');
+  const loader = path.join(root, 'dist', 'addon', 'loader.js');
   if (!fs.existsSync(loader)) return 'no dist/ (a git checkout)';
   try {
     const { path: file } = require(loader).loadPrebuilt(root);

@@ -11,7 +11,7 @@
 // from their own `objdump -T`; every `--against` binary is checked to need
 // no less, so the table cannot silently go stale). The file is named for
 // Node-API 8 and the libuv major of the headers it was compiled with (see
-// src/addon-loader.ts).
+// src/addon/loader.ts).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -9,7 +9,7 @@
  * keeps a user's call from making.
  */
 import * as util from 'node:util';
-import type { NativeBinding } from './binding';
+import type { NativeBinding } from './addon/binding';
 
 /** An error from a system call, shaped like Node's own (`read EIO`). */
 export interface SystemError extends Error {

@@ -12,9 +12,9 @@
  * {@link KqueueConsoleEvents}.
  * @module
  */
-export { Kqueuer, type KqueuerOptions } from './kqueuer';
-export type { Wakeup } from './wakeup';
-export { KqueueConsole } from './kqueue-console';
+export { Kqueuer, type KqueuerOptions } from './kqueuer/kqueuer';
+export type { Wakeup } from './kqueuer/wakeup';
+export { KqueueConsole } from './stream/kqueue-console';
 export type {
   KqueueConsoleEvents,
   KqueueConsoleOptions,
@@ -22,12 +22,12 @@ export type {
   ShutdownError,
   ShutdownResult,
   TerminalOperations,
-} from './kqueue-console';
-export { Console, openPty, ptyFromFd, current } from './console';
-export type { ConsoleOptions, Pty, RawOptions, WinSize } from './console';
+} from './stream/kqueue-console';
+export { Console, openPty, ptyFromFd, current } from './tty/console';
+export type { ConsoleOptions, Pty, RawOptions, WinSize } from './tty/console';
 export type { CodedError, ErrorCode, SystemError } from './errors';
-export type { AnyListener, DuplexEvent, Listener, OtherEvent, WriteCallback } from './console-events';
-export { spawn, PtyProcess, DEFAULT_TERM } from './spawn';
-export type { ExitStatus, SpawnOptions } from './spawn';
-export { fromNodePty } from './node-pty';
-export type { NodePtyConsoleOptions, NodePtyLike } from './node-pty';
+export type { AnyListener, DuplexEvent, Listener, OtherEvent, WriteCallback } from './stream/events';
+export { spawn, PtyProcess, DEFAULT_TERM } from './process/spawn';
+export type { ExitStatus, SpawnOptions } from './process/spawn';
+export { fromNodePty } from './process/node-pty';
+export type { NodePtyConsoleOptions, NodePtyLike } from './process/node-pty';

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { findPrebuild, loadAddon, prebuildFileName, runtimeTag, type RuntimeTag } from '../src/addon-loader';
+import { findPrebuild, loadAddon, prebuildFileName, runtimeTag, type RuntimeTag } from '../src/addon/loader';
 
 function packageWith(t: { teardown(fn: () => void): void }, names: string[], dir = 'linux-x64'): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-loader-'));

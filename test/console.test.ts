@@ -3,7 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
-import { binding } from '../src/binding';
+import { binding } from '../src/addon/binding';
 import { Console, openPty, ptyFromFd } from '../src/index';
 import { isOpen } from './helpers/fds';
 import { collect, exitCode, outputOf, spawnOnSlave } from './helpers/pty';

@@ -142,7 +142,7 @@ t.test('the transcript kept is bounded, whatever the program prints', async (t) 
 
 t.test('a harness left open does not keep the process alive; test: t closes it', async (t) => {
   const script = `
-    const { Harness } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'harness.js'))});
+    const { Harness } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'harness', 'index.js'))});
     const h = Harness.spawn('sleep', { args: ['30'] });
     console.log(h.pid);
   `;
@@ -230,7 +230,7 @@ t.test(
       file,
       [
         "const { test } = require('node:test');",
-        `const { Harness } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'harness.js'))});`,
+        `const { Harness } = require(${JSON.stringify(path.join(__dirname, '..', 'dist', 'harness', 'index.js'))});`,
         "test('forgets close', (t) => {",
         "  const h = Harness.spawn('sleep', { args: ['30'], test: t });",
         "  console.log('PID=' + h.pid);",

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { binding } from '../src/binding';
+import { binding } from '../src/addon/binding';
 import { fdsBackTo, isOpen, openFdCount, openFifo } from './helpers/fds';
 import { kqueuerFor, ptyFor, within } from './helpers/fixtures';
 

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import t from 'tap';
-import { binding } from '../src/binding';
+import { binding } from '../src/addon/binding';
 import { within } from './helpers/fixtures';
 
 const native = binding();

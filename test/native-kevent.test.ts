@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { addonPath } from '../src/binding';
+import { addonPath } from '../src/addon/binding';
 
 // The test binary is built in the same cmake build tree as the addon under
 // test, so a sanitizer build of the addon comes with a sanitizer build of it.

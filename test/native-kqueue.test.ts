@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
-import { addonPath, binding } from '../src/binding';
+import { addonPath, binding } from '../src/addon/binding';
 import { fdsBackTo, isOpen, openFdCount } from './helpers/fds';
 import { waiterThreads, waiterThreadsBackTo } from './helpers/threads';
 import { RecordingKqueue, WAKEUP } from './helpers/native-events';

@@ -1,9 +1,9 @@
 // The read policy's truth table: every situation a console's read can be in,
-// and the early stops it allows (src/read-policy.ts states the contract).
+// and the early stops it allows (src/stream/read-policy.ts states the contract).
 // Written out row by row, not computed, so that a change to the policy has
 // to change a row here too.
 import t from 'tap';
-import { readFlags } from '../src/read-policy';
+import { readFlags } from '../src/stream/read-policy';
 
 const TABLE = `
 isTty ptyMaster crowded hangupPending draining | noWait stopSmall

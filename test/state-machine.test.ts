@@ -3,9 +3,9 @@
 // write of an exact size, a spurious edge, an odd errno).
 import * as os from 'node:os';
 import t from 'tap';
-import type { Console } from '../src/console';
-import { kReady, type ConsoleIo, type Registration } from '../src/console-io';
-import { KqueueConsole, type KqueueConsoleOptions } from '../src/kqueue-console';
+import type { Console } from '../src/tty/console';
+import { kReady, type ConsoleIo, type Registration } from '../src/stream/ports';
+import { KqueueConsole, type KqueueConsoleOptions } from '../src/stream/kqueue-console';
 
 const { EAGAIN, EIO, EBADF, EINVAL } = os.constants.errno;
 const bits = { READABLE: 1, WRITABLE: 2, HANGUP: 4, EXITED: 8 };

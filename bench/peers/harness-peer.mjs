@@ -51,7 +51,7 @@ if (peer === 'xterm alone') {
   if (shown !== MARK) throw new Error(`the screen's last line is ${JSON.stringify(shown)}`);
   result = { bytes, seconds, peakRss: stop() };
 } else {
-  const { Harness } = require(`${root}dist/harness.js`);
+  const { Harness } = require(`${root}dist/harness/index.js`);
   const screen = peer === 'harness waitFor';
   const stop = rssSampler();
   const t0 = performance.now();

@@ -15,7 +15,7 @@ import { Writable } from 'node:stream';
 const require = createRequire(import.meta.url);
 const root = new URL('../../', import.meta.url).pathname;
 const lib = require(`${root}dist/index.js`);
-const { kReady } = require(`${root}dist/console-io.js`);
+const { kReady } = require(`${root}dist/stream/ports.js`);
 
 const [peer, workload, json] = process.argv.slice(2);
 const ONREAD = ' (onread)';

@@ -5,7 +5,7 @@
  * the reason printed in the TAP output; nothing else is skipped.
  * test/native/kevent_test.cc lists those of the kevent layer.
  */
-import { binding } from '../../src/binding';
+import { binding } from '../../src/addon/binding';
 
 export const onLibkqueue = binding().backend === 'libkqueue';
 

@@ -1,4 +1,4 @@
-import { binding, type NativeKqueue } from '../../src/binding';
+import { binding, type NativeKqueue } from '../../src/addon/binding';
 
 /**
  * The wake-up the native tests ask for: KQUEUE_CONSOLE_WAKEUP (which the

@@ -1,9 +1,9 @@
 // Shutdown at random moments with reads and writes in flight, and fd numbers
 // reused at once by new consoles.
 import t from 'tap';
-import { binding } from '../../src/binding';
+import { binding } from '../../src/addon/binding';
 import { Kqueuer, openPty, type KqueueConsole, type ShutdownError } from '../../src/index';
-import { kReady } from '../../src/console-io';
+import { kReady } from '../../src/stream/ports';
 import { scaled, rng, seed } from '../helpers/scale';
 
 const { READABLE } = binding().bits;

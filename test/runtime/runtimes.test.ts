@@ -9,7 +9,7 @@ import t from 'tap';
 // The compiled package: Deno runs TypeScript as ES modules, and src/ is
 // written for CommonJS (__dirname).
 import * as kqc from '../../dist/index.js';
-import { runtimeWithoutLibuv } from '../../dist/wakeup.js';
+import { runtimeWithoutLibuv } from '../../dist/kqueuer/wakeup.js';
 import { waiterThreads, waiterThreadsBackTo } from '../helpers/threads';
 
 const runtime = runtimeWithoutLibuv();

@@ -3,9 +3,9 @@
  * console is gone: the {@link Registration} a console stream is given.
  */
 import * as util from 'node:util';
-import type { NativeBinding, NativeKqueue } from './binding';
-import { lastError } from './errors';
-import type { Registration } from './console-io';
+import type { NativeBinding, NativeKqueue } from '../addon/binding';
+import { lastError } from '../errors';
+import type { Registration } from '../stream/ports';
 
 const debug = util.debuglog('kqueue-console');
 

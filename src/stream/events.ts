@@ -1,7 +1,7 @@
 /**
  * The types of a console stream's events and of its shutdown's outcome.
  */
-import type { CodedError, SystemError } from './errors';
+import type { CodedError, SystemError } from '../errors';
 
 /** A write()'s callback. */
 export type WriteCallback = (err?: Error | null) => void;

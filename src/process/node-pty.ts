@@ -10,11 +10,11 @@
  * as the master hangs up. node-pty is never imported: any object shaped like
  * its IPty will do, and the core library loads without it.
  */
-import { sharedKqueuer, type Kqueuer } from './kqueuer';
-import { binding } from './binding';
-import { lastError } from './errors';
-import { invalidArgValue } from './validators';
-import type { KqueueConsole, KqueueConsoleOptions } from './kqueue-console';
+import { sharedKqueuer, type Kqueuer } from '../kqueuer/kqueuer';
+import { binding } from '../addon/binding';
+import { lastError } from '../errors';
+import { invalidArgValue } from '../validators';
+import type { KqueueConsole, KqueueConsoleOptions } from '../stream/kqueue-console';
 
 /** Options of {@link fromNodePty}: those of {@link Kqueuer.add} but `autoClose` (the duplicate it reads is always closed with the stream). */
 export type NodePtyConsoleOptions = Omit<KqueueConsoleOptions, 'autoClose'>;

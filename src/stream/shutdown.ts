@@ -6,7 +6,7 @@
  * are done. Whatever close does, the console is woken and the promise
  * settles: with the console's result, or rejected with what close threw.
  */
-import type { ShutdownResult } from './console-events';
+import type { ShutdownResult } from './events';
 
 export type ShutdownPhase = 'closing' | 'woken' | 'settled';
 

@@ -26,20 +26,20 @@
 import { once } from 'node:events';
 import * as os from 'node:os';
 import type { Duplex } from 'node:stream';
-import type { WinSize } from './console';
-import { codedError } from './errors';
-import { invalidArgType, validateInteger, validateObject, validateString } from './validators';
-import { Recording } from './harness-cast';
-import { encodeKey } from './harness-keys';
-import { Screen, ScreenModel, screenUnavailable } from './harness-screen';
-import { Transcript, escapeControls } from './harness-transcript';
-import { OutputMatcher, describePattern, isPattern, type ExpectMatch, type Pattern } from './harness-match';
-import { Waits, type WaitFailure } from './harness-waits';
-import { Kqueuer } from './kqueuer';
-import { DEFAULT_TERM, spawn, type PtyProcess } from './spawn';
+import type { WinSize } from '../tty/console';
+import { codedError } from '../errors';
+import { invalidArgType, validateInteger, validateObject, validateString } from '../validators';
+import { Recording } from './cast';
+import { encodeKey } from './keys';
+import { Screen, ScreenModel, screenUnavailable } from './screen';
+import { Transcript, escapeControls } from './transcript';
+import { OutputMatcher, describePattern, isPattern, type ExpectMatch, type Pattern } from './match';
+import { Waits, type WaitFailure } from './waits';
+import { Kqueuer } from '../kqueuer/kqueuer';
+import { DEFAULT_TERM, spawn, type PtyProcess } from '../process/spawn';
 
-export { Screen, type Cell, type Color, type Cursor } from './harness-screen';
-export type { ExpectMatch, Pattern } from './harness-match';
+export { Screen, type Cell, type Color, type Cursor } from './screen';
+export type { ExpectMatch, Pattern } from './match';
 
 /** A test runner's test, whose end closes the harness: tap's `t` (teardown) or node:test's (after). */
 export type TestContext = { teardown(fn: () => unknown): void } | { after(fn: () => unknown): void };

@@ -2,7 +2,7 @@
  * The options of {@link Kqueuer.add}: their types, their validation, and every
  * default and limit as a named constant.
  */
-import { codedError } from './errors';
+import { codedError } from '../errors';
 import {
   invalidArgType,
   invalidArgValue,
@@ -11,7 +11,7 @@ import {
   validateInteger,
   validateObject,
   validateOptions,
-} from './validators';
+} from '../validators';
 
 /** The readable and writable sides' default high-water marks, in bytes (as `net.Socket`'s). */
 export const DEFAULT_HIGH_WATER_MARK = 64 * 1024;

@@ -7,7 +7,7 @@
  * through {@link lastError} in errors.ts. This interface is also what a fake
  * used by deterministic tests of the stream state machine implements.
  */
-import { loadAddon } from './addon-loader';
+import { loadAddon } from './loader';
 
 /** Readiness bits delivered per registration id. */
 export interface ReadinessBits {
@@ -143,7 +143,7 @@ export function binding(): NativeBinding {
   return loaded.exports;
 }
 
-/** The file the addon was loaded from (see addon-loader.ts for the order). */
+/** The file the addon was loaded from (see loader.ts for the order). */
 export function addonPath(): string {
   binding();
   return loaded!.path;

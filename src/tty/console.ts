@@ -4,10 +4,10 @@
  * Reset, Size, Name, Fd).
  */
 import * as os from 'node:os';
-import { binding } from './binding';
-import { adoptFd, closeOwned } from './fd-ownership';
-import { codedError, lastError, systemError } from './errors';
-import { validateBoolean, validateFd, validateInteger, validateObject, validateOptions } from './validators';
+import { binding } from '../addon/binding';
+import { adoptFd, closeOwned } from '../addon/fd-ownership';
+import { codedError, lastError, systemError } from '../errors';
+import { validateBoolean, validateFd, validateInteger, validateObject, validateOptions } from '../validators';
 
 /** A terminal window size, as TIOCGWINSZ/TIOCSWINSZ carry it. */
 export interface WinSize {

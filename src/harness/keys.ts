@@ -5,7 +5,7 @@
  * Function Keys" and "VT220-Style Function Keys".
  * @internal
  */
-import { codedError } from './errors';
+import { codedError } from '../errors';
 
 /** The terminal modes that change what a key sends. */
 export interface KeyModes {

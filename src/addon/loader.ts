@@ -15,10 +15,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { codedError } from './errors';
+import { codedError } from '../errors';
 
-/** The package root: the directory above `dist/` (or `src/` under the tests). */
-export const packageRoot = path.join(__dirname, '..');
+/** The package root: two directories above this file (`dist/addon/`, or `src/addon/` under the tests). */
+export const packageRoot = path.join(__dirname, '..', '..');
 
 /** What a prebuilt binary must have been built for, to load in this process. */
 export interface RuntimeTag {

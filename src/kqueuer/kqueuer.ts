@@ -4,23 +4,23 @@
  */
 import * as os from 'node:os';
 import * as util from 'node:util';
-import { binding, type EventsCallback, type NativeBinding, type NativeKqueue } from './binding';
-import { Console } from './console';
-import { codedError, lastError, systemError } from './errors';
-import { validateFd, validateOptions } from './validators';
+import { binding, type EventsCallback, type NativeBinding, type NativeKqueue } from '../addon/binding';
+import { Console } from '../tty/console';
+import { codedError, lastError, systemError } from '../errors';
+import { validateFd, validateOptions } from '../validators';
 import { wakeupOf, type Wakeup } from './wakeup';
-import { validateConsoleOptions, type KqueueConsoleOptions } from './console-options';
-import { adoptFd, consoleOwnsFd, streamClosesFd } from './fd-ownership';
-import { kReady } from './console-io';
+import { validateConsoleOptions, type KqueueConsoleOptions } from '../stream/options';
+import { adoptFd, consoleOwnsFd, streamClosesFd } from '../addon/fd-ownership';
+import { kReady } from '../stream/ports';
 import type { ChildHandlers, ChildWatch, SpawnRequest } from './child';
-import { Children } from './kqueuer-children';
-import { ConsoleRegistration, type RegistrationOwner } from './kqueuer-registration';
-import { KqueueConsole } from './kqueue-console';
-import { ReadBuffer } from './read-buffer';
+import { Children } from './children';
+import { ConsoleRegistration, type RegistrationOwner } from './registration';
+import { KqueueConsole } from '../stream/kqueue-console';
+import { ReadBuffer } from '../stream/read-buffer';
 
 const debug = util.debuglog('kqueue-console');
 
-/** @internal How spawn() starts a program through a Kqueuer (see src/child.ts). */
+/** @internal How spawn() starts a program through a Kqueuer (see child.ts). */
 export const kSpawnChild = Symbol('kqueue-console.spawnChild');
 
 /** Options of {@link Kqueuer}'s constructor. */

@@ -5,9 +5,9 @@
  * @module
  */
 import type { IBufferCell, Terminal as XTerm } from '@xterm/headless';
-import { codedError } from './errors';
-import { validateInteger } from './validators';
-import type { KeyModes } from './harness-keys';
+import { codedError } from '../errors';
+import { validateInteger } from '../validators';
+import type { KeyModes } from './keys';
 
 /** A colour: a palette index (0-255), `#rrggbb`, or null for the terminal's default. */
 export type Color = number | string | null;

@@ -7,13 +7,13 @@
  * whose other side is gone, for now), then wait for the next READ edge; a
  * spurious edge costs one read. Reading that stopped for backpressure, not
  * EAGAIN, goes on at the next readStart() without an edge. Reads may stop early
- * only as src/read-policy.ts allows.
+ * only as read-policy.ts allows.
  */
 import * as os from 'node:os';
 import { debuglog } from 'node:util';
-import type { OnRead } from './console-options';
-import { codedError, systemError } from './errors';
-import type { ConsoleIo } from './console-io';
+import type { OnRead } from './options';
+import { codedError, systemError } from '../errors';
+import type { ConsoleIo } from './ports';
 import type { ReadBuffer } from './read-buffer';
 import { readFlags } from './read-policy';
 

@@ -1,7 +1,7 @@
 /**
  * KqueueConsole: a console fd as a Node Duplex stream, driven by readiness
- * edges from its Kqueuer. The read side is src/console-reader.ts, the write
- * side src/console-writer.ts; this file is the Duplex glue, shutdown(),
+ * edges from its Kqueuer. The read side is reader.ts, the write
+ * side writer.ts; this file is the Duplex glue, shutdown(),
  * close() and the console operations.
  *
  * It does not know the Kqueuer: it gets a narrow Registration and the native
@@ -9,21 +9,21 @@
  */
 import * as os from 'node:os';
 import { Duplex } from 'node:stream';
-import { Console } from './console';
-import { DEFAULT_HIGH_WATER_MARK } from './console-options';
-import { ConsoleReader } from './console-reader';
-import { ConsoleWriter } from './console-writer';
-import type { AnyListener, KqueueConsoleEvents, Listener, OtherEvent, ShutdownResult, WriteCallback } from './console-events';
-import type { ConsoleIo, KqueueConsoleInit, Registration } from './console-io';
-import { kReady } from './console-io';
-import { codedError, systemError } from './errors';
-import { validateFunction } from './validators';
-import { closeStreamFd } from './fd-ownership';
+import { Console } from '../tty/console';
+import { DEFAULT_HIGH_WATER_MARK } from './options';
+import { ConsoleReader } from './reader';
+import { ConsoleWriter } from './writer';
+import type { AnyListener, KqueueConsoleEvents, Listener, OtherEvent, ShutdownResult, WriteCallback } from './events';
+import type { ConsoleIo, KqueueConsoleInit, Registration } from './ports';
+import { kReady } from './ports';
+import { codedError, systemError } from '../errors';
+import { validateFunction } from '../validators';
+import { closeStreamFd } from '../addon/fd-ownership';
 import { ReadBuffer } from './read-buffer';
-import { Shutdown } from './console-shutdown';
+import { Shutdown } from './shutdown';
 
-export type { KqueueConsoleOptions, OnRead } from './console-options';
-export type { KqueueConsoleEvents, ShutdownError, ShutdownResult } from './console-events';
+export type { KqueueConsoleOptions, OnRead } from './options';
+export type { KqueueConsoleEvents, ShutdownError, ShutdownResult } from './events';
 
 /**
  * The terminal operations a {@link KqueueConsole} passes to its
@@ -98,8 +98,8 @@ export interface KqueueConsole extends TerminalOperations {
 // One class, over 250 lines with its documentation: it is the Duplex, whose
 // _read/_write/_writev/_final/_destroy Node's stream machinery calls on the
 // stream itself, and Go's KqueueConsole API (shutdown, close) is its own.
-// What each side does is in console-reader.ts, console-writer.ts and
-// console-shutdown.ts; this class only joins them to the stream.
+// What each side does is in reader.ts, writer.ts and
+// shutdown.ts; this class only joins them to the stream.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above.
 export class KqueueConsole extends Duplex {
   /** The file descriptor. */
@@ -230,7 +230,7 @@ export class KqueueConsole extends Duplex {
 
   // ---- Write side ---------------------------------------------------------
 
-  /** As Writable's; the callback gets its own chunk's outcome (see src/console-writer.ts). */
+  /** As Writable's; the callback gets its own chunk's outcome (see writer.ts). */
   override write(chunk: unknown, encoding?: BufferEncoding | WriteCallback, cb?: WriteCallback): boolean {
     if (typeof encoding === 'function') {
       cb = encoding;

@@ -18,10 +18,10 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { signalName, type ExitStatus, type ChildWatch, type SpawnRequest } from './child';
-import { openPty, type Console, type WinSize } from './console';
-import { validateConsoleOptions, type KqueueConsoleOptions } from './console-options';
-import { codedError, systemError, type SystemError } from './errors';
+import { signalName, type ExitStatus, type ChildWatch, type SpawnRequest } from '../kqueuer/child';
+import { openPty, type Console, type WinSize } from '../tty/console';
+import { validateConsoleOptions, type KqueueConsoleOptions } from '../stream/options';
+import { codedError, systemError, type SystemError } from '../errors';
 import {
   invalidArgType,
   invalidArgValue,
@@ -30,11 +30,11 @@ import {
   validateCString,
   validateInteger,
   validateObject,
-} from './validators';
-import { Kqueuer, kSpawnChild, sharedKqueuer } from './kqueuer';
-import type { KqueueConsole } from './kqueue-console';
+} from '../validators';
+import { Kqueuer, kSpawnChild, sharedKqueuer } from '../kqueuer/kqueuer';
+import type { KqueueConsole } from '../stream/kqueue-console';
 
-export type { ExitStatus } from './child';
+export type { ExitStatus } from '../kqueuer/child';
 
 /** Options of {@link spawn}: the program's, and those of {@link Kqueuer.add} for its console. */
 export interface SpawnOptions extends Omit<KqueueConsoleOptions, 'autoClose'> {

@@ -11,9 +11,9 @@
  * failure reaches the caller's callback through the chunk's record.
  */
 import * as os from 'node:os';
-import { codedError, systemError } from './errors';
-import type { ShutdownError, WriteCallback } from './console-events';
-import type { ConsoleIo } from './console-io';
+import { codedError, systemError } from '../errors';
+import type { ShutdownError, WriteCallback } from './events';
+import type { ConsoleIo } from './ports';
 
 const { EAGAIN, EIO, EBADF } = os.constants.errno;
 

@@ -7,7 +7,7 @@
  * handed out: the offset only grows, and a full buffer is replaced, not
  * rewound (test/reliability/chunks.test.ts holds every chunk to check).
  */
-import { DEFAULT_READ_BUFFER_SIZE } from './console-options';
+import { DEFAULT_READ_BUFFER_SIZE } from './options';
 
 /** The most room a read buffer may have left and still be replaced by a fresh one. */
 const MIN_READ_ROOM = 8 * 1024;

@@ -2,7 +2,7 @@
  * @internal expect()'s matching: patterns against the output since the last
  * match, with the cursors that say where that is.
  */
-import type { Transcript } from './harness-transcript';
+import type { Transcript } from './transcript';
 
 /** A pattern for {@link Harness.expect}: a string, a RegExp (on the decoded text), or bytes. */
 export type Pattern = string | RegExp | Uint8Array;

@@ -3,9 +3,9 @@
  * narrow registration with its Kqueuer (so that the stream's state machine
  * can also be driven by fakes in a deterministic test).
  */
-import type { NativeBinding } from './binding';
-import type { Console } from './console';
-import type { KqueueConsoleOptions } from './console-options';
+import type { NativeBinding } from '../addon/binding';
+import type { Console } from '../tty/console';
+import type { KqueueConsoleOptions } from './options';
 import type { ReadBuffer } from './read-buffer';
 
 /** @internal The native calls the stream makes (the binding, or a fake in a test). */
@@ -32,7 +32,7 @@ export interface KqueueConsoleInit {
   io: ConsoleIo;
   registration: Registration;
   console: Console | null;
-  /** Whether destroying the stream closes the fd (src/fd-ownership.ts decides). */
+  /** Whether destroying the stream closes the fd (addon/fd-ownership.ts decides). */
   autoClose: boolean;
   options: KqueueConsoleOptions;
   /** The buffer to read into when options.readBufferSize is not given (the Kqueuer's shared one). */

@@ -3,7 +3,7 @@
  * and which one a Kqueuer uses in this runtime.
  */
 import * as util from 'node:util';
-import { codedError } from './errors';
+import { codedError } from '../errors';
 
 /**
  * How the event loop learns that the kqueue has events.

@@ -16,8 +16,8 @@
  *   process goes away, so a terminated Worker leaks nothing.
  */
 import { binding } from './binding';
-import type { Console } from './console';
-import { lastError } from './errors';
+import type { Console } from '../tty/console';
+import { lastError } from '../errors';
 
 /** Whether `tty` is a Console that owns its fd. */
 export function consoleOwnsFd(tty: Console | null): tty is Console {
