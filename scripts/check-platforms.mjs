@@ -53,8 +53,13 @@ const flags = [
   '-DNODE_ADDON_API_DISABLE_CPP_EXCEPTIONS',
   '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS',
 ];
-const addonSources = ['addon.cc', 'fdio.cc', 'kqueue.cc', 'reaper.cc', 'spawn.cc', 'thread.cc', 'tty.cc', 'waker.cc'].map((f) =>
-  path.join('native', f),
+// Every source of the addon's two tiers (portable.cc is glibc's alone).
+const addonSources = ['addon', 'core'].flatMap((dir) =>
+  fs
+    .readdirSync(path.join(root, 'native', dir))
+    .filter((f) => f.endsWith('.cc') && f !== 'portable.cc')
+    .sort()
+    .map((f) => path.join('native', dir, f)),
 );
 
 for (const target of ['aarch64-macos', 'x86_64-macos']) {
@@ -101,7 +106,7 @@ for (const target of ['aarch64-macos', 'x86_64-macos']) {
   ]);
 }
 
-for (const source of ['native/kqueue.cc', 'native/reaper.cc', 'native/waker.cc', 'test/native/kevent_test.cc']) {
+for (const source of ['native/addon/kqueue.cc', 'native/core/reaper.cc', 'native/core/waker.cc', 'test/native/kevent_test.cc']) {
   check(`NetBSD 9 (intptr_t udata): ${source} compiles`, 'g++', [
     ...flags,
     '-fsyntax-only',

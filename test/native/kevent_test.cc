@@ -3,7 +3,7 @@
 // Linux-only ones (the epoll emulation's refusals) are marked as such.
 // Output is TAP; test/native-kevent.test.ts runs it.
 
-#include "../../native/kevent.h"
+#include "../../native/kevent/kevent.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,7 +4,7 @@
 // scripts/test-asan.mjs runs it under ThreadSanitizer, .ci/run against
 // libkqueue too.
 
-#include "../../native/reaper.h"
+#include "../../native/core/reaper.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -3,7 +3,7 @@
 // the loop. Output is TAP; scripts/test-asan.mjs runs it under TSan, and
 // .ci/run against libkqueue.
 
-#include "../../native/waker.h"
+#include "../../native/core/waker.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -39,7 +39,6 @@
 #include <sys/syscall.h>
 #endif
 
-#include "args.h"
 #include "reaper.h"
 #include "thread.h"
 
@@ -221,35 +220,7 @@ int ReportPipe(int fds[2]) {
   return 0;
 }
 
-bool ArgStrings(const Napi::CallbackInfo& info, size_t i,
-                std::vector<std::string>* out) {
-  if (!info[i].IsArray()) return ThrowType(info.Env(), "expected an array");
-  Napi::Array array = info[i].As<Napi::Array>();
-  for (uint32_t k = 0; k < array.Length(); k++) {
-    Napi::Value v = array.Get(k);
-    if (!v.IsString()) return ThrowType(info.Env(), "expected strings");
-    out->push_back(v.As<Napi::String>().Utf8Value());
-  }
-  return true;
-}
-
 }  // namespace
-
-bool ArgSpawnRequest(const Napi::CallbackInfo& info, size_t first,
-                     SpawnRequest* out) {
-  if (!ArgStrings(info, first, &out->paths) ||
-      !ArgStrings(info, first + 1, &out->argv) ||
-      !ArgStrings(info, first + 2, &out->envp)) {
-    return false;
-  }
-  Napi::Value cwd = info[first + 3];
-  if (cwd.IsString()) {
-    out->cwd = cwd.As<Napi::String>().Utf8Value();
-  } else if (!cwd.IsNull()) {
-    return ThrowType(info.Env(), "expected a string or null");
-  }
-  return ArgFd(info, first + 4, &out->slave);
-}
 
 int SpawnOnPty(const SpawnRequest& request, pid_t* pid, Syscall* failed) {
   Prepared p;

@@ -5,7 +5,6 @@
 #ifndef KQUEUE_CONSOLE_SPAWN_H_
 #define KQUEUE_CONSOLE_SPAWN_H_
 
-#include <napi.h>
 #include <sys/types.h>
 
 #include <string>
@@ -28,12 +27,6 @@ struct SpawnRequest {
   std::string cwd;  // Empty: the parent's.
   int slave = -1;   // The pty slave: the session's controlling terminal.
 };
-
-// Reads spawn()'s arguments from JavaScript, starting at info[first]:
-// paths, argv and envp (arrays of strings), cwd (a string, or null), the
-// slave fd. False with a JavaScript exception pending when one is wrong.
-bool ArgSpawnRequest(const Napi::CallbackInfo& info, size_t first,
-                     SpawnRequest* out);
 
 // Starts the program. Returns 0 with *pid, or an errno with *failed naming
 // the step that failed: the parent's (pipe, fork) or the child's (setsid,

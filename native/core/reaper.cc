@@ -20,7 +20,7 @@
 
 #include <mutex>
 
-#include "kevent.h"
+#include "../kevent/kevent.h"
 #include "thread.h"
 
 namespace kqc {

@@ -39,12 +39,12 @@
 #include <unordered_set>
 #include <vector>
 
+#include "../core/reaper.h"
+#include "../core/waker.h"
+#include "../kevent/kevent.h"
 #include "addon_data.h"
 #include "args.h"
-#include "kevent.h"
-#include "reaper.h"
-#include "spawn.h"
-#include "waker.h"
+#include "spawn_args.h"
 
 namespace kqc {
 namespace {

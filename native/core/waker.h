@@ -34,7 +34,7 @@
 
 #include <mutex>
 
-#include "kevent.h"
+#include "../kevent/kevent.h"
 #include "thread.h"
 
 namespace kqc {

@@ -14,7 +14,7 @@
 
 #include <unordered_set>
 
-#include "syscall.h"
+#include "../core/syscall.h"
 
 namespace kqc {
 
