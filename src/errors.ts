@@ -1,15 +1,15 @@
 /**
  * The shapes of the library's errors, and the two functions every error of
- * its TypeScript side is made with: systemError() (and lastError()) turn the
- * native side's {errno, syscall} into a Node-style system error, and
+ * its TypeScript side is made with: systemError() turns the native side's
+ * {errno, syscall} into a Node-style system error (addon/binding.ts's
+ * lastError() reads them from the addon), and
  * codedError() makes an error with one of the stable {@link ErrorCode}s;
  * each message is written where its error is raised. Argument checks are
- * in validators.ts. The addon's own checks (native/args.h) throw
+ * in validators.ts. The addon's own checks (native/addon/args.h) throw
  * ERR_INVALID_ARG_TYPE for a malformed internal call, which validation here
  * keeps a user's call from making.
  */
 import * as util from 'node:util';
-import type { NativeBinding } from './addon/binding';
 
 /** An error from a system call, shaped like Node's own (`read EIO`). */
 export interface SystemError extends Error {
@@ -69,11 +69,6 @@ export function systemError(errno: number, syscall: string, fd?: number): System
   err.syscall = syscall;
   if (fd !== undefined) err.fd = fd;
   return err;
-}
-
-/** The error for the failure the native side just recorded in `status`. */
-export function lastError(native: NativeBinding, fd?: number): SystemError {
-  return systemError(native.status[0], native.syscalls[native.status[1]] || 'unknown', fd);
 }
 
 /** An error with one of the library's own codes, and `props` on it. */

@@ -4,9 +4,10 @@
  * Native functions never throw on a failed system call: they return -1 (or
  * null) and leave the errno and the system call's index in `status`. The
  * stream code reads `status` directly on its hot path; everything else goes
- * through {@link lastError} in errors.ts. This interface is also what a fake
+ * through {@link lastError}. This interface is also what a fake
  * used by deterministic tests of the stream state machine implements.
  */
+import { systemError, type SystemError } from '../errors';
 import { loadAddon } from './loader';
 
 /** Readiness bits delivered per registration id. */
@@ -147,4 +148,9 @@ export function binding(): NativeBinding {
 export function addonPath(): string {
   binding();
   return loaded!.path;
+}
+
+/** The error for the failure the native side just recorded in `status`. */
+export function lastError(native: NativeBinding, fd?: number): SystemError {
+  return systemError(native.status[0], native.syscalls[native.status[1]] || 'unknown', fd);
 }

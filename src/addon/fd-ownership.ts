@@ -15,9 +15,8 @@
  *   the environment's cleanup hook closes what is left when a Worker or the
  *   process goes away, so a terminated Worker leaks nothing.
  */
-import { binding } from './binding';
+import { binding, lastError } from './binding';
 import type { Console } from '../tty/console';
-import { lastError } from '../errors';
 
 /** Whether `tty` is a Console that owns its fd. */
 export function consoleOwnsFd(tty: Console | null): tty is Console {

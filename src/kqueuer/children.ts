@@ -4,8 +4,7 @@
  * (EVFILT_PROC, NOTE_EXIT).
  */
 import * as util from 'node:util';
-import type { NativeBinding, NativeKqueue } from '../addon/binding';
-import { lastError } from '../errors';
+import { lastError, type NativeBinding, type NativeKqueue } from '../addon/binding';
 import { signalName, type ChildHandlers, type ChildWatch, type ExitStatus, type SpawnRequest } from './child';
 
 const debug = util.debuglog('kqueue-console');

@@ -4,9 +4,9 @@
  */
 import * as os from 'node:os';
 import * as util from 'node:util';
-import { binding, type EventsCallback, type NativeBinding, type NativeKqueue } from '../addon/binding';
+import { binding, type EventsCallback, lastError, type NativeBinding, type NativeKqueue } from '../addon/binding';
 import { Console } from '../tty/console';
-import { codedError, lastError, systemError } from '../errors';
+import { codedError, systemError } from '../errors';
 import { validateFd, validateOptions } from '../validators';
 import { wakeupOf, type Wakeup } from './wakeup';
 import { validateConsoleOptions, type KqueueConsoleOptions } from '../stream/options';

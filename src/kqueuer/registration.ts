@@ -3,8 +3,7 @@
  * console is gone: the {@link Registration} a console stream is given.
  */
 import * as util from 'node:util';
-import type { NativeBinding, NativeKqueue } from '../addon/binding';
-import { lastError } from '../errors';
+import { lastError, type NativeBinding, type NativeKqueue } from '../addon/binding';
 import type { Registration } from '../stream/ports';
 
 const debug = util.debuglog('kqueue-console');

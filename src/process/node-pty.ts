@@ -11,8 +11,7 @@
  * its IPty will do, and the core library loads without it.
  */
 import { sharedKqueuer, type Kqueuer } from '../kqueuer/kqueuer';
-import { binding } from '../addon/binding';
-import { lastError } from '../errors';
+import { binding, lastError } from '../addon/binding';
 import { invalidArgValue } from '../validators';
 import type { KqueueConsole, KqueueConsoleOptions } from '../stream/kqueue-console';
 

@@ -4,9 +4,9 @@
  * Reset, Size, Name, Fd).
  */
 import * as os from 'node:os';
-import { binding } from '../addon/binding';
+import { binding, lastError } from '../addon/binding';
 import { adoptFd, closeOwned } from '../addon/fd-ownership';
-import { codedError, lastError, systemError } from '../errors';
+import { codedError, systemError } from '../errors';
 import { validateBoolean, validateFd, validateInteger, validateObject, validateOptions } from '../validators';
 
 /** A terminal window size, as TIOCGWINSZ/TIOCSWINSZ carry it. */
