@@ -16,15 +16,23 @@
  *   process goes away, so a terminated Worker leaks nothing.
  */
 import { binding, lastError } from './binding';
-import type { Console } from '../tty/console';
+
+/**
+ * What ownership needs of a Console (tty/console.ts): whether it owns its fd,
+ * and its close(). Named here so that this layer does not import the one above.
+ */
+export interface FdOwner {
+  readonly autoClose: boolean;
+  close(): void;
+}
 
 /** Whether `tty` is a Console that owns its fd. */
-export function consoleOwnsFd(tty: Console | null): tty is Console {
+export function consoleOwnsFd<T extends FdOwner>(tty: T | null): tty is T {
   return tty !== null && tty.autoClose;
 }
 
 /** Whether a stream over `fd` closes it when destroyed: the option, else whether its Console owns it. */
-export function streamClosesFd(tty: Console | null, autoClose: boolean | undefined): boolean {
+export function streamClosesFd(tty: FdOwner | null, autoClose: boolean | undefined): boolean {
   return autoClose ?? consoleOwnsFd(tty);
 }
 
@@ -43,7 +51,7 @@ export function closeOwned(fd: number): void {
  * A stream that closes its fd was destroyed: close it, through its Console
  * when the Console owns it (so that the Console knows it is closed).
  */
-export function closeStreamFd(fd: number, tty: Console | null): void {
+export function closeStreamFd(fd: number, tty: FdOwner | null): void {
   if (consoleOwnsFd(tty)) tty.close();
   else closeOwned(fd);
 }
