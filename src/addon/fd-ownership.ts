@@ -48,6 +48,15 @@ export function closeOwned(fd: number): void {
 }
 
 /**
+ * Closes fds the library owns on a failure path, where the error being
+ * thrown is the one to report: a second failure from close() would hide it.
+ */
+export function discardOwned(...fds: number[]): void {
+  const native = binding();
+  for (const fd of fds) native.closeOwned(fd);
+}
+
+/**
  * A stream that closes its fd was destroyed: close it, through its Console
  * when the Console owns it (so that the Console knows it is closed).
  */

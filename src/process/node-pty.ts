@@ -12,6 +12,7 @@
  */
 import { sharedKqueuer, type Kqueuer } from '../kqueuer/kqueuer';
 import { binding, lastError } from '../addon/binding';
+import { discardOwned } from '../addon/fd-ownership';
 import { invalidArgValue } from '../validators';
 import type { KqueueConsole, KqueueConsoleOptions } from '../stream/kqueue-console';
 
@@ -66,7 +67,7 @@ export function fromNodePty(pty: NodePtyLike, kqueuer?: Kqueuer, options?: NodeP
   try {
     con = (kqueuer ?? sharedKqueuer()).add(copy, { ...options, autoClose: true });
   } catch (err) {
-    native.closeOwned(copy);
+    discardOwned(copy);
     throw err;
   }
   // Nothing below can fail: node-pty's reader is stopped only once the

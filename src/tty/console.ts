@@ -5,7 +5,7 @@
  */
 import * as os from 'node:os';
 import { binding, lastError } from '../addon/binding';
-import { adoptFd, closeOwned } from '../addon/fd-ownership';
+import { adoptFd, closeOwned, discardOwned } from '../addon/fd-ownership';
 import { codedError, systemError } from '../errors';
 import { validateBoolean, validateFd, validateInteger, validateObject, validateOptions } from '../validators';
 
@@ -256,8 +256,7 @@ export function openPty(): Pty {
       slavePath,
     };
   } catch (err) {
-    native.closeOwned(masterFd);
-    native.closeOwned(slaveFd);
+    discardOwned(masterFd, slaveFd);
     throw err;
   }
 }
