@@ -127,7 +127,9 @@ function checkExamples() {
     for (const spec of importsOf(file).filter((s) => s.startsWith('.'))) {
       const target = path.resolve(path.dirname(file), spec);
       if (path.relative(dir, target).startsWith('..')) {
-        problems.push(`${rel(file)}: imports '${spec}': examples use the package's entry points ('kqueue-console', 'kqueue-console/harness'), as their readers do`);
+        problems.push(
+          `${rel(file)}: imports '${spec}': examples use the package's entry points ('kqueue-console', 'kqueue-console/harness'), as their readers do`,
+        );
       }
     }
   }
