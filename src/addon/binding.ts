@@ -1,10 +1,14 @@
 /**
  * The native addon's surface, typed in one place, and its loader.
  *
- * Native functions never throw on a failed system call: they return -1 (or
- * null) and leave the errno and the system call's index in `status`. The
- * stream code reads `status` directly on its hot path; everything else goes
- * through {@link lastError}. This interface is also what a fake
+ * Native functions and methods do not throw on a failed system call: they
+ * return -1 (or null) and leave the errno and the system call's index in
+ * `status`. The stream code reads `status` directly on its hot path;
+ * everything else goes through {@link lastError}. The one exception is the
+ * `Kqueue` constructor, which has no return value to fail with: it throws an
+ * Error carrying `errno` and `syscall`, which kqueuer/kqueuer.ts's
+ * openKqueue() turns into a system error. A malformed internal call throws
+ * ERR_INVALID_ARG_TYPE (native/addon/args.h). This interface is also what a fake
  * used by deterministic tests of the stream state machine implements.
  */
 import { systemError, type SystemError } from '../errors';
@@ -45,7 +49,7 @@ export interface NativeKqueue {
   /** Removes the filters of `fd` (ENOENT only when READ was not there). Returns 0 or -1. */
   remove(fd: number): number;
   /**
-   * Forks and execs a program on the pty slave `slaveFd` (native/spawn.cc):
+   * Forks and execs a program on the pty slave `slaveFd` (native/core/spawn.cc):
    * a session of its own with the slave as its controlling terminal and
    * fds 0-2, the first of `paths` that execve() takes, `cwd` (null: the
    * parent's). Its exit is reported under `id` as EXITED. Returns the pid,
@@ -58,15 +62,19 @@ export interface NativeKqueue {
    * runs (`block`: wait instead), -1 for one that is not a child here.
    */
   reap(pid: number, block: boolean): [number, number] | null | -1;
-  /** Keeps the event loop alive (uv_ref of the poll handle). */
+  /**
+   * Keeps the event loop alive: uv_ref() of the waker's handle (the
+   * uv_poll_t in poll mode, the uv_async_t in thread mode), or
+   * napi_ref_threadsafe_function() in tsfn mode (native/core/waker.cc).
+   */
   ref(): void;
-  /** Lets the event loop exit (uv_unref); the initial state. */
+  /** Lets the event loop exit (the same handle, unref'd); the initial state. */
   unref(): void;
   /** Stops polling and closes everything. Idempotent. */
   close(): void;
   /** The kqueue fd, or -1 once closed. */
   readonly fd: number;
-  /** How the loop is woken (native/waker.h), or null once closed. */
+  /** How the loop is woken (native/core/waker.h), or null once closed. */
   readonly wakeup: 'poll' | 'thread' | 'tsfn' | null;
 }
 
@@ -77,7 +85,7 @@ export interface NativeBinding {
   readonly bits: ReadinessBits;
   /** Where kevent() comes from: the kernel's, libkqueue's or the Linux emulation's (kevent_linux.cc). */
   readonly backend: 'kernel' | 'libkqueue' | 'emulation';
-  /** The addon's numbers for the wake-up modes (native/waker.h's Wakeup); see the Kqueuer's `Wakeup`. */
+  /** The addon's numbers for the wake-up modes (native/core/waker.h's Wakeup); see the Kqueuer's `Wakeup`. */
   readonly wakeups: Readonly<Record<'auto' | 'poll' | 'thread' | 'tsfn', number>>;
   /** `wakeup`: one of `wakeups`; `poll` fails with ENOTSUP (syscall `poll`) where the kqueue's fd is not pollable. */
   readonly Kqueue: new (onEvents: EventsCallback, wakeup?: number) => NativeKqueue;
