@@ -77,3 +77,8 @@ export function codedError<C extends ErrorCode, P extends object = object>(code:
     code === 'ERR_OUT_OF_RANGE' ? RangeError : code.startsWith('ERR_INVALID_ARG') || code === 'ERR_UNKNOWN_SIGNAL' ? TypeError : Error;
   return Object.assign(new Ctor(message), { code }, props) as CodedError<C> & P;
 }
+
+/** ERR_KQUEUER_CLOSED, for a call that needs its Kqueuer open. */
+export function kqueuerClosed(): CodedError<'ERR_KQUEUER_CLOSED'> {
+  return codedError('ERR_KQUEUER_CLOSED', 'the Kqueuer is closed');
+}

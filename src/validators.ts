@@ -4,6 +4,7 @@
  * `ERR_INVALID_ARG_VALUE` or `ERR_OUT_OF_RANGE` with Node's wording, where
  * a dotted name (`options.rows`) is a property and any other an argument.
  */
+import * as os from 'node:os';
 import * as util from 'node:util';
 import { codedError, type CodedError } from './errors';
 
@@ -29,6 +30,24 @@ export function invalidArgValue(name: string, reason: string, value: unknown): C
   let shown = util.inspect(value);
   if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
   return codedError('ERR_INVALID_ARG_VALUE', `${subject(name)} must ${reason}. Received ${shown}`);
+}
+
+/** One of `allowed` (Node's validateOneOf): ERR_INVALID_ARG_VALUE otherwise. */
+export function validateOneOf<T extends string>(value: unknown, name: string, allowed: readonly T[]): T {
+  if (allowed.includes(value as T)) return value as T;
+  throw invalidArgValue(name, `be one of: ${allowed.map((a) => `'${a}'`).join(', ')}`, value);
+}
+
+/**
+ * A signal, by name (`'SIGTERM'`) or number (0 included, as kill(2) takes
+ * it): its number. ERR_UNKNOWN_SIGNAL for one this system does not have, as
+ * Node's validateSignalName says.
+ */
+export function validateSignal(signal: unknown): number {
+  const signals = os.constants.signals as Record<string, number>;
+  if (typeof signal === 'number' && Number.isInteger(signal) && (signal === 0 || Object.values(signals).includes(signal))) return signal;
+  if (typeof signal === 'string' && Object.hasOwn(signals, signal)) return signals[signal];
+  throw codedError('ERR_UNKNOWN_SIGNAL', `Unknown signal: ${String(signal)}`);
 }
 
 /** An integer in [min, max]. */

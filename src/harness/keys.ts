@@ -5,7 +5,7 @@
  * Function Keys" and "VT220-Style Function Keys".
  * @internal
  */
-import { codedError } from '../errors';
+import { invalidArgValue } from '../validators';
 
 /** The terminal modes that change what a key sends. */
 export interface KeyModes {
@@ -95,8 +95,5 @@ function controlOf(text: string, key: string): string {
 }
 
 function unknownKey(key: string): Error {
-  return codedError(
-    'ERR_INVALID_ARG_VALUE',
-    `The key ${JSON.stringify(key)} is not one press() knows: a character, or ${NAMES.join(', ')}, with C-, M- or S- in front`,
-  );
+  return invalidArgValue('key', `be a character, or ${NAMES.join(', ')}, with C-, M- or S- in front`, key);
 }

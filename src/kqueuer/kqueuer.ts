@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as util from 'node:util';
 import { binding, type EventsCallback, lastError, type NativeBinding, type NativeKqueue } from '../addon/binding';
 import { Console } from '../tty/console';
-import { codedError, systemError } from '../errors';
+import { codedError, kqueuerClosed, systemError } from '../errors';
 import { validateFd, validateOptions } from '../validators';
 import { wakeupOf, type Wakeup } from './wakeup';
 import { validateConsoleOptions, type KqueueConsoleOptions } from '../stream/options';
@@ -121,7 +121,7 @@ export class Kqueuer {
    */
   add(target: Console | number, options?: KqueueConsoleOptions): KqueueConsole {
     const opts = validateConsoleOptions(options);
-    if (this.kq === null) throw codedError('ERR_KQUEUER_CLOSED', 'the Kqueuer is closed');
+    if (this.kq === null) throw kqueuerClosed();
     const { fd, tty } = this.targetOf(target);
     const autoClose = streamClosesFd(tty, opts.autoClose);
     const registration = new ConsoleRegistration(this.owner, this.kq, fd, this.nextId++);
@@ -154,7 +154,7 @@ export class Kqueuer {
     let fd: number;
     let tty: Console | null = null;
     if (target instanceof Console) {
-      if (target.isClosed) throw codedError('ERR_CONSOLE_CLOSED', `console fd ${target.fd} is closed`, { fd: target.fd });
+      target.assertOpen();
       fd = target.fd;
       tty = target;
     } else {
@@ -270,7 +270,7 @@ export class Kqueuer {
    *   native/spawn.h names them), `ENOENT`/`EACCES` from execve among them.
    */
   [kSpawnChild](request: SpawnRequest, handlers: ChildHandlers): ChildWatch {
-    if (this.kq === null) throw codedError('ERR_KQUEUER_CLOSED', 'the Kqueuer is closed');
+    if (this.kq === null) throw kqueuerClosed();
     return this.children.spawn(this.kq, this.nextId++, request, handlers);
   }
 

@@ -2,8 +2,8 @@
  * How a Kqueuer's event loop learns that its kqueue has events: the modes,
  * and which one a Kqueuer uses in this runtime.
  */
-import * as util from 'node:util';
 import { codedError } from '../errors';
+import { validateOneOf } from '../validators';
 
 /**
  * How the event loop learns that the kqueue has events.
@@ -44,10 +44,7 @@ export function runtimeWithoutLibuv(): 'bun' | 'deno' | null {
 export function wakeupOf(wanted: unknown): Wakeup {
   const fromEnv = process.env.KQUEUE_CONSOLE_WAKEUP;
   const value: unknown = wanted ?? (fromEnv === undefined || fromEnv === '' ? 'auto' : fromEnv);
-  if (typeof value !== 'string' || !WAKEUPS.includes(value)) {
-    const from = wanted === undefined ? 'KQUEUE_CONSOLE_WAKEUP' : 'options.wakeup';
-    throw codedError('ERR_INVALID_ARG_VALUE', `${from} must be 'auto', 'poll', 'thread' or 'tsfn'; got ${util.inspect(value)}`);
-  }
+  validateOneOf(value, wanted === undefined ? 'process.env.KQUEUE_CONSOLE_WAKEUP' : 'options.wakeup', WAKEUPS);
   const runtime = runtimeWithoutLibuv();
   if (runtime === null) return value as Wakeup;
   if (value === 'poll' || value === 'thread') {

@@ -16,12 +16,11 @@
  * read (to EIO, once no process has the slave open), the readable side
  * ends, and the master is closed once the stream has been read to its end.
  */
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { signalName, type ExitStatus, type ChildWatch, type SpawnRequest } from '../kqueuer/child';
+import { type ExitStatus, type ChildWatch, type SpawnRequest } from '../kqueuer/child';
 import { openPty, type Console, type WinSize } from '../tty/console';
 import { validateConsoleOptions, type KqueueConsoleOptions } from '../stream/options';
-import { codedError, systemError, type SystemError } from '../errors';
+import { kqueuerClosed, systemError, type SystemError } from '../errors';
 import {
   invalidArgType,
   invalidArgValue,
@@ -30,6 +29,7 @@ import {
   validateCString,
   validateInteger,
   validateObject,
+  validateSignal,
 } from '../validators';
 import { Kqueuer, kSpawnChild, sharedKqueuer } from '../kqueuer/kqueuer';
 import type { KqueueConsole } from '../stream/kqueue-console';
@@ -155,7 +155,7 @@ export class PtyProcess {
    * @throws ERR_UNKNOWN_SIGNAL for a name or number that is no signal here.
    */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
-    const n = signalNumber(signal);
+    const n = validateSignal(signal);
     if (!this.life.running) return false;
     try {
       process.kill(this.pid, n);
@@ -211,7 +211,7 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
     throw invalidArgType('options.kqueuer', 'an instance of Kqueuer', options.kqueuer);
   }
   const kq = options.kqueuer ?? sharedKqueuer();
-  if (kq.closed) throw codedError('ERR_KQUEUER_CLOSED', 'the Kqueuer is closed');
+  if (kq.closed) throw kqueuerClosed();
 
   const { master, slave } = openPty();
   let con: KqueueConsole | null = null;
@@ -297,13 +297,6 @@ function spawnError(err: unknown, file: string, args: readonly string[], cwd: st
   }
   out.spawnargs = [...args];
   return out;
-}
-
-function signalNumber(signal: unknown): number {
-  const signals = os.constants.signals as Record<string, number>;
-  if (typeof signal === 'number' && Number.isInteger(signal) && (signal === 0 || signalName(signal) !== `SIG${signal}`)) return signal;
-  if (typeof signal === 'string' && Object.hasOwn(signals, signal)) return signals[signal];
-  throw codedError('ERR_UNKNOWN_SIGNAL', `Unknown signal: ${String(signal)}`);
 }
 
 function pick<T extends object, K extends readonly (keyof T)[]>(from: T, keys: K): Pick<T, K[number]> {

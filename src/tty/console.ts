@@ -93,7 +93,8 @@ export class Console {
     return this.closed;
   }
 
-  private check(): void {
+  /** @internal ERR_CONSOLE_CLOSED after close(): the check every operation begins with. */
+  assertOpen(): void {
     if (this.closed) throw codedError('ERR_CONSOLE_CLOSED', `console fd ${this.fd} is closed`, { fd: this.fd });
   }
 
@@ -102,7 +103,7 @@ export class Console {
    * @throws ERR_CONSOLE_CLOSED after close(); errno errors from ioctl(TIOCGWINSZ).
    */
   size(): WinSize {
-    this.check();
+    this.assertOpen();
     const native = binding();
     const ws = native.getWinsize(this.fd);
     if (ws === null) throw lastError(native, this.fd);
@@ -115,7 +116,7 @@ export class Console {
    *   integers in [0, 65535]; ERR_CONSOLE_CLOSED; errno errors from ioctl.
    */
   resize(size: WinSize): void {
-    setWinsize(this.fd, size, () => this.check());
+    setWinsize(this.fd, size, () => this.assertOpen());
   }
 
   /**
@@ -137,7 +138,7 @@ export class Console {
    */
   setRaw(options?: RawOptions): void {
     const opost = rawOpost(options);
-    this.check();
+    this.assertOpen();
     modify(this.fd, (t) => binding().makeRaw(t, opost));
   }
 
@@ -147,7 +148,7 @@ export class Console {
    * @throws ERR_CONSOLE_CLOSED; errno errors from tcgetattr/tcsetattr.
    */
   clearONLCR(): void {
-    this.check();
+    this.assertOpen();
     modify(this.fd, (t) => binding().withONLCR(t, false));
   }
 
@@ -157,7 +158,7 @@ export class Console {
    * @throws ERR_CONSOLE_CLOSED; errno errors from tcgetattr/tcsetattr.
    */
   setONLCR(): void {
-    this.check();
+    this.assertOpen();
     modify(this.fd, (t) => binding().withONLCR(t, true));
   }
 
@@ -166,7 +167,7 @@ export class Console {
    * @throws ERR_CONSOLE_CLOSED; errno errors from tcgetattr/tcsetattr.
    */
   disableEcho(): void {
-    this.check();
+    this.assertOpen();
     modify(this.fd, (t) => binding().withoutEcho(t));
   }
 
@@ -175,7 +176,7 @@ export class Console {
    * @throws ERR_CONSOLE_CLOSED; errno errors from tcsetattr.
    */
   reset(): void {
-    this.check();
+    this.assertOpen();
     const native = binding();
     if (native.tcsetattr(this.fd, this.saved) !== 0) throw lastError(native, this.fd);
   }
