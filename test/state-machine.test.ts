@@ -140,7 +140,7 @@ t.test('reading stopped by backpressure goes on at the next _read() without an e
   con.read(0); // Starts reading: one full 4 KiB buffer, over the high-water mark.
   await tick();
   t.equal(con.readableLength, 4096, 'one buffer read, then stop');
-  t.notOk(reg.isWaiting, 'not waiting for an edge: the fd was not drained');
+  t.notOk(reg.isWaiting, 'not waiting for an edge: the fd did not say EAGAIN');
   let total = 0;
   con.on('data', (b: Buffer) => (total += b.length));
   for (let i = 0; i < 10 && total < 10_000; i++) await tick();
@@ -297,7 +297,7 @@ t.test("a tty's reads skip the kernel's wait only for events that came with othe
   fd.incoming = Buffer.from('y');
   const shut = con.shutdown();
   await shut;
-  t.notOk(fd.noWaits.includes(true), "shutdown's drain: plain reads only");
+  t.notOk(fd.noWaits.includes(true), "shutdown's read-out: plain reads only");
 
   const pipe = make({}, false);
   pipe.con.on('data', () => {});
@@ -333,7 +333,7 @@ t.test("a pty master's reads may stop after a small one; not while a hang-up wai
   fd.stopSmalls = [];
   fd.incoming = Buffer.from('y');
   await con.shutdown();
-  t.ok(fd.stopSmalls.length > 0 && !fd.stopSmalls.includes(true), "shutdown's drain: plain reads only");
+  t.ok(fd.stopSmalls.length > 0 && !fd.stopSmalls.includes(true), "shutdown's read-out: plain reads only");
 
   for (const [what, tty] of [
     ['a tty that is not a pty master', true],

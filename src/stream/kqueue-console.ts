@@ -322,7 +322,7 @@ export class KqueueConsole extends Duplex {
   /** Shutdown's wake-up: the reader drains and ends; pending and corked writes go now, or fail. */
   private wake(): void {
     if (!this.destroyed) {
-      this.reader.drain();
+      this.reader.readOut();
       while (this.writableCorked > 0) this.uncork();
       this.writer.shutdown();
     }

@@ -22,7 +22,7 @@
  *   that wait, and the worker's later bytes raise an edge of their own.
  *
  * Neither while a hang-up edge waits for its EIO (no other edge will come for
- * the bytes before it), nor in shutdown's drain (which must take every byte
+ * the bytes before it), nor in shutdown's read-out (which must take every byte
  * the kernel still holds): then reads go on to EAGAIN or EIO.
  */
 
@@ -37,7 +37,7 @@ export interface ReadSituation {
   /** A hang-up edge came and no read has said EIO or EAGAIN since. */
   hangupPending: boolean;
   /** Shutdown is reading what the fd still holds. */
-  draining: boolean;
+  readingOut: boolean;
 }
 
 /** The native read's early-stop flags. */
@@ -55,6 +55,6 @@ const FLAGS = [
 
 /** The flags for a read in `s`. */
 export function readFlags(s: ReadSituation): ReadFlags {
-  const readOn = !s.isTty || s.hangupPending || s.draining;
+  const readOn = !s.isTty || s.hangupPending || s.readingOut;
   return FLAGS[!readOn && s.crowded ? 1 : 0][!readOn && s.ptyMaster ? 1 : 0];
 }

@@ -28,10 +28,10 @@ const { EAGAIN, EIO, EBADF } = os.constants.errno;
  */
 export const READ_BUDGET = 256 * 1024;
 /** At shutdown, the most that is read past backpressure before the stream ends. */
-export const SHUTDOWN_DRAIN_LIMIT = 4 * 1024 * 1024;
+export const SHUTDOWN_READ_OUT_LIMIT = 4 * 1024 * 1024;
 
 /**
- * - `idle`: not reading now; reads when started, unless the fd is drained.
+ * - `idle`: not reading now; reads when started, unless it awaits an edge.
  * - `reading`: pump() is on the stack (push() can call back into it).
  * - `yielded`: the budget was used; a setImmediate goes on.
  * - `done`: the readable side has ended.
@@ -63,7 +63,7 @@ export class ConsoleReader {
   /** The consumer wants data: readStart() was called and push() has not said stop since. */
   private started = false;
   /** The last read said EAGAIN/EIO, and no READ edge has come since. */
-  private drained = false;
+  private awaitingEdge = false;
   /** A hang-up edge came and no read has said EIO or EAGAIN since. */
   private hangupPending = false;
   /** The last read said EIO: the other side is gone, for now (the stream's `hungUp`). */
@@ -81,7 +81,7 @@ export class ConsoleReader {
 
   /** Waiting for an edge: the consumer wants data and the fd has none. Derived, never set. */
   get waiting(): boolean {
-    return this.started && this.drained && this.phase !== 'done';
+    return this.started && this.awaitingEdge && this.phase !== 'done';
   }
 
   get hungUp(): boolean {
@@ -113,18 +113,18 @@ export class ConsoleReader {
 
   /** A READ or HANGUP edge. */
   edge(hangup: boolean, crowded: boolean): void {
-    this.drained = false;
+    this.awaitingEdge = false;
     if (hangup) this.hangupPending = true;
     this.pump(crowded);
   }
 
   /**
-   * Shutdown's drain: reads what the fd holds now, past backpressure (the
-   * kernel's buffer bounds it, and SHUTDOWN_DRAIN_LIMIT), then ends.
+   * Shutdown's read-out: reads what the fd holds now, past backpressure (the
+   * kernel's buffer bounds it, and SHUTDOWN_READ_OUT_LIMIT), then ends.
    */
-  drain(): void {
-    this.drained = false;
-    for (let budget = SHUTDOWN_DRAIN_LIMIT; this.phase !== 'done' && !this.host.destroyed() && budget > 0;) {
+  readOut(): void {
+    this.awaitingEdge = false;
+    for (let budget = SHUTDOWN_READ_OUT_LIMIT; this.phase !== 'done' && !this.host.destroyed() && budget > 0;) {
       const n = this.readOnce(false, true);
       if (n < 0) break;
       budget -= n;
@@ -145,7 +145,7 @@ export class ConsoleReader {
    * consoles' events came in the same batch.
    */
   private pump(crowded = false): void {
-    if (this.phase === 'idle' && this.started && !this.drained && !this.host.destroyed()) {
+    if (this.phase === 'idle' && this.started && !this.awaitingEdge && !this.host.destroyed()) {
       this.phase = 'reading';
       try {
         while (this.started && this.phase === 'reading' && !this.host.destroyed()) {
@@ -183,10 +183,10 @@ export class ConsoleReader {
 
   /**
    * One native read into the current buffer. Returns the count, or -1 when
-   * the read stopped short and the caller must stop (after marking the fd
-   * drained, ending or destroying as the errno says).
+   * the read stopped short and the caller must stop (after noting that the
+   * fd awaits an edge, ending or destroying as the errno says).
    */
-  private readOnce(crowded: boolean, draining: boolean): number {
+  private readOnce(crowded: boolean, readingOut: boolean): number {
     const { host, onread } = this;
     let buffer: Uint8Array;
     let offset = 0;
@@ -201,7 +201,7 @@ export class ConsoleReader {
       ({ buffer, offset } = this.readBuffer);
     }
     const room = buffer.length - offset;
-    const flags = readFlags({ isTty: host.isTty, ptyMaster: host.ptyMaster, crowded, hangupPending: this.hangupPending, draining });
+    const flags = readFlags({ isTty: host.isTty, ptyMaster: host.ptyMaster, crowded, hangupPending: this.hangupPending, readingOut });
     const n = host.io.read(host.fd, buffer, offset, room, flags.noWait, flags.stopSmall);
     const errno = n < room ? host.io.status[0] : 0;
     if (errno === EIO || errno === EAGAIN) this.hangupPending = false;
@@ -218,17 +218,17 @@ export class ConsoleReader {
         this.readBuffer.offset = offset + n;
         more = host.push((buffer as Buffer).subarray(offset, offset + n));
       }
-      if (!more && !draining) this.started = false;
+      if (!more && !readingOut) this.started = false;
     }
     if (n === room) return n;
     if (errno === 0) {
       debug('fd %d: end of file', host.fd);
       this.end();
-    } else if (errno === EAGAIN || errno === EIO || (draining && errno === EBADF)) {
-      // EBADF in the drain: the close callback closed the fd.
+    } else if (errno === EAGAIN || errno === EIO || (readingOut && errno === EBADF)) {
+      // EBADF in the read-out: the close callback closed the fd.
       if (errno === EIO) this.noteHangup();
-      if (draining) this.end();
-      else this.drained = true;
+      if (readingOut) this.end();
+      else this.awaitingEdge = true;
     } else {
       host.destroy(systemError(errno, 'read', host.fd));
     }

@@ -1,7 +1,7 @@
 /**
  * One console's shutdown (Go's `Shutdown(close)`), as a small state machine:
  * `closing` while the caller's close callback runs (a promise it returns is
- * awaited), `woken` once the console has been woken (its reader drained, its
+ * awaited), `woken` once the console has been woken (its reader read out, its
  * waiting writes gone or failed), `settled` once the console says both sides
  * are done. Whatever close does, the console is woken and the promise
  * settles: with the console's result, or rejected with what close threw.
