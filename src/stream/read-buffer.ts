@@ -13,8 +13,8 @@ import { DEFAULT_READ_BUFFER_SIZE } from './options';
 const MIN_READ_ROOM = 8 * 1024;
 
 export class ReadBuffer {
-  buffer: Buffer = Buffer.alloc(0);
-  offset = 0;
+  private buffer: Buffer = Buffer.alloc(0);
+  private offset = 0;
   /** A buffer with less room than this left is replaced by a fresh one. */
   readonly minRoom: number;
 
@@ -22,11 +22,27 @@ export class ReadBuffer {
     this.minRoom = Math.min(MIN_READ_ROOM, size / 2);
   }
 
-  /** Makes sure the buffer has at least minRoom bytes free past offset. */
-  reserve(): void {
+  /**
+   * The buffer the next read goes into, at {@link start}, with at least
+   * minRoom bytes free there: a fresh one when the current one has less.
+   */
+  reserve(): Buffer {
     if (this.buffer.length - this.offset < this.minRoom) {
       this.buffer = Buffer.allocUnsafe(this.size);
       this.offset = 0;
     }
+    return this.buffer;
+  }
+
+  /** Where in the buffer the next read goes. */
+  get start(): number {
+    return this.offset;
+  }
+
+  /** The `n` bytes just read at {@link start}, handed out: no later read writes them again. */
+  take(n: number): Buffer {
+    const chunk = this.buffer.subarray(this.offset, this.offset + n);
+    this.offset += n;
+    return chunk;
   }
 }

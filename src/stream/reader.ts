@@ -197,8 +197,8 @@ export class ConsoleReader {
         return -1;
       }
     } else {
-      this.readBuffer.reserve();
-      ({ buffer, offset } = this.readBuffer);
+      buffer = this.readBuffer.reserve();
+      offset = this.readBuffer.start;
     }
     const room = buffer.length - offset;
     const flags = readFlags({ isTty: host.isTty, ptyMaster: host.ptyMaster, crowded, hangupPending: this.hangupPending, readingOut });
@@ -215,8 +215,7 @@ export class ConsoleReader {
       } else {
         // Taken before push(): a 'data' listener may make another console
         // read into the same buffer.
-        this.readBuffer.offset = offset + n;
-        more = host.push((buffer as Buffer).subarray(offset, offset + n));
+        more = host.push(this.readBuffer.take(n));
       }
       if (!more && !readingOut) this.started = false;
     }
