@@ -19,7 +19,7 @@
 import * as path from 'node:path';
 import { type ExitStatus, type ChildWatch, type SpawnRequest } from '../kqueuer/child';
 import { openPty, type Console, type WinSize } from '../tty/console';
-import { validateConsoleOptions, type KqueueConsoleOptions } from '../stream/options';
+import { CONSOLE_OPTION_KEYS, validateConsoleOptions, type KqueueConsoleOptions } from '../stream/options';
 import { kqueuerClosed, systemError, type SystemError } from '../errors';
 import {
   invalidArgType,
@@ -65,7 +65,8 @@ export const DEFAULT_TERM = 'xterm-256color';
 const DEFAULT_PATH = '/usr/bin:/bin';
 const U16 = 0xffff;
 
-const consoleOptionKeys = ['readableHighWaterMark', 'writableHighWaterMark', 'readBufferSize', 'onread'] as const;
+/** The console's options among spawn()'s: all of Kqueuer.add()'s but autoClose (the pty is the library's). */
+const consoleOptionKeys = CONSOLE_OPTION_KEYS.filter((key): key is keyof SpawnOptions & keyof KqueueConsoleOptions => key !== 'autoClose');
 
 /**
  * @internal A spawned program's life as its PtyProcess sees it, set in the

@@ -52,6 +52,18 @@ export interface KqueueConsoleOptions {
   onread?: OnRead;
 }
 
+/** Each option of {@link KqueueConsoleOptions} once: the compiler fails on one missing or extra. */
+const OPTION_NAMES = {
+  autoClose: true,
+  readableHighWaterMark: true,
+  writableHighWaterMark: true,
+  readBufferSize: true,
+  onread: true,
+} as const satisfies Record<keyof KqueueConsoleOptions, true>;
+
+/** @internal The names of {@link KqueueConsoleOptions}, for a caller that passes them on (spawn()). */
+export const CONSOLE_OPTION_KEYS = Object.keys(OPTION_NAMES) as readonly (keyof KqueueConsoleOptions)[];
+
 /** The `onread` option of {@link KqueueConsoleOptions}. */
 export interface OnRead {
   /**
