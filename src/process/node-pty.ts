@@ -108,20 +108,16 @@ function stopReader(socket: NodePtySocket): Buffer | null {
  * output all read), and lets node-pty's stream go at the hang-up.
  */
 function endWithChild(con: KqueueConsole, pty: NodePtyLike, socket: NodePtySocket | undefined): void {
-  let exited = false;
-  let finished = false;
-  let released = false;
-  const releaseNodePty = (): void => {
-    if (released) return;
-    released = true;
-    // The master hung up: node-pty's stream has nothing left to read. Closing
-    // it now lets node-pty emit 'exit' as soon as the child is reaped,
-    // instead of after its 200 ms timer.
-    socket?.destroy();
-  };
+  // running, then exited (node-pty reported the exit), then finishing once
+  // the master has hung up too (the shutdown below has begun).
+  let phase: 'running' | 'exited' | 'finishing' = 'running';
+  // The master hung up: node-pty's stream has nothing left to read. Closing
+  // it now lets node-pty emit 'exit' as soon as the child is reaped, instead
+  // of after its 200 ms timer. A stream's destroy() is idempotent.
+  const releaseNodePty = (): void => void socket?.destroy();
   const finish = (): void => {
-    if (finished || !exited || !con.hungUp) return;
-    finished = true;
+    if (phase !== 'exited' || !con.hungUp) return;
+    phase = 'finishing';
     // Input still queued for the gone child fails through its callbacks.
     // 'finish' then never comes, so neither does autoDestroy: the stream is
     // closed once its output has been read.
@@ -137,7 +133,7 @@ function endWithChild(con: KqueueConsole, pty: NodePtyLike, socket: NodePtySocke
     finish();
   });
   const subscription = pty.onExit(() => {
-    exited = true;
+    phase = 'exited';
     finish();
   });
   con.once('close', () => {
