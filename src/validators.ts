@@ -32,6 +32,11 @@ export function invalidArgValue(name: string, reason: string, value: unknown): C
   return codedError('ERR_INVALID_ARG_VALUE', `${subject(name)} must ${reason}. Received ${shown}`);
 }
 
+/** The largest value of a uint16_t: a window size's rows, columns and pixels (struct winsize). */
+export const U16_MAX = 0xffff;
+/** The largest value of an int32_t: an fd, a timeout in milliseconds (a timer's limit too). */
+export const INT32_MAX = 0x7fffffff;
+
 /** One of `allowed` (Node's validateOneOf): ERR_INVALID_ARG_VALUE otherwise. */
 export function validateOneOf<T extends string>(value: unknown, name: string, allowed: readonly T[]): T {
   if (allowed.includes(value as T)) return value as T;
@@ -64,7 +69,7 @@ export function validateInteger(value: unknown, name: string, min: number, max: 
 
 /** A file descriptor: an integer in [0, 2^31). */
 export function validateFd(value: unknown, name = 'fd'): number {
-  return validateInteger(value, name, 0, 0x7fffffff);
+  return validateInteger(value, name, 0, INT32_MAX);
 }
 
 export function validateFunction(value: unknown, name: string): void {

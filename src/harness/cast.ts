@@ -10,6 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { DEFAULT_TERM } from '../process/spawn';
 
 interface Event {
   seconds: number;
@@ -61,7 +62,7 @@ export class Recording {
       width: size.cols,
       height: size.rows,
       timestamp: this.startedAt,
-      env: { TERM: this.term ?? 'xterm-256color' },
+      env: { TERM: this.term ?? DEFAULT_TERM },
       ...(this.dropped > 0 ? { title: `the first ${this.dropped} events were dropped to stay within the bound` } : {}),
     };
     // Output is decoded as one stream: a character split across reads is whole.

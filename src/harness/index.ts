@@ -26,9 +26,9 @@
 import { once } from 'node:events';
 import * as os from 'node:os';
 import type { Duplex } from 'node:stream';
-import type { WinSize } from '../tty/console';
+import { DEFAULT_WINSIZE, type WinSize } from '../tty/console';
 import { codedError } from '../errors';
-import { invalidArgType, validateInteger, validateObject, validateString } from '../validators';
+import { INT32_MAX, invalidArgType, validateInteger, validateObject, validateString } from '../validators';
 import { Recording } from './cast';
 import { encodeKey } from './keys';
 import { Screen, ScreenModel, screenUnavailable } from './screen';
@@ -138,9 +138,9 @@ interface Settings {
 
 /** @throws ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE for a bad option; ERR_SCREEN_UNAVAILABLE for screen: true without the package. */
 function settingsOf(options: HarnessOptions, term?: string): Settings {
-  const timeout = validateInteger(options.timeout ?? 10_000, 'options.timeout', 1, 0x7fffffff);
-  const keep = validateInteger(options.keep ?? 1 << 20, 'options.keep', 1024, 2 ** 31 - 1);
-  const size = options.size ?? { rows: 24, cols: 80 };
+  const timeout = validateInteger(options.timeout ?? 10_000, 'options.timeout', 1, INT32_MAX);
+  const keep = validateInteger(options.keep ?? 1 << 20, 'options.keep', 1024, INT32_MAX);
+  const size = options.size ?? DEFAULT_WINSIZE;
   validateInteger(size.rows, 'options.size.rows', 1, 0xffff);
   validateInteger(size.cols, 'options.size.cols', 1, 0xffff);
   const model = options.screen === false ? null : ScreenModel.create(size.rows, size.cols);
@@ -334,7 +334,7 @@ export class Harness {
 
   private timeoutOf(options: WaitOptions): number {
     validateObject(options, 'options');
-    return options.timeout === undefined ? this.defaultTimeout : validateInteger(options.timeout, 'options.timeout', 1, 0x7fffffff);
+    return options.timeout === undefined ? this.defaultTimeout : validateInteger(options.timeout, 'options.timeout', 1, INT32_MAX);
   }
 
   private requireScreen(): ScreenModel {
@@ -460,7 +460,7 @@ export class Harness {
     this.checkOpen(this.waitForStable, site);
     const model = this.requireScreen();
     const timeout = this.timeoutOf(options);
-    const quiet = validateInteger(options.quietMs ?? 200, 'options.quietMs', 1, 0x7fffffff);
+    const quiet = validateInteger(options.quietMs ?? 200, 'options.quietMs', 1, INT32_MAX);
     await model.flushed();
     const changes = model.watchChanges();
     let timer: NodeJS.Timeout | undefined;

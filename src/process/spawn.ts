@@ -18,7 +18,7 @@
  */
 import * as path from 'node:path';
 import { type ExitStatus, type ChildWatch, type SpawnRequest } from '../kqueuer/child';
-import { openPty, type Console, type WinSize } from '../tty/console';
+import { DEFAULT_WINSIZE, openPty, type Console, type WinSize } from '../tty/console';
 import { CONSOLE_OPTION_KEYS, validateConsoleOptions, type KqueueConsoleOptions } from '../stream/options';
 import { kqueuerClosed, systemError, type SystemError } from '../errors';
 import {
@@ -30,6 +30,7 @@ import {
   validateInteger,
   validateObject,
   validateSignal,
+  U16_MAX,
 } from '../validators';
 import { Kqueuer, kSpawnChild, sharedKqueuer } from '../kqueuer/kqueuer';
 import type { KqueueConsole } from '../stream/kqueue-console';
@@ -63,7 +64,6 @@ export interface SpawnOptions extends Omit<KqueueConsoleOptions, 'autoClose'> {
 /** The default terminal type: what xterm.js, the web terminal's emulator, is. */
 export const DEFAULT_TERM = 'xterm-256color';
 const DEFAULT_PATH = '/usr/bin:/bin';
-const U16 = 0xffff;
 
 /** The console's options among spawn()'s: all of Kqueuer.add()'s but autoClose (the pty is the library's). */
 const consoleOptionKeys = CONSOLE_OPTION_KEYS.filter((key): key is keyof SpawnOptions & keyof KqueueConsoleOptions => key !== 'autoClose');
@@ -205,8 +205,8 @@ export class PtyProcess {
 export function spawn(file: string, args: readonly string[] = [], options: SpawnOptions = {}): PtyProcess {
   const request = spawnRequest(file, args, options);
   const consoleOptions = validateConsoleOptions(pick(options, consoleOptionKeys));
-  const rows = validateInteger(options.rows ?? 24, 'options.rows', 1, U16);
-  const cols = validateInteger(options.cols ?? 80, 'options.cols', 1, U16);
+  const rows = validateInteger(options.rows ?? DEFAULT_WINSIZE.rows, 'options.rows', 1, U16_MAX);
+  const cols = validateInteger(options.cols ?? DEFAULT_WINSIZE.cols, 'options.cols', 1, U16_MAX);
   const raw = options.raw === undefined ? false : validateBoolean(options.raw, 'options.raw');
   if (options.kqueuer !== undefined && !(options.kqueuer instanceof Kqueuer)) {
     throw invalidArgType('options.kqueuer', 'an instance of Kqueuer', options.kqueuer);

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import { binding, lastError } from '../addon/binding';
 import { adoptFd, closeOwned, discardOwned } from '../addon/fd-ownership';
 import { codedError, systemError } from '../errors';
-import { validateBoolean, validateFd, validateInteger, validateObject, validateOptions } from '../validators';
+import { U16_MAX, validateBoolean, validateFd, validateInteger, validateObject, validateOptions } from '../validators';
 
 /** A terminal window size, as TIOCGWINSZ/TIOCSWINSZ carry it. */
 export interface WinSize {
@@ -38,7 +38,8 @@ export interface ConsoleOptions {
   autoClose?: boolean;
 }
 
-const U16 = 0xffff;
+/** The window size a terminal starts with when none is given: the VT100's. */
+export const DEFAULT_WINSIZE: Readonly<WinSize> = Object.freeze({ rows: 24, cols: 80 });
 
 /**
  * A tty file descriptor and its terminal operations. Made by
@@ -203,10 +204,10 @@ function savedTermios(fd: number): Buffer {
 /** TIOCSWINSZ with validation; `check` runs after the arguments are validated. */
 function setWinsize(fd: number, size: WinSize, check?: () => void): void {
   validateObject(size, 'size');
-  const rows = validateInteger(size.rows, 'size.rows', 0, U16);
-  const cols = validateInteger(size.cols, 'size.cols', 0, U16);
-  const xpixel = validateInteger(size.xpixel ?? 0, 'size.xpixel', 0, U16);
-  const ypixel = validateInteger(size.ypixel ?? 0, 'size.ypixel', 0, U16);
+  const rows = validateInteger(size.rows, 'size.rows', 0, U16_MAX);
+  const cols = validateInteger(size.cols, 'size.cols', 0, U16_MAX);
+  const xpixel = validateInteger(size.xpixel ?? 0, 'size.xpixel', 0, U16_MAX);
+  const ypixel = validateInteger(size.ypixel ?? 0, 'size.ypixel', 0, U16_MAX);
   check?.();
   const native = binding();
   if (native.setWinsize(fd, rows, cols, xpixel, ypixel) !== 0) throw lastError(native, fd);
