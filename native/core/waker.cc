@@ -107,7 +107,7 @@ int Waker::Start(uv_loop_t* loop, LoopChannel* channel, int kq, Wakeup wanted,
   if (mode_ == Wakeup::kTsfn) {
     // Taken first: Close() closes it whatever fails below.
     channel_ = channel;
-    handle_open_ = true;
+    handle_phase_ = HandlePhase::kOpen;
     Unref();
   }
   // The loop of this environment (main thread or worker), never the default
@@ -140,7 +140,7 @@ int Waker::StartPoll(uv_loop_t* loop, const char** what) {
     return -r;
   }
   poll_.data = this;
-  handle_open_ = true;
+  handle_phase_ = HandlePhase::kOpen;
   Unref();
   r = uv_poll_start(&poll_, UV_READABLE, OnPoll);
   if (r != 0) {
@@ -172,7 +172,7 @@ int Waker::StartWaiter(uv_loop_t* loop, const char** what) {
       return -r;
     }
     async_.data = this;
-    handle_open_ = true;
+    handle_phase_ = HandlePhase::kOpen;
     Unref();
   }
   err = waiter_.Start(Wait, this);
@@ -194,7 +194,7 @@ uv_handle_t* Waker::handle() {
 }
 
 void Waker::Ref() {
-  if (!handle_open_) return;
+  if (handle_phase_ != HandlePhase::kOpen) return;
   if (mode_ == Wakeup::kTsfn) {
     channel_->Ref();
   } else {
@@ -203,7 +203,7 @@ void Waker::Ref() {
 }
 
 void Waker::Unref() {
-  if (!handle_open_) return;
+  if (handle_phase_ != HandlePhase::kOpen) return;
   if (mode_ == Wakeup::kTsfn) {
     channel_->Unref();
   } else {
@@ -307,13 +307,14 @@ void Waker::Stop() {
 
 void Waker::Close() {
   Stop();
-  closing_ = true;
-  if (!handle_open_) {
+  if (handle_phase_ != HandlePhase::kOpen) {
+    handle_phase_ = HandlePhase::kClosed;
     on_closed_(arg_);
   } else if (mode_ == Wakeup::kTsfn) {
+    handle_phase_ = HandlePhase::kClosing;
     channel_->Close();
   } else {
-    handle_open_ = false;
+    handle_phase_ = HandlePhase::kClosed;
     uv_close(handle(), OnHandleClosed);
   }
 }
@@ -323,8 +324,12 @@ void Waker::Close() {
 // post to it again, so it is joined here, and Close() finishes at once.
 void Waker::ChannelClosed() {
   Stop();
-  handle_open_ = false;
-  if (closing_) on_closed_(arg_);
+  if (handle_phase_ == HandlePhase::kClosing) {
+    handle_phase_ = HandlePhase::kClosed;
+    on_closed_(arg_);
+  } else {
+    handle_phase_ = HandlePhase::kNone;
+  }
 }
 
 void Waker::OnHandleClosed(uv_handle_t* handle) {

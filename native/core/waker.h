@@ -126,8 +126,13 @@ class Waker {
   Wakeup mode_ = Wakeup::kAuto;
   int kq_ = -1;
   LoopChannel* channel_ = nullptr;  // kTsfn's, from Start().
-  bool handle_open_ = false;
-  bool closing_ = false;
+  // The handle (kPoll's uv_poll_t, kThread's uv_async_t) or kTsfn's
+  // channel: none made yet (or the runtime ended the channel first), open,
+  // closing (Close() waits for the channel's end), closed.
+  enum class HandlePhase { kNone, kOpen, kClosing, kClosed };
+  HandlePhase handle_phase_ = HandlePhase::kNone;
+  // Resources Stop() gives back in any phase: the poll started, the waiter
+  // thread to join.
   bool polling_ = false;
   union {
     uv_poll_t poll_;
