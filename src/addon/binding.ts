@@ -32,6 +32,24 @@ export interface ReadinessBits {
  */
 export type EventsCallback = (batch: Float64Array, count: number, waitErrno: number) => void;
 
+/**
+ * How the event loop learns that the kqueue has events.
+ * - `'poll'`: the loop polls the kqueue fd itself (one wake-up per batch, no
+ *   thread of the library's own). Needs a kqueue fd that poll(2) reports
+ *   readable, as on macOS, FreeBSD and Linux (the built-in emulation).
+ * - `'thread'`: a waiter thread blocks in kevent() and hands each batch to the
+ *   loop (two wake-ups per batch). Works with any kqueue, libkqueue's too.
+ * - `'tsfn'`: the same waiter thread, handing each batch over through a
+ *   Node-API thread-safe function instead of libuv. For runtimes that load
+ *   Node-API addons but have no libuv (Bun, Deno); works under Node too.
+ * - `'auto'` (the default): under Bun and Deno, `'tsfn'`; elsewhere `'poll'`
+ *   when a probe of the new kqueue finds its fd pollable, else `'thread'`.
+ */
+export type Wakeup = 'auto' | 'poll' | 'thread' | 'tsfn';
+
+/** The mode a kqueue runs in, once chosen (native/core/waker.h). */
+export type WakeupMode = Exclude<Wakeup, 'auto'>;
+
 /** One dedicated kqueue, polled by the loop of the thread that made it. */
 export interface NativeKqueue {
   /**
@@ -75,7 +93,7 @@ export interface NativeKqueue {
   /** The kqueue fd, or -1 once closed. */
   readonly fd: number;
   /** How the loop is woken (native/core/waker.h), or null once closed. */
-  readonly wakeup: 'poll' | 'thread' | 'tsfn' | null;
+  readonly wakeup: WakeupMode | null;
 }
 
 export interface NativeBinding {
@@ -86,7 +104,7 @@ export interface NativeBinding {
   /** Where kevent() comes from: the kernel's, libkqueue's or the Linux emulation's (kevent_linux.cc). */
   readonly backend: 'kernel' | 'libkqueue' | 'emulation';
   /** The addon's numbers for the wake-up modes (native/core/waker.h's Wakeup); see the Kqueuer's `Wakeup`. */
-  readonly wakeups: Readonly<Record<'auto' | 'poll' | 'thread' | 'tsfn', number>>;
+  readonly wakeups: Readonly<Record<Wakeup, number>>;
   /** `wakeup`: one of `wakeups`; `poll` fails with ENOTSUP (syscall `poll`) where the kqueue's fd is not pollable. */
   readonly Kqueue: new (onEvents: EventsCallback, wakeup?: number) => NativeKqueue;
 

@@ -100,7 +100,7 @@ export class Kqueuer {
   }
 
   /** How the loop is woken (never `'auto'`: the probe's answer), or null once closed. */
-  get wakeup(): 'poll' | 'thread' | 'tsfn' | null {
+  get wakeup(): Exclude<Wakeup, 'auto'> | null {
     return this.kq?.wakeup ?? null;
   }
 

@@ -2,25 +2,13 @@
  * How a Kqueuer's event loop learns that its kqueue has events: the modes,
  * and which one a Kqueuer uses in this runtime.
  */
+import type { Wakeup } from '../addon/binding';
 import { codedError } from '../errors';
 import { validateOneOf } from '../validators';
 
-/**
- * How the event loop learns that the kqueue has events.
- * - `'poll'`: the loop polls the kqueue fd itself (one wake-up per batch, no
- *   thread of the library's own). Needs a kqueue fd that poll(2) reports
- *   readable, as on macOS, FreeBSD and Linux (the built-in emulation).
- * - `'thread'`: a waiter thread blocks in kevent() and hands each batch to the
- *   loop (two wake-ups per batch). Works with any kqueue, libkqueue's too.
- * - `'tsfn'`: the same waiter thread, handing each batch over through a
- *   Node-API thread-safe function instead of libuv. For runtimes that load
- *   Node-API addons but have no libuv (Bun, Deno); works under Node too.
- * - `'auto'` (the default): under Bun and Deno, `'tsfn'`; elsewhere `'poll'`
- *   when a probe of the new kqueue finds its fd pollable, else `'thread'`.
- */
-export type Wakeup = 'auto' | 'poll' | 'thread' | 'tsfn';
+export type { Wakeup } from '../addon/binding';
 
-const WAKEUPS: readonly string[] = ['auto', 'poll', 'thread', 'tsfn'] satisfies Wakeup[];
+const WAKEUPS = ['auto', 'poll', 'thread', 'tsfn'] as const satisfies readonly Wakeup[];
 
 /**
  * The runtime that loaded the addon, when it is one without Node's libuv:
@@ -44,14 +32,11 @@ export function runtimeWithoutLibuv(): 'bun' | 'deno' | null {
 export function wakeupOf(wanted: unknown): Wakeup {
   const fromEnv = process.env.KQUEUE_CONSOLE_WAKEUP;
   const value: unknown = wanted ?? (fromEnv === undefined || fromEnv === '' ? 'auto' : fromEnv);
-  validateOneOf(value, wanted === undefined ? 'process.env.KQUEUE_CONSOLE_WAKEUP' : 'options.wakeup', WAKEUPS);
+  const mode = validateOneOf(value, wanted === undefined ? 'process.env.KQUEUE_CONSOLE_WAKEUP' : 'options.wakeup', WAKEUPS);
   const runtime = runtimeWithoutLibuv();
-  if (runtime === null) return value as Wakeup;
-  if (value === 'poll' || value === 'thread') {
-    throw codedError(
-      'ERR_WAKEUP_UNAVAILABLE',
-      `wakeup '${value}' needs Node's libuv, which ${runtime} does not have; use 'auto' or 'tsfn'`,
-    );
+  if (runtime === null) return mode;
+  if (mode === 'poll' || mode === 'thread') {
+    throw codedError('ERR_WAKEUP_UNAVAILABLE', `wakeup '${mode}' needs Node's libuv, which ${runtime} does not have; use 'auto' or 'tsfn'`);
   }
   return 'tsfn';
 }
