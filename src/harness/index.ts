@@ -173,7 +173,8 @@ function callSite(fn: (...args: never[]) => unknown): string {
 // copied documentation, which KqueueConsole has just shed.
 export class Harness {
   private readonly stream: Duplex;
-  private readonly exitCode: Promise<number | null>;
+  /** Settles with the program's exit code (128 + n after signal n). */
+  private readonly exitCodeOnExit: Promise<number | null>;
   private readonly out: Transcript;
   private readonly model: ScreenModel | null;
   private readonly defaultTimeout: number;
@@ -187,8 +188,9 @@ export class Harness {
   private holds = 0;
   /** Why there is no screen when screen: false made it so (else: the package is missing). */
   private readonly screenless: string | undefined;
-  private readonly cast: Recording;
-  private readonly record: RecordOptions | undefined;
+  /** The session as recorded so far (what recording() returns and saveRecording() writes). */
+  private readonly recorded: Recording;
+  private readonly recordOptions: RecordOptions | undefined;
   private readonly testName: string | undefined;
 
   /**
@@ -245,11 +247,11 @@ export class Harness {
       hold: () => this.hold(),
       release: () => this.release(),
     });
-    this.cast = new Recording(settings.size, settings.keep, settings.record?.input === true, settings.term);
-    this.record = settings.record;
+    this.recorded = new Recording(settings.size, settings.keep, settings.record?.input === true, settings.term);
+    this.recordOptions = settings.record;
     this.testName = settings.testName;
     this.stream = stream;
-    this.exitCode = exit;
+    this.exitCodeOnExit = exit;
     this.child = child;
     this.ownKqueuer = own;
     stream.on('data', (chunk: Buffer | string) => this.onData(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
@@ -271,7 +273,7 @@ export class Harness {
 
   private onData(chunk: Buffer): void {
     this.out.push(chunk);
-    this.cast.output(chunk);
+    this.recorded.output(chunk);
     this.model?.write(chunk);
     this.waits.changed('output');
   }
@@ -292,24 +294,24 @@ export class Harness {
     const which = tail.length === total ? 'the whole output' : `the output's last ${tail.length} of ${total} characters`;
     let text = `${message}\n--- ${which}, escaped:\n${escapeControls(tail)}`;
     if (screen !== null) text += `\n--- the screen:\n${screen.render()}`;
-    const cast = this.record === undefined ? null : this.saveRecording();
-    if (cast !== null) text += `\n--- the session, in asciicast v2: ${cast}`;
+    const castFile = this.recordOptions === undefined ? null : this.saveRecording();
+    if (castFile !== null) text += `\n--- the session, in asciicast v2: ${castFile}`;
     const err = new ExpectError(code, text, all, screen);
-    err.castFile = cast;
+    err.castFile = castFile;
     err.stack = `${err.name} [${code}]: ${text}\n${site}`;
     return err;
   }
 
   /** The session so far as an asciicast v2 file's text (the last `keep` bytes of events). */
   recording(): string {
-    return this.cast.text();
+    return this.recorded.text();
   }
 
   /** Writes the recording where `record` says; its path, or null when that fails (the failure's own error matters more). */
   private saveRecording(): string | null {
-    const { dir, name } = this.record!;
+    const { dir, name } = this.recordOptions!;
     try {
-      return this.cast.save(dir, name ?? this.testName ?? `harness-${this.child?.pid ?? process.pid}`);
+      return this.recorded.save(dir, name ?? this.testName ?? `harness-${this.child?.pid ?? process.pid}`);
     } catch {
       return null;
     }
@@ -385,7 +387,7 @@ export class Harness {
 
   /** Writes to the program and records it; resolves once it is in the kernel. */
   private async write(data: string | Uint8Array): Promise<void> {
-    this.cast.sent(data);
+    this.recorded.sent(data);
     await new Promise<void>((resolve, reject) => {
       this.stream.write(data, (err) => (err ? reject(err) : resolve()));
     });
@@ -513,7 +515,7 @@ export class Harness {
     else if (typeof (this.stream as { resize?: unknown }).resize === 'function')
       (this.stream as unknown as { resize(s: WinSize): void }).resize(size);
     this.model?.resize(size.rows, size.cols);
-    this.cast.resized(size.rows, size.cols);
+    this.recorded.resized(size.rows, size.cols);
   }
 
   /**
@@ -524,7 +526,7 @@ export class Harness {
   async exit(): Promise<number | null> {
     this.hold();
     try {
-      const code = await this.exitCode;
+      const code = await this.exitCodeOnExit;
       if (!this.waits.ended && !this.stream.readableEnded && !this.stream.destroyed) await once(this.stream, 'end');
       return code;
     } finally {
@@ -540,7 +542,7 @@ export class Harness {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.record?.when === 'always') this.saveRecording();
+    if (this.recordOptions?.when === 'always') this.saveRecording();
     this.stream.destroy();
     this.ownKqueuer?.close();
     this.waits.failAll('the harness was closed');
