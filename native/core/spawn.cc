@@ -230,8 +230,9 @@ int SpawnOnPty(const SpawnRequest& request, pid_t* pid, Syscall* failed) {
   p.cwd = request.cwd.empty() ? nullptr : request.cwd.c_str();
   p.slave = request.slave;
   if (p.slave < 3) {
-    // The child's dup2() onto 0-2 would otherwise clobber it first.
-    *failed = kSysFcntl;
+    // The child's dup2() of the slave onto 0-2 would clobber it first: the
+    // step that cannot be done is that dup2(), not a call made here.
+    *failed = kSysDup2;
     return EINVAL;
   }
 
