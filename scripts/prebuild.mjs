@@ -5,7 +5,7 @@
 //   node scripts/prebuild.mjs [linux-x64] [linux-arm64] [--against <node>]...
 //
 // linux-arm64 is cross-compiled with Debian's g++-aarch64-linux-gnu. Each is
-// built with KQC_PORTABLE (native/portable.cc), then `objdump -T` lists the
+// built with KQC_PORTABLE (native/core/portable.cc), then `objdump -T` lists the
 // symbol versions it needs from glibc, libstdc++ and libgcc: none may be
 // newer than what the official Node binaries need (the table below, read
 // from their own `objdump -T`; every `--against` binary is checked to need
