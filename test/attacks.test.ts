@@ -11,14 +11,12 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { waitUntil, within } from './helpers/fixtures';
+import { settles, waitUntil, within } from './helpers/fixtures';
 import { memoryFiguresUnreliable } from './helpers/pty';
 import { authFrame } from '../examples/pipe-to-socket';
 import { childrenOf, rssOf, startServer } from './helpers/web-server';
 
 const MiB = 1024 * 1024;
-
-const timeout = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 /**
  * Asserts that a server's RSS grew by less than `bound` bytes, or, where
@@ -109,7 +107,12 @@ t.test('input past the bound: the server closes, reads no more, and cuts a clien
   const started = Date.now();
   while (open && sent < 256 * MiB && Date.now() - started < 60_000) {
     // A reset by the server ends it too ('error', then 'close').
-    if (!c.socket.write(chunk)) await Promise.race([new Promise((r) => c.socket.once('drain', r)), c.closed, timeout(60_000)]);
+    if (!c.socket.write(chunk))
+      await settles(
+        'the server: taking input (drain) or closing',
+        Promise.race([new Promise((r) => c.socket.once('drain', r)), c.closed]),
+        60_000,
+      );
     sent += chunk.length;
   }
   t.match(c.received(), /input not read/, 'the server closed with 1009 (input not read)');
@@ -299,7 +302,7 @@ t.test('caps: sessions, connections without one, and slow requests', async (t) =
   const first = await session(server.port, server.token);
   await waitUntil('session 1 to start', () => /session 1 started/.test(server.out()));
   const second = await session(server.port, server.token);
-  await Promise.race([second.closed, timeout(10_000)]);
+  await settles('the second session: closed by the server', second.closed);
   t.match(second.received(), /too many sessions/, 'a second session is refused (1013) while one runs');
   t.match(server.out(), /session not started: 1 sessions already/, 'and the server says so');
 
@@ -366,12 +369,12 @@ t.test('out of fds (EMFILE): a session that cannot start is refused and logged; 
   const limit = spawnSync('prlimit', [`--pid=${pid}`, `--nofile=${free + 1}:`]);
   t.equal(limit.status, 0, `the server's fds limited to ${free + 1}`);
   const c = await session(server.port, server.token);
-  await Promise.race([c.closed, timeout(10_000)]);
+  await settles('the client under EMFILE: closed by the server', c.closed);
   t.match(c.received(), /no session/, 'the client is closed with 1011 (no session)');
   t.match(server.out(), /session not started: .*EMFILE/, 'the server logs EMFILE');
   spawnSync('prlimit', [`--pid=${pid}`, `--nofile=${soft}:`]);
   const page = await connect(server.port, request(server.port, '/', 'Connection: close\r\n'));
-  await Promise.race([page.closed, timeout(10_000)]);
+  await settles('the page: served and closed', page.closed);
   t.match(page.received(), /^HTTP\/1\.1 200 /, `with its limit back at ${soft}, it serves the page`);
   t.equal(childrenOf(pid).length, 0, 'no child was left');
 
@@ -458,7 +461,12 @@ t.test('pipe-to-socket: input a program does not read is cut off at the bound, a
   void closed.then(() => (open = false));
   while (open && sent < 256 * MiB) {
     sent += data.length - 5;
-    if (!sock.write(data)) await Promise.race([new Promise((resolve) => sock.once('drain', resolve)), closed, timeout(60_000)]);
+    if (!sock.write(data))
+      await settles(
+        'the server: taking input (drain) or closing',
+        Promise.race([new Promise((r) => sock.once('drain', r)), closed]),
+        60_000,
+      );
   }
   t.notOk(open, 'the server cut the connection');
   t.ok(sent < 64 * MiB, `the server cut the client after ${(sent / MiB).toFixed(1)} MiB sent`);

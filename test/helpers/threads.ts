@@ -3,6 +3,7 @@
  * so that test/runtime/runtimes.test.ts can use it under Deno too.
  */
 import * as fs from 'node:fs';
+import { waitUntil } from './wait';
 
 /**
  * The threads of this process named `kqueue-waiter` (native/waker.cc names
@@ -27,6 +28,6 @@ export function waiterThreads(): number {
  * returns on the CLONE_CHILD_CLEARTID wake-up, which comes first.
  */
 export async function waiterThreadsBackTo(count: number): Promise<number> {
-  for (let i = 0; i < 200 && waiterThreads() !== count; i++) await new Promise((r) => setTimeout(r, 10));
+  await waitUntil(`the kqueue-waiter threads back to ${count} (${waiterThreads()} now)`, () => waiterThreads() === count, { ms: 2000 });
   return waiterThreads();
 }
