@@ -106,161 +106,233 @@ function pathOf(req: http.IncomingMessage): string | null {
   }
 }
 
+/** What every part of a running web terminal shares. */
+interface Context {
+  readonly host: LoopbackHost;
+  /** The port it listens on: 0 until it does. */
+  port: number;
+  readonly token: string;
+  readonly tokenBytes: Buffer;
+  readonly authTimeoutMs: number;
+  readonly files: Map<string, { file: string; type: string }>;
+  readonly kq: Kqueuer;
+  readonly sessions: Sessions;
+  readonly wss: WebSocketServer;
+  readonly log: (line: string) => void;
+}
+
 /** Starts the server; resolves once it listens. */
 export async function startWebTerminal(options: WebTerminalOptions = {}): Promise<WebTerminal> {
+  const ctx = contextOf(options);
+  const server = httpServer(ctx, limitsOf(options));
+  server.listen(options.port ?? 0, ctx.host);
+  await once(server, 'listening');
+  ctx.port = (server.address() as net.AddressInfo).port;
+  return handleOf(ctx, server);
+}
+
+function contextOf(options: WebTerminalOptions): Context {
   const host = options.host ?? '127.0.0.1';
   checkLoopback(host);
-  const { maxSessions, maxPending, authTimeoutMs } = limitsOf(options);
+  const { maxSessions, authTimeoutMs } = limitsOf(options);
   const token = options.token ?? newToken();
-  const tokenBytes = Buffer.from(token);
   const command = options.command ?? process.env.SHELL ?? 'sh';
   const args = options.args ?? (options.command === undefined ? ['-i'] : []);
   const log = options.log ?? (() => {});
   const files = staticFiles();
   const kq = new Kqueuer();
-  const sessions = new Sessions(kq, { command, args, env: options.env ?? { ...process.env, TERM: DEFAULT_TERM } }, maxSessions, log);
-  let port = 0;
+  const program = { command, args, env: options.env ?? { ...process.env, TERM: DEFAULT_TERM } };
+  const sessions = new Sessions(kq, program, maxSessions, log);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE });
+  return { host, port: 0, token, tokenBytes: Buffer.from(token), authTimeoutMs, files, kq, sessions, wss, log };
+}
 
-  // The names this server answers to; anything else is another site's page
-  // (DNS rebinding) or another origin's WebSocket.
-  const ownHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
-  const ownHost = (req: http.IncomingMessage): boolean => ownHosts().includes(req.headers.host ?? '');
-
-  // A request that has not arrived whole within authTimeoutMs is cut, as
-  // a WebSocket that has not sent its token is: a slow client (slowloris)
-  // holds nothing for long.
+/**
+ * The HTTP server: the page's files, and the upgrade to the WebSocket. A
+ * request that has not arrived whole within authTimeoutMs is cut, as a
+ * WebSocket that has not sent its token is: a slow client (slowloris) holds
+ * nothing for long.
+ */
+function httpServer(ctx: Context, limits: { maxSessions: number; maxPending: number }): http.Server {
+  const { authTimeoutMs } = ctx;
   const server = http.createServer(
     { headersTimeout: authTimeoutMs, requestTimeout: authTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_MS },
-    (req, res) => {
-      const urlPath = pathOf(req);
-      if (urlPath === null) {
-        res.writeHead(400, { 'content-type': 'text/plain' }).end();
-        return;
-      }
-      const entry = req.method === 'GET' && ownHost(req) ? files.get(urlPath) : undefined;
-      if (entry === undefined) {
-        res.writeHead(ownHost(req) ? 404 : 421, { 'content-type': 'text/plain' }).end();
-        return;
-      }
-      res.writeHead(200, {
-        'content-type': entry.type,
-        'cache-control': 'no-store',
-        'x-content-type-options': 'nosniff',
-        'referrer-policy': 'no-referrer',
-        'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
-      });
-      fs.createReadStream(entry.file).pipe(res);
-    },
+    (req, res) => serveFile(ctx, req, res),
   );
   // Connections beyond these are closed as soon as they are accepted.
-  server.maxConnections = maxSessions + maxPending;
+  server.maxConnections = limits.maxSessions + limits.maxPending;
+  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => upgrade(ctx, req, socket, head));
+  return server;
+}
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE });
-  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-    const urlPath = pathOf(req);
-    if (urlPath === null) {
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      return;
-    }
-    const sameOrigin = ownHost(req) && req.headers.origin === `http://${req.headers.host}`;
-    if (urlPath !== '/ws' || !sameOrigin) {
-      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => awaitToken(ws));
+/**
+ * Whether a request names this server as its host; anything else is another
+ * site's page (DNS rebinding) or another origin's WebSocket.
+ */
+function ownHost(ctx: Context, req: http.IncomingMessage): boolean {
+  const { port } = ctx;
+  return [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(req.headers.host ?? '');
+}
+
+function serveFile(ctx: Context, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const urlPath = pathOf(req);
+  if (urlPath === null) {
+    res.writeHead(400, { 'content-type': 'text/plain' }).end();
+    return;
+  }
+  const entry = req.method === 'GET' && ownHost(ctx, req) ? ctx.files.get(urlPath) : undefined;
+  if (entry === undefined) {
+    res.writeHead(ownHost(ctx, req) ? 404 : 421, { 'content-type': 'text/plain' }).end();
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': entry.type,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
   });
+  fs.createReadStream(entry.file).pipe(res);
+}
 
-  /** The first message must carry the token; nothing runs before it. */
-  function awaitToken(ws: WebSocket): void {
-    const timer = setTimeout(() => closeClient(ws, 1008, 'no token'), authTimeoutMs);
-    ws.once('message', (data, isBinary) => {
-      clearTimeout(timer);
-      const msg = isBinary ? null : parse(data);
-      if (msg?.type !== 'auth' || !tokenMatches(msg.token, tokenBytes)) {
-        closeClient(ws, 1008, 'wrong token');
-        return;
-      }
-      const opened = sessions.open();
-      if ('refused' in opened) {
-        if (opened.refused === 'full') closeClient(ws, 1013, 'too many sessions');
-        else closeClient(ws, 1011, 'no session');
-        return;
-      }
-      serveSession(ws, opened.child, opened.id);
-    });
-    ws.on('close', () => clearTimeout(timer));
-    ws.on('error', () => ws.terminate());
+function upgrade(ctx: Context, req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+  const urlPath = pathOf(req);
+  if (urlPath === null) {
+    socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    return;
+  }
+  const sameOrigin = ownHost(ctx, req) && req.headers.origin === `http://${req.headers.host}`;
+  if (urlPath !== '/ws' || !sameOrigin) {
+    socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+    return;
+  }
+  ctx.wss.handleUpgrade(req, socket, head, (ws) => awaitToken(ctx, ws));
+}
+
+/** The first message must carry the token; nothing runs before it. */
+function awaitToken(ctx: Context, ws: WebSocket): void {
+  const timer = setTimeout(() => closeClient(ws, 1008, 'no token'), ctx.authTimeoutMs);
+  ws.once('message', (data, isBinary) => {
+    clearTimeout(timer);
+    const msg = isBinary ? null : parse(data);
+    if (msg?.type !== 'auth' || !tokenMatches(msg.token, ctx.tokenBytes)) {
+      closeClient(ws, 1008, 'wrong token');
+      return;
+    }
+    const opened = ctx.sessions.open();
+    if ('refused' in opened) {
+      if (opened.refused === 'full') closeClient(ws, 1013, 'too many sessions');
+      else closeClient(ws, 1011, 'no session');
+      return;
+    }
+    serveSession(ctx, new Session(ctx, ws, opened.child, opened.id));
+  });
+  ws.on('close', () => clearTimeout(timer));
+  ws.on('error', () => ws.terminate());
+}
+
+/**
+ * One page's session: its program, and the output it has been sent and has
+ * acknowledged. Output is held back while the page has more than HIGH_WATER
+ * bytes to acknowledge, or the socket more than HIGH_WATER bytes to send (a
+ * page that acknowledges without reading): what a session queues is bounded
+ * whatever the client does.
+ */
+class Session {
+  private sent = 0;
+  private acked = 0;
+  private paused = false;
+  private closing = false;
+
+  constructor(
+    private readonly ctx: Context,
+    readonly ws: WebSocket,
+    readonly child: PtyProcess,
+    readonly id: number,
+  ) {}
+
+  get isClosing(): boolean {
+    return this.closing;
   }
 
-  function serveSession(ws: WebSocket, child: PtyProcess, id: number): void {
-    const con = child.console;
-
-    // Output is held back while the page has more than HIGH_WATER bytes to
-    // acknowledge, or the socket more than HIGH_WATER bytes to send (a page
-    // that acknowledges without reading): what a session queues is bounded
-    // whatever the client does.
-    let sent = 0;
-    let acked = 0;
-    let paused = false;
-    const holdBack = (): boolean => sent - acked > HIGH_WATER || ws.bufferedAmount > HIGH_WATER;
-    const maybeResume = (): void => {
-      if (paused && !closing && sent - acked < LOW_WATER && ws.bufferedAmount < LOW_WATER) {
-        paused = false;
-        con.resume();
-      }
-    };
-    let closing = false;
-    const closeSession = (code: number, reason: string): void => {
-      if (closing) return;
-      closing = true;
-      log(`session ${id}: closing (${code} ${reason})`);
-      closeClient(ws, code, reason);
-    };
-    con.on('data', (chunk) => {
-      ws.send(chunk, { binary: true }, maybeResume);
-      sent += chunk.length;
-      if (!paused && holdBack()) {
-        paused = true;
-        con.pause();
-      }
-    });
-    con.on('error', () => ws.terminate());
-    // Input that the pty does not take at once waits in the stream; a page
-    // that keeps sending past MAX_INPUT is cut off. (A child blocked on
-    // output would never read its input: cat with a paste.)
-    const writeInput = inputWriter(con, () => closeSession(1009, 'input not read'));
-    // The console ends by itself once the shell has exited and the page has
-    // taken all it wrote; then the page is told how it ended.
-    con.on('end', () => {
-      void child.exited.then(({ exitCode, signal }) => {
-        ws.send(JSON.stringify({ type: 'exit', code: exitCode ?? (signal !== null ? 128 : 1) }));
-        ws.close(1000, 'exited');
-      });
-    });
-    ws.on('close', () => sessions.close(child, id));
-    ws.on('message', (data, isBinary) => {
-      if (closing) return;
-      const msg = isBinary ? null : parse(data);
-      if (msg === null) return;
-      if (msg.type === 'input' && typeof msg.data === 'string') {
-        writeInput(msg.data);
-      } else if (msg.type === 'resize' && isDimension(msg.rows) && isDimension(msg.cols)) {
-        con.resize({ rows: msg.rows, cols: msg.cols });
-      } else if (msg.type === 'ack' && Number.isSafeInteger(msg.bytes) && (msg.bytes as number) > 0) {
-        // More than was sent is a lie that would lift the hold-back for good.
-        if (acked + (msg.bytes as number) > sent) {
-          closeSession(1008, 'acknowledged more than was sent');
-          return;
-        }
-        acked += msg.bytes as number;
-        maybeResume();
-      }
-    });
+  /** Sends a chunk of output, and pauses the console past the high-water mark. */
+  output(chunk: Buffer): void {
+    this.ws.send(chunk, { binary: true }, () => this.maybeResume());
+    this.sent += chunk.length;
+    if (!this.paused && this.holdBack()) {
+      this.paused = true;
+      this.child.console.pause();
+    }
   }
 
-  server.listen(options.port ?? 0, host);
-  await once(server, 'listening');
-  port = (server.address() as net.AddressInfo).port;
+  /** The page has parsed `bytes` more; more than was sent is a lie that would lift the hold-back for good. */
+  ack(bytes: number): void {
+    if (this.acked + bytes > this.sent) {
+      this.close(1008, 'acknowledged more than was sent');
+      return;
+    }
+    this.acked += bytes;
+    this.maybeResume();
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.ctx.log(`session ${this.id}: closing (${code} ${reason})`);
+    closeClient(this.ws, code, reason);
+  }
+
+  private holdBack(): boolean {
+    return this.sent - this.acked > HIGH_WATER || this.ws.bufferedAmount > HIGH_WATER;
+  }
+
+  private maybeResume(): void {
+    if (this.paused && !this.closing && this.sent - this.acked < LOW_WATER && this.ws.bufferedAmount < LOW_WATER) {
+      this.paused = false;
+      this.child.console.resume();
+    }
+  }
+}
+
+function serveSession(ctx: Context, session: Session): void {
+  const { ws, child } = session;
+  const con = child.console;
+  con.on('data', (chunk: Buffer) => session.output(chunk));
+  con.on('error', () => ws.terminate());
+  // Input that the pty does not take at once waits in the stream; a page
+  // that keeps sending past MAX_INPUT is cut off. (A child blocked on
+  // output would never read its input: cat with a paste.)
+  const writeInput = inputWriter(con, () => session.close(1009, 'input not read'));
+  // The console ends by itself once the shell has exited and the page has
+  // taken all it wrote; then the page is told how it ended.
+  con.on('end', () => {
+    void child.exited.then(({ exitCode, signal }) => {
+      ws.send(JSON.stringify({ type: 'exit', code: exitCode ?? (signal !== null ? 128 : 1) }));
+      ws.close(1000, 'exited');
+    });
+  });
+  ws.on('close', () => ctx.sessions.close(child, session.id));
+  ws.on('message', (data, isBinary) => {
+    if (session.isClosing) return;
+    const msg = isBinary ? null : parse(data);
+    if (msg !== null) onMessage(session, msg, writeInput);
+  });
+}
+
+/** A message from the page, once authenticated: input, a resize, or an acknowledgement. */
+function onMessage(session: Session, msg: Record<string, unknown>, writeInput: (data: string) => void): void {
+  if (msg.type === 'input' && typeof msg.data === 'string') {
+    writeInput(msg.data);
+  } else if (msg.type === 'resize' && isDimension(msg.rows) && isDimension(msg.cols)) {
+    session.child.console.resize({ rows: msg.rows, cols: msg.cols });
+  } else if (msg.type === 'ack' && Number.isSafeInteger(msg.bytes) && (msg.bytes as number) > 0) {
+    session.ack(msg.bytes as number);
+  }
+}
+
+/** What startWebTerminal() returns: its URL, and how to stop it. */
+function handleOf(ctx: Context, server: http.Server): WebTerminal {
+  const { host, port, token, sessions, wss, kq } = ctx;
   const shownHost = host === '::1' ? '[::1]' : host;
   return {
     url: `http://${shownHost}:${port}/#token=${token}`,
