@@ -101,93 +101,33 @@ class FrameReader {
   }
 }
 
+/** What a server's connections share. */
+interface ServeContext {
+  readonly tokenBytes: Buffer;
+  readonly authTimeoutMs: number;
+  readonly sessions: Sessions;
+  readonly log: (line: string) => void;
+}
+
+/** What an authenticated connection's frames drive. */
+interface SessionInput {
+  input(payload: Buffer): void;
+  resize(size: WinSize): void;
+}
+
 /** Starts a server; resolves once it listens. */
 export async function serve(options: ServeOptions): Promise<Server> {
   const { maxSessions, maxPending, authTimeoutMs } = limitsOf(options);
   const token = options.token ?? newToken();
-  const tokenBytes = Buffer.from(token);
   const kq = new Kqueuer();
   const program = { command: options.command, args: options.args ?? [], env: options.env };
   const log = options.log ?? (() => {});
   const sessions = new Sessions(kq, program, maxSessions, log);
-
-  const server = net.createServer((socket) => {
-    let authed = false;
-    const timer = setTimeout(() => socket.destroy(), authTimeoutMs);
-    let session: { input: (payload: Buffer) => void; resize: (size: WinSize) => void } | null = null;
-    const reader = new FrameReader((type, payload) => {
-      if (!authed) {
-        clearTimeout(timer);
-        if (type !== AUTH || !tokenMatches(payload, tokenBytes)) {
-          socket.destroy(); // Nothing of the pty was sent, nothing will be.
-          return;
-        }
-        authed = true;
-        const opened = sessions.open();
-        // Past the cap, or no pty or program (EMFILE, ENOENT): nothing to serve.
-        if ('refused' in opened) socket.destroy();
-        else session = serveSession(socket, opened.child, opened.id);
-        return;
-      }
-      if (type === DATA) session?.input(payload);
-      else if (type === RESIZE && payload.length === 4) session?.resize({ rows: payload.readUInt16BE(0), cols: payload.readUInt16BE(2) });
-    });
-    socket.on('data', (data: Buffer) => {
-      if (!reader.push(data)) socket.destroy();
-    });
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => clearTimeout(timer));
-  });
-
-  function serveSession(
-    socket: net.Socket,
-    child: PtyProcess,
-    id: number,
-  ): { input: (payload: Buffer) => void; resize: (size: WinSize) => void } {
-    const con = child.console;
-    con.on('error', () => socket.destroy());
-    // Backpressure from the socket to the child: pipe() stops reading the
-    // pty while the socket's buffer is full; the console ends, and so the
-    // socket, once the child has exited and all it wrote has gone out.
-    con.pipe(socket);
-    socket.on('close', () => sessions.close(child, id));
-    // Input that the pty does not take at once waits in the stream; a
-    // client that keeps sending past MAX_INPUT is cut off.
-    const input = inputWriter(con, () => {
-      log(`session ${id}: input not read; disconnecting`);
-      socket.destroy();
-    });
-    return {
-      input,
-      resize: (size) => con.resize(size),
-    };
-  }
-
+  const ctx: ServeContext = { tokenBytes: Buffer.from(token), authTimeoutMs, sessions, log };
+  const server = net.createServer((socket) => accept(ctx, socket));
   // Connections beyond these are closed as soon as they are accepted.
   server.maxConnections = maxSessions + maxPending;
-
-  let address: Address;
-  const listen = options.listen ?? { host: '127.0.0.1', port: 0 };
-  if ('path' in listen) {
-    await removeStaleSocket(listen.path);
-    // bind(2) creates the file with the mode the umask leaves (unix(7)): a
-    // chmod afterwards would leave a moment in which anyone may connect.
-    const umask = process.umask(0o177);
-    try {
-      server.listen(listen.path);
-      await once(server, 'listening');
-    } finally {
-      process.umask(umask);
-    }
-    address = { path: listen.path };
-  } else {
-    const host = listen.host ?? '127.0.0.1';
-    checkLoopback(host);
-    server.listen(listen.port, host);
-    await once(server, 'listening');
-    address = { host, port: (server.address() as net.AddressInfo).port };
-  }
-
+  const address = await listenOn(server, options.listen ?? { host: '127.0.0.1', port: 0 });
   return {
     address,
     token,
@@ -204,6 +144,77 @@ export async function serve(options: ServeOptions): Promise<Server> {
       kq.close();
     },
   };
+}
+
+/** A connection: its first frame must be AUTH with the token; nothing runs before it. */
+function accept(ctx: ServeContext, socket: net.Socket): void {
+  let authed = false;
+  const timer = setTimeout(() => socket.destroy(), ctx.authTimeoutMs);
+  let session: SessionInput | null = null;
+  const reader = new FrameReader((type, payload) => {
+    if (!authed) {
+      clearTimeout(timer);
+      if (type !== AUTH || !tokenMatches(payload, ctx.tokenBytes)) {
+        socket.destroy(); // Nothing of the pty was sent, nothing will be.
+        return;
+      }
+      authed = true;
+      const opened = ctx.sessions.open();
+      // Past the cap, or no pty or program (EMFILE, ENOENT): nothing to serve.
+      if ('refused' in opened) socket.destroy();
+      else session = serveSession(ctx, socket, opened.child, opened.id);
+      return;
+    }
+    if (type === DATA) session?.input(payload);
+    else if (type === RESIZE && payload.length === 4) session?.resize({ rows: payload.readUInt16BE(0), cols: payload.readUInt16BE(2) });
+  });
+  socket.on('data', (data: Buffer) => {
+    if (!reader.push(data)) socket.destroy();
+  });
+  socket.on('error', () => socket.destroy());
+  socket.on('close', () => clearTimeout(timer));
+}
+
+function serveSession(ctx: ServeContext, socket: net.Socket, child: PtyProcess, id: number): SessionInput {
+  const con = child.console;
+  con.on('error', () => socket.destroy());
+  // Backpressure from the socket to the child: pipe() stops reading the
+  // pty while the socket's buffer is full; the console ends, and so the
+  // socket, once the child has exited and all it wrote has gone out.
+  con.pipe(socket);
+  socket.on('close', () => ctx.sessions.close(child, id));
+  // Input that the pty does not take at once waits in the stream; a
+  // client that keeps sending past MAX_INPUT is cut off.
+  const input = inputWriter(con, () => {
+    ctx.log(`session ${id}: input not read; disconnecting`);
+    socket.destroy();
+  });
+  return {
+    input,
+    resize: (size) => con.resize(size),
+  };
+}
+
+/** Listens on a Unix socket only this user may connect to, or on a loopback port. */
+async function listenOn(server: net.Server, listen: NonNullable<ServeOptions['listen']>): Promise<Address> {
+  if ('path' in listen) {
+    await removeStaleSocket(listen.path);
+    // bind(2) creates the file with the mode the umask leaves (unix(7)): a
+    // chmod afterwards would leave a moment in which anyone may connect.
+    const umask = process.umask(0o177);
+    try {
+      server.listen(listen.path);
+      await once(server, 'listening');
+    } finally {
+      process.umask(umask);
+    }
+    return { path: listen.path };
+  }
+  const host = listen.host ?? '127.0.0.1';
+  checkLoopback(host);
+  server.listen(listen.port, host);
+  await once(server, 'listening');
+  return { host, port: (server.address() as net.AddressInfo).port };
 }
 
 /** A fresh Unix socket path in a directory only this user can enter. */
