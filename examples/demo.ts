@@ -25,8 +25,18 @@ async function main(): Promise<void> {
   if ('path' in server.address) throw new Error('expected a TCP address');
   const { port } = server.address;
   console.log(`server: 127.0.0.1:${port}, token ${server.token.slice(0, 8)}… (${server.token.length} hex digits)`);
+  await wrongTokenGetsNothing(port);
 
-  // A client with the wrong token gets nothing: not one byte of the pty.
+  const client = new PtyClient(server.address, server.token);
+  // Keeps the whole transcript: the big command's 3 MB are counted from it.
+  const h = Harness.attach(client, undefined, { keep: 8 << 20 });
+  const before = await driveShell(h, client);
+  await server.close();
+  printTranscript(h, before);
+}
+
+/** A client with the wrong token gets nothing: not one byte of the pty. */
+async function wrongTokenGetsNothing(port: number): Promise<void> {
   const intruder = net.connect(port, '127.0.0.1');
   let stolen = 0;
   intruder.on('data', (b: Buffer) => (stolen += b.length));
@@ -34,12 +44,11 @@ async function main(): Promise<void> {
   await once(intruder, 'close');
   console.log(`wrong token: disconnected after ${stolen} bytes`);
   if (stolen !== 0) throw new Error('a wrong token got output');
+}
 
-  const client = new PtyClient(server.address, server.token);
-  // Keeps the whole transcript: the big command's 3 MB are counted from it.
-  const h = Harness.attach(client, undefined, { keep: 8 << 20 });
+/** An echo, `stty size` after a resize, and a 3 MB command; then exit. Returns the transcript's length before the big command. */
+async function driveShell(h: Harness, client: PtyClient): Promise<number> {
   await h.expect('demo$ ');
-
   await h.send('echo hello over the socket\n');
   await h.expect('hello over the socket\r\n');
   await h.expect('demo$ ');
@@ -59,8 +68,10 @@ async function main(): Promise<void> {
 
   await h.send('exit\n');
   await h.exit();
-  await server.close();
+  return before;
+}
 
+function printTranscript(h: Harness, before: number): void {
   console.log('--- transcript ---');
   console.log(abridge(h.transcript()).trimEnd());
   console.log('--- counts ---');
