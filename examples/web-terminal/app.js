@@ -4,63 +4,68 @@
 // which is what lets the server stop reading the pty while the page is
 // behind (xterm.js's flow-control guide).
 'use strict';
-(() => {
-  /** Acknowledge at least this many parsed bytes at a time, and whatever is left once xterm.js has caught up. */
-  const ACK_EVERY = 16 * 1024;
+// The page's only script: its top-level names are the page's own.
+/** Acknowledge at least this many parsed bytes at a time, and whatever is left once xterm.js has caught up. */
+const ACK_EVERY = 16 * 1024;
 
-  const token = new URLSearchParams(location.hash.slice(1)).get('token') || '';
-  // The token leaves the address bar and the history.
-  history.replaceState(null, '', location.pathname);
-
-  const statusLine = document.getElementById('status');
+/** The terminal, fitted to its element and to the window. */
+function openTerminal() {
   const term = new Terminal({ cursorBlink: true, scrollback: 5000, fontFamily: 'DejaVu Sans Mono, monospace', fontSize: 14 });
   const fit = new FitAddon.FitAddon();
   term.loadAddon(fit);
   term.open(document.getElementById('terminal'));
   fit.fit();
+  window.addEventListener('resize', () => fit.fit());
+  return term;
+}
 
-  // Bytes received from the server, parsed by xterm.js, and acknowledged.
-  const stats = { received: 0, parsed: 0, acked: 0 };
-  // For the browser test, and for a look from the developer tools.
-  window.webTerminal = { term, stats };
+/** Output into the terminal, acknowledged to the server once parsed. */
+function onOutput(term, stats, send, data) {
+  stats.received += data.length;
+  term.write(data, () => {
+    stats.parsed += data.length;
+    const pending = stats.parsed - stats.acked;
+    if (pending >= ACK_EVERY || stats.parsed === stats.received) {
+      send({ type: 'ack', bytes: pending });
+      stats.acked += pending;
+    }
+  });
+}
 
+function connect(term, token, statusLine, stats) {
   const ws = new WebSocket(`ws://${location.host}/ws`);
   ws.binaryType = 'arraybuffer';
   const send = (msg) => {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
   };
-
   ws.onopen = () => {
     send({ type: 'auth', token });
     send({ type: 'resize', rows: term.rows, cols: term.cols });
     statusLine.textContent = 'connected';
     term.focus();
   };
-
   ws.onmessage = (event) => {
-    if (typeof event.data === 'string') {
-      const msg = JSON.parse(event.data);
-      if (msg.type === 'exit') statusLine.textContent = `the program exited (code ${msg.code}); reload for a new one`;
+    if (typeof event.data !== 'string') {
+      onOutput(term, stats, send, new Uint8Array(event.data));
       return;
     }
-    const data = new Uint8Array(event.data);
-    stats.received += data.length;
-    term.write(data, () => {
-      stats.parsed += data.length;
-      const pending = stats.parsed - stats.acked;
-      if (pending >= ACK_EVERY || stats.parsed === stats.received) {
-        send({ type: 'ack', bytes: pending });
-        stats.acked += pending;
-      }
-    });
+    const msg = JSON.parse(event.data);
+    if (msg.type === 'exit') statusLine.textContent = `the program exited (code ${msg.code}); reload for a new one`;
   };
-
   ws.onclose = (event) => {
     if (event.code === 1008) statusLine.textContent = 'refused: the link has no valid token';
     else if (event.code !== 1000) statusLine.textContent = `disconnected (${event.code})`;
   };
-
   term.onData((data) => send({ type: 'input', data }));
   term.onResize(({ rows, cols }) => send({ type: 'resize', rows, cols }));
-  window.addEventListener('resize', () => fit.fit());
-})();
+}
+
+const token = new URLSearchParams(location.hash.slice(1)).get('token') || '';
+// The token leaves the address bar and the history.
+history.replaceState(null, '', location.pathname);
+const term = openTerminal();
+// Bytes received from the server, parsed by xterm.js, and acknowledged.
+const stats = { received: 0, parsed: 0, acked: 0 };
+// For the browser test, and for a look from the developer tools.
+window.webTerminal = { term, stats };
+connect(term, token, document.getElementById('status'), stats);
