@@ -392,10 +392,7 @@ fs.writeFileSync(path.join(resultsDir, `bench-${stamp}.txt`), text);
  * while some pairs hold it is within this machine's noise; one that no pair
  * holds is not. A peer that lost bytes is compared on what it delivered.
  */
-function targetsText() {
-  const metric = (w, name) => METRICS[w].find(([n]) => n === name)[1];
-  const runsOf = (w, condition, peer) => timedRuns(w, condition, peer).filter((r) => !r.error && !r.skipped);
-  const lossy = (runs) => runs.filter(lostBytes).length;
+function targetList() {
   const T = [];
   // [kind, workload, metric, op, factor, peer (or null: against `bound`), bound, which of ours]
   const rel = (kind, w, name, op, k, peer, ours = 'kqueue-console') => T.push({ kind, w, name, op, k, peer, ours });
@@ -427,53 +424,68 @@ function targetsText() {
   rel('aim', 'W1', 'MB/s', '≥', 1, 'go-epollconsole');
   rel('aim', 'W1', 'CPU s/GiB', '≤', 1.1, 'C limit (blocking)');
   rel('aim', 'W2', 'p50 µs', '≤', 1.1, 'C limit (blocking)');
+  return T;
+}
 
-  const holds = (op, x, bound) => (op === '≥' ? x >= bound : op === '≤' ? x <= bound : x < bound);
-  const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : '-');
+// Declared, not const: the report above calls targetsText() before this point runs.
+function holds(op, x, bound) {
+  return op === '≥' ? x >= bound : op === '≤' ? x <= bound : x < bound;
+}
+function f2(x) {
+  return Number.isFinite(x) ? x.toFixed(2) : '-';
+}
+function runsOf(w, condition, peer) {
+  return timedRuns(w, condition, peer).filter((r) => !r.error && !r.skipped);
+}
+function lossy(runs) {
+  return runs.filter(lostBytes).length;
+}
+
+/** Target `t` judged in `condition`: the entry for results.json, with `detail`; null when this run has no figures for it. */
+function judge(t, condition) {
+  const ours = runsOf(t.w, condition, t.ours);
+  if (!ours.length) return null;
+  const f = METRICS[t.w].find(([n]) => n === t.name)[1];
+  const j = { condition, ...t };
+  let detail;
+  if (t.peer) {
+    const theirs = runsOf(t.w, condition, t.peer);
+    if (!theirs.length) return null;
+    const ratio = median(ours.map(f)) / median(theirs.map(f));
+    const pairs = ours.map((r) => [r, theirs.find((x) => x.rep === r.rep)]).filter(([, x]) => x);
+    const ratios = pairs.map(([a, b]) => f(a) / f(b)).filter(Number.isFinite);
+    const held = ratios.filter((x) => holds(t.op, x, t.k)).length;
+    j.verdict = holds(t.op, ratio, t.k) ? 'met' : 'MISSED';
+    detail = `×${f2(ratio)} of it; held in ${held}/${ratios.length} paired repetitions (×${f2(Math.min(...ratios))}–${f2(Math.max(...ratios))})`;
+    const peerLossy = lossy(theirs);
+    if (peerLossy) detail += `; ${t.peer} lost bytes in ${peerLossy}/${theirs.length} runs`;
+    Object.assign(j, { ratio, pairedRatios: ratios, held });
+  } else {
+    const med = median(ours.map(f));
+    const held = ours.filter((r) => holds(t.op, f(r), t.bound)).length;
+    j.verdict = holds(t.op, med, t.bound) ? 'met' : 'MISSED';
+    detail = `${fmt(med)}; held in ${held}/${ours.length} runs`;
+    Object.assign(j, { median: med, held });
+  }
+  const lost = lossy(ours);
+  if (lost) [j.verdict, detail] = ['MISSED', `${detail}; LOST BYTES in ${lost}/${ours.length} runs`];
+  const failed = timedRuns(t.w, condition, t.ours).filter((r) => r.error).length;
+  if (failed) [j.verdict, detail] = ['MISSED', `${detail}; FAILED in ${failed} runs, judged on the others`];
+  return { entry: j, detail };
+}
+
+function targetsText() {
   let out = `\nTargets, judged on this run${quick ? ' (quick: too small and too few to mean anything)' : ''}: "must", the project's acceptance targets; "aim", its aims; "info", a figure beside them\n`;
   const judged = [];
   for (const condition of conditions) {
     out += `  ${condition}\n`;
-    for (const t of T) {
+    for (const t of targetList()) {
       if (!workloads.includes(t.w)) continue;
-      const ours = runsOf(t.w, condition, t.ours);
-      const f = metric(t.w, t.name);
+      const result = judge(t, condition);
+      if (result === null) continue;
       const what = `${t.w} ${t.ours === 'kqueue-console' ? '' : `${t.ours} `}${t.name} ${t.op} ${t.peer ? `${t.k === 1 ? '' : `${t.k}× `}${t.peer}` : t.bound}`;
-      let verdict;
-      let detail;
-      const j = { condition, ...t };
-      if (!ours.length) continue;
-      if (t.peer) {
-        const theirs = runsOf(t.w, condition, t.peer);
-        if (!theirs.length) continue;
-        const ratio = median(ours.map(f)) / median(theirs.map(f));
-        const pairs = ours.map((r) => [r, theirs.find((x) => x.rep === r.rep)]).filter(([, x]) => x);
-        const ratios = pairs.map(([a, b]) => f(a) / f(b)).filter(Number.isFinite);
-        const held = ratios.filter((x) => holds(t.op, x, t.k)).length;
-        verdict = holds(t.op, ratio, t.k) ? 'met' : 'MISSED';
-        detail = `×${f2(ratio)} of it; held in ${held}/${ratios.length} paired repetitions (×${f2(Math.min(...ratios))}–${f2(Math.max(...ratios))})`;
-        const peerLossy = lossy(theirs);
-        if (peerLossy) detail += `; ${t.peer} lost bytes in ${peerLossy}/${theirs.length} runs`;
-        Object.assign(j, { ratio, pairedRatios: ratios, held });
-      } else {
-        const med = median(ours.map(f));
-        const held = ours.filter((r) => holds(t.op, f(r), t.bound)).length;
-        verdict = holds(t.op, med, t.bound) ? 'met' : 'MISSED';
-        detail = `${fmt(med)}; held in ${held}/${ours.length} runs`;
-        Object.assign(j, { median: med, held });
-      }
-      const lost = lossy(ours);
-      if (lost) {
-        verdict = 'MISSED';
-        detail += `; LOST BYTES in ${lost}/${ours.length} runs`;
-      }
-      const failed = timedRuns(t.w, condition, t.ours).filter((r) => r.error).length;
-      if (failed) {
-        verdict = 'MISSED';
-        detail += `; FAILED in ${failed} runs, judged on the others`;
-      }
-      judged.push({ ...j, verdict });
-      out += `    ${t.kind.padEnd(5)}${verdict.padEnd(7)} ${what}: ${detail}\n`;
+      judged.push(result.entry);
+      out += `    ${t.kind.padEnd(5)}${result.entry.verdict.padEnd(7)} ${what}: ${result.detail}\n`;
     }
   }
   raw.targets = judged;

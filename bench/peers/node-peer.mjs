@@ -269,28 +269,8 @@ async function w3() {
   const warmUpFileBacked = warmUpJit();
   const memory = memorySampler();
   const out = opt.out ? fs.openSync(opt.out, 'w') : -1; // The verification run's copy, for its checksum.
-  let bytes = 0;
-  let credit = 0;
-  let marker = true; // The child's "R" comes first; the consumer skips it.
-  const slow = new Writable({
-    highWaterMark: 64 * 1024,
-    write(chunk, _e, cb) {
-      if (marker) {
-        const i = chunk.indexOf(0x52);
-        if (i < 0) return cb();
-        marker = false;
-        chunk = chunk.subarray(i + 1);
-        memory.reset();
-      }
-      bytes += chunk.length;
-      if (out >= 0) fs.writeSync(out, chunk);
-      credit += chunk.length;
-      if (credit >= 1 << 20) {
-        credit -= 1 << 20;
-        setTimeout(cb, 10);
-      } else cb();
-    },
-  });
+  const consumer = slowConsumer(memory, out);
+  const slow = consumer.writable;
   const t0 = now();
   const cpu0 = cpu();
   let s;
@@ -314,7 +294,34 @@ async function w3() {
   }
   await s.done;
   await new Promise((r) => slow.write(Buffer.alloc(0), r)); // After every earlier write.
-  return { bytes, seconds: now() - t0, cpuSeconds: cpu() - cpu0, ...memory.stop(), warmUpFileBacked };
+  return { bytes: consumer.bytes(), seconds: now() - t0, cpuSeconds: cpu() - cpu0, ...memory.stop(), warmUpFileBacked };
+}
+
+/** W3's consumer: takes 1 MiB per 10 ms, skipping the child's "R" (and restarting `memory` there); copies to `out` if open. */
+function slowConsumer(memory, out) {
+  let bytes = 0;
+  let credit = 0;
+  let marker = true; // The child's "R" comes first; the consumer skips it.
+  const writable = new Writable({
+    highWaterMark: 64 * 1024,
+    write(chunk, _e, cb) {
+      if (marker) {
+        const i = chunk.indexOf(0x52);
+        if (i < 0) return cb();
+        marker = false;
+        chunk = chunk.subarray(i + 1);
+        memory.reset();
+      }
+      bytes += chunk.length;
+      if (out >= 0) fs.writeSync(out, chunk);
+      credit += chunk.length;
+      if (credit >= 1 << 20) {
+        credit -= 1 << 20;
+        setTimeout(cb, 10);
+      } else cb();
+    },
+  });
+  return { writable, bytes: () => bytes };
 }
 
 async function w4() {
@@ -380,30 +387,14 @@ async function w6() {
   if (kind === 'node-pty') return { skipped: 'node-pty cannot reopen its slave (it does not expose it)' };
   const { master, slave, slavePath } = lib.openPty();
   let text = '';
-  let wakeups = 0;
-  let onData;
-  let hungUp;
-  if (kind === 'node-tty') {
-    const rs = new tty.ReadStream(master.fd);
-    hungUp = new Promise((r) => rs.once('error', r)); // libuv reports the EIO as an error.
-    onData = (f) => rs.on('data', f);
-  } else {
-    const kq = new lib.Kqueuer();
-    const con = kq.add(master);
-    const deliver = con[kReady].bind(con);
-    con[kReady] = (bits) => {
-      wakeups++;
-      deliver(bits);
-    };
-    onData = (f) => con.on('data', f);
-    hungUp = once(con, 'hangup');
-  }
+  const reader = hangupReader(master);
+  const { onData, hungUp } = reader;
   onData((b) => (text += b.toString()));
   fs.writeSync(slave.fd, 'before\n');
   while (!text.includes('before')) await new Promise((r) => setTimeout(r, 5));
   slave.close();
   await hungUp;
-  const w0 = wakeups;
+  const w0 = reader.wakeups();
   const c0 = csw();
   const cpu0 = cpu();
   await new Promise((r) => setTimeout(r, opt.idle * 1000));
@@ -421,10 +412,28 @@ async function w6() {
   while (!text.includes('after') && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
   return {
     cpuMs,
-    wakeups: kind === 'kqueue-console' ? wakeups - w0 : null,
+    wakeups: kind === 'kqueue-console' ? reader.wakeups() - w0 : null,
     contextSwitches: switches,
     arrivedAfterReopen: text.includes('after'),
   };
+}
+
+/** W6's reader of `master`: Node's tty stream, or a console whose wake-ups are counted. */
+function hangupReader(master) {
+  if (kind === 'node-tty') {
+    const rs = new tty.ReadStream(master.fd);
+    // libuv reports the EIO as an error.
+    return { onData: (f) => rs.on('data', f), hungUp: new Promise((r) => rs.once('error', r)), wakeups: () => 0 };
+  }
+  let wakeups = 0;
+  const kq = new lib.Kqueuer();
+  const con = kq.add(master);
+  const deliver = con[kReady].bind(con);
+  con[kReady] = (bits) => {
+    wakeups++;
+    deliver(bits);
+  };
+  return { onData: (f) => con.on('data', f), hungUp: once(con, 'hangup'), wakeups: () => wakeups };
 }
 
 /**
