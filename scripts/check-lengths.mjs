@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Fails when a function in src/ or native/ is over 50 lines, or a class over
-// 250, unless the comment just above it says why it must be one piece: a
-// line beginning "One function," or "One class," (part of `npm run lint`).
+// Fails when a function in src/, native/, examples/, bench/ or test/helpers/
+// is over 50 lines, or a class over 250, unless the comment just above it
+// says why it must be one piece: a line beginning "One function," or "One
+// class," (part of `npm run lint`). The examples are held to it too: users
+// copy them first.
 // TypeScript is read with the compiler's parser; C++ by its layout, which
 // clang-format fixes: a definition begins at a line with no indent that
 // opens a parameter list, and ends at the next "}" with no indent.
@@ -80,10 +82,10 @@ function checkCpp(file) {
   }
 }
 
-for (const dir of ['src', 'native']) {
+for (const dir of ['src', 'native', 'examples', 'bench', 'test/helpers']) {
   for (const name of fs.readdirSync(path.join(root, dir), { recursive: true }).sort()) {
     const file = path.join(root, dir, name);
-    if (name.endsWith('.ts')) checkTs(file);
+    if (/\.(ts|mjs|js|cjs)$/.test(name)) checkTs(file);
     else if (/\.(cc|h)$/.test(name)) checkCpp(file);
   }
 }
@@ -91,5 +93,5 @@ for (const dir of ['src', 'native']) {
 for (const p of problems) console.error(path.relative(root, p.slice(0, p.indexOf(':'))) + p.slice(p.indexOf(':')));
 if (problems.length > 0) process.exit(1);
 console.log(
-  `check-lengths: every function in src/ and native/ is at most ${MAX_FUNCTION} lines, every class at most ${MAX_CLASS}, or says why not`,
+  `check-lengths: every function in src/, native/, examples/, bench/ and test/helpers/ is at most ${MAX_FUNCTION} lines, every class at most ${MAX_CLASS}, or says why not`,
 );
