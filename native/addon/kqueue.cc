@@ -108,8 +108,8 @@ class Core {
  public:
   Core(napi_env env, Kqueue* wrapper) : env_(env), wrapper_(wrapper) {}
 
-  // Returns 0, or an errno with *what naming the call that failed.
-  int Open(Napi::Function on_events, Wakeup wakeup, const char** what);
+  // Returns 0, or an errno with *failed naming the call that failed.
+  int Open(Napi::Function on_events, Wakeup wakeup, Syscall* failed);
   int Add(int fd, uint64_t id, bool* was_nonblocking, Syscall* syscall);
   int WatchWrite(int fd, uint64_t id, bool on);
   int Remove(int fd);
@@ -195,14 +195,15 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
       return;
     }
     core_ = new Core(info.Env(), this);
-    const char* what = "";
+    Syscall failed = kSysNone;
     int err = core_->Open(info[0].As<Napi::Function>(),
-                          static_cast<Wakeup>(wakeup), &what);
+                          static_cast<Wakeup>(wakeup), &failed);
     if (err != 0) {
       core_->Close();  // Frees what Open made; clears core_.
-      Napi::Error e = Napi::Error::New(info.Env(), what);
+      const char* name = kSyscallNames[failed];
+      Napi::Error e = Napi::Error::New(info.Env(), name);
       e.Set("errno", Napi::Number::New(info.Env(), err));
-      e.Set("syscall", Napi::String::New(info.Env(), what));
+      e.Set("syscall", Napi::String::New(info.Env(), name));
       e.ThrowAsJavaScriptException();
     }
   }
@@ -343,10 +344,10 @@ class Kqueue : public Napi::ObjectWrap<Kqueue> {
   Core* core_ = nullptr;
 };
 
-int Core::Open(Napi::Function on_events, Wakeup wakeup, const char** what) {
+int Core::Open(Napi::Function on_events, Wakeup wakeup, Syscall* failed) {
   kq_ = kqueue();
   if (kq_ < 0) {
-    *what = "kqueue";
+    *failed = kSysKqueue;
     return errno;
   }
   // Close-on-exec: epoll_create1(EPOLL_CLOEXEC) has it already; a BSD kqueue
@@ -357,16 +358,16 @@ int Core::Open(Napi::Function on_events, Wakeup wakeup, const char** what) {
   uv_loop_t* loop = nullptr;
   if (wakeup == Wakeup::kTsfn) {
     if (channel_.Open() != napi_ok) {
-      *what = "napi_create_threadsafe_function";
+      *failed = kSysNapiCreateThreadsafeFunction;
       return EINVAL;
     }
   } else if (napi_get_uv_event_loop(env_, &loop) != napi_ok ||
              loop == nullptr) {
-    *what = "napi_get_uv_event_loop";
+    *failed = kSysNapiGetUvEventLoop;
     return EINVAL;
   }
 
-  int err = waker_.Start(loop, &channel_, kq_, wakeup, what);
+  int err = waker_.Start(loop, &channel_, kq_, wakeup, failed);
   if (err != 0) return err;
 
   on_events_ = Napi::Persistent(on_events);

@@ -1,6 +1,9 @@
-// The system calls native code reports failures of: an enum whose value
-// travels to JavaScript in the status array (addon_data.h), and the names
-// exported as `syscalls` so that src/errors.ts can say which call failed.
+// The calls native code reports failures of, each as an errno and one of
+// these: an enum whose value travels to JavaScript in the status array
+// (addon/addon_data.h) or a thrown error's `syscall`, and the names exported
+// as `syscalls` so that src/addon/binding.ts can say which call failed. Most
+// are system calls; the last few are the libuv, pthread and Node-API calls a
+// kqueue's wake-up is set up with.
 #ifndef KQUEUE_CONSOLE_SYSCALL_H_
 #define KQUEUE_CONSOLE_SYSCALL_H_
 
@@ -35,15 +38,49 @@ enum Syscall : int32_t {
   kSysExecve,
   kSysWaitpid,
   kSysFstat,
+  kSysPoll,
+  kSysUvPollInit,
+  kSysUvPollStart,
+  kSysUvAsyncInit,
+  kSysPthreadCreate,
+  kSysNapiCreateThreadsafeFunction,
+  kSysNapiGetUvEventLoop,
   kSysCount
 };
 
 inline const char* const kSyscallNames[kSysCount] = {
-    "",        "read",  "write",        "writev",    "kqueue",
-    "kevent",  "fcntl", "posix_openpt", "grantpt",   "unlockpt",
-    "ptsname", "open",  "ioctl",        "tcgetattr", "tcsetattr",
-    "ttyname", "close", "pipe",         "fork",      "setsid",
-    "dup2",    "chdir", "execve",       "waitpid",   "fstat"};
+    "",
+    "read",
+    "write",
+    "writev",
+    "kqueue",
+    "kevent",
+    "fcntl",
+    "posix_openpt",
+    "grantpt",
+    "unlockpt",
+    "ptsname",
+    "open",
+    "ioctl",
+    "tcgetattr",
+    "tcsetattr",
+    "ttyname",
+    "close",
+    "pipe",
+    "fork",
+    "setsid",
+    "dup2",
+    "chdir",
+    "execve",
+    "waitpid",
+    "fstat",
+    "poll",
+    "uv_poll_init",
+    "uv_poll_start",
+    "uv_async_init",
+    "pthread_create",
+    "napi_create_threadsafe_function",
+    "napi_get_uv_event_loop"};
 
 }  // namespace kqc
 

@@ -100,9 +100,9 @@ Waker::Waker(OnWake on_wake, OnClosed on_closed, void* arg)
 Waker::~Waker() = default;
 
 int Waker::Start(uv_loop_t* loop, LoopChannel* channel, int kq, Wakeup wanted,
-                 const char** what) {
+                 Syscall* failed) {
   kq_ = kq;
-  int err = ChooseMode(wanted, what);
+  int err = ChooseMode(wanted, failed);
   if (err != 0) return err;
   if (mode_ == Wakeup::kTsfn) {
     // Taken first: Close() closes it whatever fails below.
@@ -113,11 +113,11 @@ int Waker::Start(uv_loop_t* loop, LoopChannel* channel, int kq, Wakeup wanted,
   // The loop of this environment (main thread or worker), never the default
   // loop. Unref'd: an idle Kqueue does not keep the process alive; the
   // JavaScript side refs it while a console waits for an event.
-  return mode_ == Wakeup::kPoll ? StartPoll(loop, what)
-                                : StartWaiter(loop, what);
+  return mode_ == Wakeup::kPoll ? StartPoll(loop, failed)
+                                : StartWaiter(loop, failed);
 }
 
-int Waker::ChooseMode(Wakeup wanted, const char** what) {
+int Waker::ChooseMode(Wakeup wanted, Syscall* failed) {
   if (wanted != Wakeup::kAuto && wanted != Wakeup::kPoll) {
     mode_ = wanted;
     return 0;
@@ -126,17 +126,17 @@ int Waker::ChooseMode(Wakeup wanted, const char** what) {
   int err = ProbePollable(kq_, &pollable);
   if (err == 0 && !pollable && wanted == Wakeup::kPoll) err = ENOTSUP;
   if (err != 0) {
-    *what = "poll";
+    *failed = kSysPoll;
     return err;
   }
   mode_ = pollable ? Wakeup::kPoll : Wakeup::kThread;
   return 0;
 }
 
-int Waker::StartPoll(uv_loop_t* loop, const char** what) {
+int Waker::StartPoll(uv_loop_t* loop, Syscall* failed) {
   int r = uv_poll_init(loop, &poll_, kq_);
   if (r != 0) {
-    *what = "uv_poll_init";
+    *failed = kSysUvPollInit;
     return -r;
   }
   poll_.data = this;
@@ -144,31 +144,31 @@ int Waker::StartPoll(uv_loop_t* loop, const char** what) {
   Unref();
   r = uv_poll_start(&poll_, UV_READABLE, OnPoll);
   if (r != 0) {
-    *what = "uv_poll_start";
+    *failed = kSysUvPollStart;
     return -r;
   }
   polling_ = true;
   return 0;
 }
 
-int Waker::StartWaiter(uv_loop_t* loop, const char** what) {
+int Waker::StartWaiter(uv_loop_t* loop, Syscall* failed) {
   int fds[2];
   int err = OpenPipe(fds);
   if (err != 0) {
-    *what = "pipe";
+    *failed = kSysPipe;
     return err;
   }
   wake_r_ = fds[0];
   wake_w_ = fds[1];
   err = WatchPipe(kq_, wake_r_, EV_ADD | EV_CLEAR);
   if (err != 0) {
-    *what = "kevent";
+    *failed = kSysKevent;
     return err;
   }
   if (mode_ == Wakeup::kThread) {
     int r = uv_async_init(loop, &async_, OnAsync);
     if (r != 0) {
-      *what = "uv_async_init";
+      *failed = kSysUvAsyncInit;
       return -r;
     }
     async_.data = this;
@@ -177,7 +177,7 @@ int Waker::StartWaiter(uv_loop_t* loop, const char** what) {
   }
   err = waiter_.Start(Wait, this);
   if (err != 0) {
-    *what = "pthread_create";
+    *failed = kSysPthreadCreate;
     return err;
   }
   waiter_started_ = true;

@@ -35,6 +35,7 @@
 #include <mutex>
 
 #include "../kevent/kevent.h"
+#include "syscall.h"
 #include "thread.h"
 
 namespace kqc {
@@ -87,10 +88,10 @@ class Waker {
 
   // Starts watching `kq` from `loop` (kAuto probes), or through `channel`
   // for kTsfn (`loop` is then unused). The handle or channel starts
-  // unref'd. Returns 0 or an errno, with the syscall's name in *what. A
-  // forced kPoll on a kqueue that is not pollable is ENOTSUP.
+  // unref'd. Returns 0 or an errno, with the call that failed in *failed. A
+  // forced kPoll on a kqueue that is not pollable is ENOTSUP (kSysPoll).
   int Start(uv_loop_t* loop, LoopChannel* channel, int kq, Wakeup wanted,
-            const char** what);
+            Syscall* failed);
   Wakeup mode() const { return mode_; }
   void Ref();
   void Unref();
@@ -109,10 +110,10 @@ class Waker {
  private:
   // Start()'s steps: kAuto and kPoll probe the kqueue and settle on kPoll
   // or kThread; kPoll watches the kqueue fd, kThread and kTsfn start the
-  // waiter thread. Each returns 0 or an errno with *what, as Start() does.
-  int ChooseMode(Wakeup wanted, const char** what);
-  int StartPoll(uv_loop_t* loop, const char** what);
-  int StartWaiter(uv_loop_t* loop, const char** what);
+  // waiter thread. Each returns 0 or an errno with *failed, as Start() does.
+  int ChooseMode(Wakeup wanted, Syscall* failed);
+  int StartPoll(uv_loop_t* loop, Syscall* failed);
+  int StartWaiter(uv_loop_t* loop, Syscall* failed);
   uv_handle_t* handle();
   static void Wait(void* arg);  // The waiter thread.
   void Post();                  // From the waiter thread.

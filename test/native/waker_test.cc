@@ -124,12 +124,12 @@ void TestProbe() {
   int closed = 0;
   kqc::Waker waker([](void*, const struct kevent*, int, int) {},
                    [](void* arg) { ++*static_cast<int*>(arg); }, &closed);
-  const char* what = "";
+  kqc::Syscall what = kqc::kSysNone;
   err = waker.Start(&loop, nullptr, kq, kqc::Wakeup::kPoll, &what);
   if (expected) {
     Ok(err == 0 && waker.mode() == kqc::Wakeup::kPoll, "poll can be forced");
   } else {
-    Ok(err == ENOTSUP && strcmp(what, "poll") == 0,
+    Ok(err == ENOTSUP && what == kqc::kSysPoll,
        "forcing poll on a kqueue that is not pollable is ENOTSUP from poll");
   }
   waker.Close();
@@ -163,7 +163,7 @@ void TestTraffic(kqc::Wakeup mode) {
   l.waker = &waker;
   AsyncChannel channel;
   if (mode == kqc::Wakeup::kTsfn) channel.Open(&l.loop, &waker);
-  const char* what = "";
+  kqc::Syscall what = kqc::kSysNone;
   int err = waker.Start(&l.loop, &channel, l.kq, mode, &what);
   Ok(err == 0 && waker.mode() == mode, std::string(Name(mode)) + ": started");
   waker.Ref();
@@ -210,7 +210,7 @@ void TestCloseWhileWaiting() {
     kqc::Waker waker(Loop::OnWake, Loop::OnClosed, &l);
     int p[2];
     WatchOnePipe(&l, &waker, p);
-    const char* what = "";
+    kqc::Syscall what = kqc::kSysNone;
     waker.Start(&l.loop, nullptr, l.kq, kqc::Wakeup::kThread, &what);
     if (handed) {
       if (write(p[1], "x", 1) != 1) Die("write");
@@ -238,7 +238,7 @@ void TestChannelEndsFirst() {
   WatchOnePipe(&l, &waker, p);
   AsyncChannel channel;
   channel.Open(&l.loop, &waker);
-  const char* what = "";
+  kqc::Syscall what = kqc::kSysNone;
   int err = waker.Start(&l.loop, &channel, l.kq, kqc::Wakeup::kTsfn, &what);
   if (write(p[1], "x", 1) != 1) Die("write");
   channel.Close();
