@@ -6,8 +6,11 @@
 // is reported. Raw figures go to bench/results/*.json, a chart to *.svg.
 //
 //   node bench/run.mjs [--quick] [--reps N] [--spinners N] [--workloads W1,W2]
-//                      [--peers kqueue-console,node-pty,...]
+//                      [--peers kqueue-console,node-pty,...] [--baseline DIR]
 //
+// --baseline DIR: another built checkout (a git worktree of an earlier
+// commit, after npm ci); its kqueue-console joins W1 and W2 as
+// 'kqueue-console (baseline)', for before/after pairs in one run.
 // --quick: small sizes, one repetition, idle only: correctness checks (the
 // smoke run of npm test). Exit code 1 if kqueue-console lost a byte or a run failed.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -60,6 +63,10 @@ const sizes = quick
     };
 const workloads = value('workloads', 'W1,W2,W3,W4,W5,W6,W7,W8,W9').split(',');
 const peerFilter = value('peers', null)?.split(',');
+// Another checkout of the project, built (npm ci): its kqueue-console runs as
+// the peer 'kqueue-console (baseline)' beside this tree's, interleaved in the
+// same run, for a before/after pair that shares the machine's conditions.
+const baseline = value('baseline', null);
 
 fs.mkdirSync(build, { recursive: true });
 fs.mkdirSync(resultsDir, { recursive: true });
@@ -92,7 +99,9 @@ if (!fs.existsSync(path.join(root, 'dist', 'index.js'))) {
   process.exit(1);
 }
 
-const nodePeer = (peer) => (w, opt) => [process.execPath, [path.join(here, 'peers', 'node-peer.mjs'), peer, w, JSON.stringify(opt)]];
+const nodePeer =
+  (peer, dir = here) =>
+  (w, opt) => [process.execPath, [path.join(dir, 'peers', 'node-peer.mjs'), peer, w, JSON.stringify(opt)]];
 const PEERS = {
   'C limit (blocking)': {
     ok: !skipped['C limit'],
@@ -146,6 +155,15 @@ const ALL_READERS = [
   'kqueue-console (thread)',
   'kqueue-console (tsfn)',
 ];
+if (baseline !== null) {
+  const dir = path.join(path.resolve(baseline), 'bench');
+  if (!fs.existsSync(path.join(dir, 'peers', 'node-peer.mjs'))) {
+    console.error(`--baseline ${baseline}: no bench/peers/node-peer.mjs there`);
+    process.exit(1);
+  }
+  PEERS['kqueue-console (baseline)'] = { ok: true, cmd: nodePeer('kqueue-console', dir) };
+  ALL_READERS.push('kqueue-console (baseline)');
+}
 const PLAN = {
   W1: ALL_READERS,
   W2: ALL_READERS,
