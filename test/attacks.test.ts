@@ -85,7 +85,7 @@ t.test('a request line that is no URL gets a 400, and the server lives', async (
     t.match(c.received(), /^HTTP\/1\.1 400 /, `${what} of //[ is answered 400`);
   }
   const page = await connect(server.port, request(server.port, '/', 'Connection: close\r\n'));
-  await page.closed;
+  await settles('the page: served and closed', page.closed);
   t.match(page.received(), /^HTTP\/1\.1 200 /, 'and the page is still served');
   t.equal(server.proc.exitCode, null, 'the server is running');
 });
@@ -292,11 +292,15 @@ t.test('a session that ends takes its programs with it, even those that ignore S
   t.pass(`nothing of either group is left ${Date.now() - disconnected} ms after the disconnects`);
 });
 
+// The auth timeout is long here, so that a connection dropped before it was
+// dropped by the cap on connections, and by nothing else.
+const CAP_AUTH_TIMEOUT_MS = 5000;
+
 t.test('caps: sessions, connections without one, and slow requests', async (t) => {
   const server = await startServer(
     (fn) => t.teardown(fn),
     ['sleep', '300'],
-    ['--max-sessions', '1', '--max-pending', '4', '--auth-timeout-ms', '1000'],
+    ['--max-sessions', '1', '--max-pending', '4', '--auth-timeout-ms', String(CAP_AUTH_TIMEOUT_MS)],
   );
   const pid = server.proc.pid!;
   const first = await session(server.port, server.token);
@@ -310,13 +314,18 @@ t.test('caps: sessions, connections without one, and slow requests', async (t) =
   const slow = await Promise.all(Array.from({ length: 20 }, () => connect(server.port, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n')));
   let open = slow.length;
   for (const c of slow) void c.closed.then(() => open--);
-  await waitUntil('the connections past the cap to be dropped', () => open <= 4, { ms: 5000 });
-  t.pass(`${slow.length - 4} of ${slow.length} connections past the cap (1 session + 4) dropped at once`);
+  const capped = Date.now();
+  await waitUntil('the connections past the cap to be dropped', () => open <= 4, { ms: CAP_AUTH_TIMEOUT_MS - 1000 });
+  t.equal(
+    open,
+    4,
+    `${slow.length - open} of ${slow.length} connections past the cap (1 session + 4) dropped, in ${Date.now() - capped} ms`,
+  );
   const started = Date.now();
   await waitUntil('the slow requests to be cut', () => open === 0, { ms: 15_000 });
   t.pass(`the rest, never finishing their request, cut after ${Date.now() - started} ms`);
   const page = await connect(server.port, request(server.port, '/', 'Connection: close\r\n'));
-  await page.closed;
+  await settles('the page: served and closed', page.closed);
   t.match(page.received(), /^HTTP\/1\.1 200 /, 'the page is served again');
   t.equal(server.proc.exitCode, null, 'the server is running');
   first.socket.destroy();
@@ -330,7 +339,7 @@ t.test('caps: sessions, connections without one, and slow requests', async (t) =
     '--max-pending',
     '4',
     '--auth-timeout-ms',
-    '1000',
+    String(CAP_AUTH_TIMEOUT_MS),
     '--',
     'sleep',
     '300',
@@ -340,15 +349,20 @@ t.test('caps: sessions, connections without one, and slow requests', async (t) =
   let silentOpen = silent.length;
   for (const c of silent) c.once('close', () => silentOpen--);
   t.teardown(() => silent.forEach((c) => c.destroy()));
-  await waitUntil('the pipe connections past the cap to be dropped', () => silentOpen <= 5, { ms: 5000 });
-  t.pass(`pipe-to-socket: ${silent.length - silentOpen} of ${silent.length} silent connections dropped at once (cap 1 + 4)`);
+  const pipeCapped = Date.now();
+  await waitUntil('the pipe connections past the cap to be dropped', () => silentOpen <= 5, { ms: CAP_AUTH_TIMEOUT_MS - 1000 });
+  t.equal(
+    silentOpen,
+    5,
+    `pipe-to-socket: ${silent.length - silentOpen} of ${silent.length} silent connections dropped (cap 1 + 4), in ${Date.now() - pipeCapped} ms`,
+  );
   const silentStart = Date.now();
   await waitUntil('the silent pipe connections to be cut', () => silentOpen === 0, { ms: 15_000 });
   t.pass(`and the rest cut ${Date.now() - silentStart} ms later, never having sent a token`);
   login(t, pipe);
   await waitUntil('the first pipe session to start', () => childrenOf(pipe.proc.pid!).length === 1);
   const two = login(t, pipe);
-  await two.closed;
+  await settles('the second pipe session: closed by the server', two.closed);
   t.ok(
     two.output() === '' && /1 sessions already/.test(pipe.out()),
     'pipe-to-socket refuses a second session, with nothing sent, and says so',
@@ -366,13 +380,13 @@ t.test('out of fds (EMFILE): a session that cannot start is refused and logged; 
   while (open.has(free)) free++;
   // The soft limit only: raising it again needs no privilege.
   const soft = /Max open files\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/limits`, 'utf8'))![1];
-  const limit = spawnSync('prlimit', [`--pid=${pid}`, `--nofile=${free + 1}:`]);
+  const limit = spawnSync('prlimit', [`--pid=${pid}`, `--nofile=${free + 1}:`], { timeout: 10_000 });
   t.equal(limit.status, 0, `the server's fds limited to ${free + 1}`);
   const c = await session(server.port, server.token);
   await settles('the client under EMFILE: closed by the server', c.closed);
   t.match(c.received(), /no session/, 'the client is closed with 1011 (no session)');
   t.match(server.out(), /session not started: .*EMFILE/, 'the server logs EMFILE');
-  spawnSync('prlimit', [`--pid=${pid}`, `--nofile=${soft}:`]);
+  spawnSync('prlimit', [`--pid=${pid}`, `--nofile=${soft}:`], { timeout: 10_000 });
   const page = await connect(server.port, request(server.port, '/', 'Connection: close\r\n'));
   await settles('the page: served and closed', page.closed);
   t.match(page.received(), /^HTTP\/1\.1 200 /, `with its limit back at ${soft}, it serves the page`);
@@ -384,15 +398,15 @@ t.test('out of fds (EMFILE): a session that cannot start is refused and logged; 
   let pipeFree = 0;
   while (pipeOpen.has(pipeFree)) pipeFree++;
   t.equal(
-    spawnSync('prlimit', [`--pid=${pipePid}`, `--nofile=${pipeFree + 1}:`]).status,
+    spawnSync('prlimit', [`--pid=${pipePid}`, `--nofile=${pipeFree + 1}:`], { timeout: 10_000 }).status,
     0,
     `pipe-to-socket's fds limited to ${pipeFree + 1}`,
   );
   const refused = login(t, pipe);
-  await refused.closed;
+  await settles('the refused session: closed by the server', refused.closed);
   t.equal(refused.output(), '', 'pipe-to-socket: the client is disconnected with nothing sent');
   t.match(pipe.out(), /session not started: .*EMFILE/, 'and the server logs EMFILE');
-  spawnSync('prlimit', [`--pid=${pipePid}`, `--nofile=${soft}:`]);
+  spawnSync('prlimit', [`--pid=${pipePid}`, `--nofile=${soft}:`], { timeout: 10_000 });
   const again = login(t, pipe);
   await waitUntil('a session once the limit is back', () => again.output().includes('attached'), { on: again.sock });
   t.pass('with its limit back, it starts a session');
