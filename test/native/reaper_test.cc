@@ -103,6 +103,7 @@ void TestAdoptZombie() {
 }  // namespace
 
 int main() {
+  tap::Plan(4);
   TestAdoptFromThreads();
   TestAdoptZombie();
   // The reaper's thread is woken and joined by its atexit handler.
