@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,7 +50,21 @@ class AsyncChannel final : public kqc::LoopChannel {
       static_cast<AsyncChannel*>(h->data)->waker_->Deliver();
     });
   }
-  void Post() override { uv_async_send(&async_); }
+  void Post() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      posts_++;
+    }
+    posted_.notify_all();
+    uv_async_send(&async_);
+  }
+  // Whether the waiter has posted a batch within `ms`: the hand-over,
+  // observed where it happens instead of slept for.
+  bool WaitForPost(int ms) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return posted_.wait_for(lock, std::chrono::milliseconds(ms),
+                            [this] { return posts_ > 0; });
+  }
   void Ref() override { uv_ref(handle()); }
   void Unref() override { uv_unref(handle()); }
   void Close() override {
@@ -60,6 +77,9 @@ class AsyncChannel final : public kqc::LoopChannel {
   uv_handle_t* handle() { return reinterpret_cast<uv_handle_t*>(&async_); }
   kqc::Waker* waker_ = nullptr;
   uv_async_t async_;
+  std::mutex mu_;
+  std::condition_variable posted_;
+  int posts_ = 0;
 };
 
 // What a Kqueue does on a wake-up: fold what the waiter took, drain the rest
@@ -203,19 +223,22 @@ void WatchOnePipe(Loop* l, kqc::Waker* waker, int p[2]) {
 }
 
 // Closed while the waiter thread is blocked in kevent() with nothing to
-// report, and while it waits for a batch to be handed back.
+// report (thread mode), and while it waits for a batch it has handed over
+// to be handed back (tsfn mode, whose channel here shows the hand-over).
 void TestCloseWhileWaiting() {
   for (int handed = 0; handed < 2; handed++) {
     Loop l;
     kqc::Waker waker(Loop::OnWake, Loop::OnClosed, &l);
     int p[2];
     WatchOnePipe(&l, &waker, p);
+    AsyncChannel channel;
+    if (handed) channel.Open(&l.loop, &waker);
     kqc::Syscall what = kqc::kSysNone;
-    waker.Start(&l.loop, nullptr, l.kq, kqc::Wakeup::kThread, &what);
+    waker.Start(&l.loop, &channel, l.kq,
+                handed ? kqc::Wakeup::kTsfn : kqc::Wakeup::kThread, &what);
     if (handed) {
       if (write(p[1], "x", 1) != 1) Die("write");
-      // Let the waiter take the event and wait for the loop to take it.
-      usleep(20000);
+      Ok(channel.WaitForPost(10000), "tsfn: the waiter handed a batch over");
     }
     waker.Close();
     uv_run(&l.loop, UV_RUN_DEFAULT);
@@ -256,11 +279,13 @@ void TestChannelEndsFirst() {
 }  // namespace
 
 int main() {
-  TestProbe();
   bool pollable = false;
   int kq = kqueue();
   kqc::ProbePollable(kq, &pollable);
   kqueue_close(kq);
+  // Poll mode's traffic (4 checks) runs only where the kqueue fd is pollable.
+  tap::Plan(pollable ? 21 : 17);
+  TestProbe();
   if (pollable) TestTraffic(kqc::Wakeup::kPoll);
   TestTraffic(kqc::Wakeup::kThread);
   TestTraffic(kqc::Wakeup::kTsfn);
