@@ -254,7 +254,10 @@ t.test(
     t.match(out, /shown\\r\\n/, 'the escaped output');
     t.match(out, /\|shown {75}\|/, 'the screen');
     t.ok(fs.existsSync(path.join(dir, 'a_failing_waitFor.cast')), 'the recording, named after the test');
-    const pid = Number(/PID=(\d+)/.exec(out)?.[1]);
+    const printed = /PID=(\d+)/.exec(out);
+    t.ok(printed, "the forgetful test printed its program's pid");
+    if (printed === null) return;
+    const pid = Number(printed[1]);
     await waitUntil(`sleep (${pid}) to be gone`, () => !fs.existsSync(`/proc/${pid}`));
     t.pass('t.after closed the harness that the test forgot');
   },
