@@ -162,8 +162,11 @@ t.test('python3 -i and bash job control', async (t) => {
 });
 
 t.test('waitForStable: resolves once the screen stops changing', async (t) => {
-  const h = run(t, 'sh', ['-c', 'for i in 1 2 3 4 5; do echo tick $i; sleep 0.05; done; sleep 5']);
-  const s = await h.waitForStable({ quietMs: 300 });
+  const h = run(t, 'sh', ['-c', 'for i in 1 2 3 4 5; do echo tick $i; sleep 0.05; done; sleep 30']);
+  await h.waitFor('tick 1');
+  // Quiet for 20 times the ticks' spacing: a loaded machine (or qemu) may
+  // stretch a 50 ms sleep, not by that much.
+  const s = await h.waitForStable({ quietMs: 1000 });
   t.match(s.text, /tick 5$/, 'after the last tick');
 });
 
