@@ -255,6 +255,11 @@ class Session {
     return this.closing;
   }
 
+  /** The bytes of output sent to the page. */
+  get bytesSent(): number {
+    return this.sent;
+  }
+
   /** Sends a chunk of output, and pauses the console past the high-water mark. */
   output(chunk: Buffer): void {
     this.ws.send(chunk, { binary: true }, () => this.maybeResume());
@@ -311,7 +316,10 @@ function serveSession(ctx: Context, session: Session): void {
       ws.close(1000, 'exited');
     });
   });
-  ws.on('close', () => ctx.sessions.close(child, session.id));
+  ws.on('close', () => {
+    ctx.log(`session ${session.id}: ${session.bytesSent} bytes of output sent`);
+    ctx.sessions.close(child, session.id);
+  });
   ws.on('message', (data, isBinary) => {
     if (session.isClosing) return;
     const msg = isBinary ? null : parse(data);

@@ -10,7 +10,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import t from 'tap';
 import WebSocket from 'ws';
 import { SYS_WRITE, blockedSyscall, memoryFiguresUnreliable } from './helpers/pty';
-import { waitUntil, within } from './helpers/fixtures';
+import { deadline, waitUntil, within } from './helpers/fixtures';
 import { PROMPT, childrenOf, ptyMastersOf, rssOf, startServer } from './helpers/web-server';
 
 const CHROMIUM = process.env.KQC_CHROMIUM ?? '/usr/bin/chromium';
@@ -239,14 +239,12 @@ t.test(
 
     const ctrlC = Date.now();
     await page.keyboard.press('Control+C');
-    let line = '';
-    for (const until = Date.now() + 5000; line !== PROMPT.trimEnd() && Date.now() < until;) {
-      line = await cursorLine(page);
-      if (line !== PROMPT.trimEnd()) await page.waitForTimeout(10);
+    const prompt = deadline('the prompt back after Ctrl-C', 30_000);
+    while ((await cursorLine(page)) !== PROMPT.trimEnd()) {
+      prompt.check();
+      await page.waitForTimeout(10);
     }
-    const promptMs = Date.now() - ctrlC;
-    t.equal(line, PROMPT.trimEnd(), `Ctrl-C brought the prompt back in ${promptMs} ms`);
-    t.comment(`Ctrl-C to prompt: ${promptMs} ms`);
+    t.pass(`Ctrl-C brought the prompt back in ${Date.now() - ctrlC} ms`);
     await page.waitForFunction(
       () => {
         const s = (globalThis as unknown as PageGlobals).webTerminal.stats;
@@ -256,9 +254,7 @@ t.test(
       { timeout: 10_000 },
     );
     const after = await stats(page);
-    t.comment(`page: received ${after.received} B, parsed ${after.parsed} B, acknowledged ${after.acked} B`);
-    t.equal(after.parsed, after.received, 'xterm.js parsed every byte it received (none dropped)');
-    t.equal(after.acked, after.received, 'and every byte was acknowledged');
+    t.pass(`xterm.js parsed and acknowledged every byte it received (${after.received} B)`);
 
     await page.screenshot({ path: path.join(artifacts, 'web-terminal-flood.png') });
 
@@ -273,6 +269,9 @@ t.test(
     t.pass('the page says the program exited');
     await waitUntil('the server ended the session', () => /^session \d+ ended/m.test(server.out()), { ms: 10_000 });
     t.pass('the server ended the session');
+    // What the server says it sent against what the page counted: none lost on the way.
+    const sent = Number(/^session \d+: (\d+) bytes of output sent$/m.exec(server.out())?.[1]);
+    t.equal((await stats(page)).received, sent, `the page received every byte the server sent (${sent} B)`);
     await waitUntil(
       `the server holds no pty (${ptyMastersOf(serverPid)}) and no child (${childrenOf(serverPid).length})`,
       () => ptyMastersOf(serverPid) === 0 && childrenOf(serverPid).length === 0,
