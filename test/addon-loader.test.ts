@@ -47,10 +47,26 @@ t.test('no prebuilt binary is loaded under a libuv, libc or Node-API it was not 
   t.match(findPrebuild(root, { ...node20, arch: 'arm64' }), { reason: /no prebuilt binary for linux-arm64/ }, 'another architecture');
 });
 
+/**
+ * A number #defined in the running Node's own headers (include/node beside
+ * its bin/), which its release installs: an account of its libuv and
+ * Node-API that does not come from process.versions, which the loader reads.
+ * Null where there are none (Bun and Deno ship no Node headers).
+ */
+function headerDefine(file: string, name: string): number | null {
+  const header = path.resolve(process.execPath, '..', '..', 'include', 'node', file);
+  if (!fs.existsSync(header)) return null;
+  const m = new RegExp(`^#define ${name} (\\d+)$`, 'm').exec(fs.readFileSync(header, 'utf8'));
+  return m === null ? null : Number(m[1]);
+}
+
 t.test('this process: its own tags', async (t) => {
   const tag = runtimeTag();
-  t.equal(tag.uvMajor, Number(process.versions.uv.split('.')[0]), "libuv's major version");
-  t.equal(tag.napi, Number(process.versions.napi), 'Node-API');
+  const uvMajor = headerDefine(path.join('uv', 'version.h'), 'UV_VERSION_MAJOR');
+  const napi = headerDefine('node_version.h', 'NAPI_VERSION');
+  const noHeaders = uvMajor === null || napi === null ? 'this runtime has no Node headers to compare with' : false;
+  t.equal(tag.uvMajor, uvMajor, "libuv's major version, as the runtime's uv/version.h says", { skip: noHeaders });
+  t.equal(tag.napi, napi, 'Node-API, as its node_version.h says', { skip: noHeaders });
   t.equal(tag.libc, 'glibc', 'glibc (Debian)');
 });
 
