@@ -263,6 +263,11 @@ for (const condition of conditions) {
         if (ok) ok = createHash('sha256').update(fs.readFileSync(out)).digest('hex') === (w === 'W1' ? w1p : w3p).sha;
         fs.rmSync(out, { force: true });
         verified[p] = ok;
+        // Ours must deliver every byte, unchanged; a peer that loses some is reported as such.
+        if (!ok && p.startsWith('kqueue-console')) {
+          failures++;
+          console.log(`${w} ${p}: the verification run ${r.error ? `failed: ${r.error}` : 'delivered wrong bytes (count or checksum)'}`);
+        }
         raw.runs.push({ condition, workload: w, peer: p, verification: true, ok, ...r });
       }
       for (let rep = 0; rep < reps; rep++) {
@@ -541,5 +546,5 @@ if (bars.length) {
   );
 }
 console.log(`raw figures: ${path.relative(root, jsonFile)}`);
-if (failures) console.log(`${failures} failed kqueue-console runs (errors, or bytes lost)`);
+if (failures) console.log(`${failures} failed kqueue-console runs (errors, bytes lost, or a wrong checksum)`);
 process.exit(failures ? 1 : 0);
