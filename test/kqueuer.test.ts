@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import { binding } from '../src/addon/binding';
 import { fdsBackTo, isOpen, openFdCount, openFifo } from './helpers/fds';
-import { kqueuerFor, ptyFor, within } from './helpers/fixtures';
+import { kqueuerFor, ptyFor, waitUntil, within } from './helpers/fixtures';
 
 async function lifecycle(mode: string): Promise<{ code: number | null; stdout: string }> {
   const child = spawn(process.execPath, [...process.execArgv, path.join(__dirname, 'fixtures', 'lifecycle.ts'), mode], {
@@ -66,7 +66,7 @@ t.test('a listener that throws does not cost the other consoles of its batch the
   });
   // Both read to EAGAIN first, then wait for an edge.
   for (const fd of fifos) fs.writeSync(fd, 'a');
-  while (calls[0] === 0 || calls[1] === 0) await new Promise((r) => setImmediate(r));
+  await waitUntil('both consoles to read their first byte', () => calls[0] > 0 && calls[1] > 0);
   // Both pipes readable, then one batch with both events, delivered before
   // the loop could poll (pipe writes are there at once).
   for (const fd of fifos) fs.writeSync(fd, 'b');

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import t from 'tap';
 import { binding } from '../src/addon/binding';
-import { within } from './helpers/fixtures';
+import { deadline, within } from './helpers/fixtures';
 
 const native = binding();
 const { EAGAIN, EIO, EBADF, ENOTTY } = os.constants.errno;
@@ -27,7 +27,9 @@ function childWrites(fd: number, code: string): Promise<number | null> {
 async function readAll(master: number, buf: Buffer, want: number): Promise<Buffer[]> {
   const chunks: Buffer[] = [];
   let got = 0;
+  const bound = deadline(`reading ${want} bytes`);
   while (got < want) {
+    bound.check();
     const n = native.read(master, buf, 0, buf.length);
     if (n > 0) chunks.push(Buffer.from(buf.subarray(0, n)));
     got += n;
@@ -57,7 +59,11 @@ t.test('read loops until the buffer is full or the fd says EAGAIN, then EIO', as
   const small = Buffer.alloc(4);
   fs.writeSync(slave, 'abcdefgh');
   let n = 0;
-  while ((n = native.read(master, small, 0, 4)) === 0) await new Promise((r) => setImmediate(r));
+  const firstRead = deadline('a read of the 8 bytes written');
+  while ((n = native.read(master, small, 0, 4)) === 0) {
+    firstRead.check();
+    await new Promise((r) => setImmediate(r));
+  }
   t.equal(n, 4, 'a full buffer stops the loop');
   t.equal(native.status[0], 0, 'with no errno');
   t.equal(native.read(master, small, 0, 4), 4, 'the rest is still there');
@@ -83,7 +89,9 @@ for (const mode of ['noWait', 'stopSmall'] as const) {
     const chunks: Buffer[] = [];
     let got = 0;
     const otherStatus: number[] = [];
+    const bound = deadline(`reading the ${payload.length} bytes in ${mode} reads`);
     while (got < payload.length) {
+      bound.check();
       const n = native.read(master, buf, 0, buf.length, ...flags);
       if (native.status[0] !== (n === buf.length ? 0 : EAGAIN)) otherStatus.push(native.status[0]);
       if (n > 0) chunks.push(Buffer.from(buf.subarray(0, n)));
@@ -99,7 +107,9 @@ for (const mode of ['noWait', 'stopSmall'] as const) {
     await childWrites(slave, `process.stdout.write('tail')`);
     native.closeOwned(slave);
     let n = 0;
+    const tail = deadline('a read of the tail');
     while ((n = native.read(master, buf, 0, buf.length, ...flags)) === 0 && native.status[0] === EAGAIN) {
+      tail.check();
       await new Promise((r) => setImmediate(r));
     }
     t.equal(buf.subarray(0, n).toString(), 'tail', 'the bytes written before the slave closed');
@@ -133,7 +143,9 @@ t.test('write and writev go on from where a short write stopped', async (t) => {
   t.equal(native.writev(master, [Buffer.from('abc'), Buffer.from('def'), Buffer.from('ghi')], 4), 5, 'writev after skipping 4 bytes');
   const buf = Buffer.alloc(64);
   let got = '';
+  const bound = deadline('reading the 10 bytes written');
   while (got.length < 10) {
+    bound.check();
     const n = native.read(slave, buf, 0, 64);
     got += buf.subarray(0, n).toString();
     if (n === 0) await new Promise((r) => setImmediate(r));

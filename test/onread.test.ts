@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import { Kqueuer, type OnRead } from '../src/index';
 import { SYS_WRITE, blockedSyscall, exitCode, spawnOnSlave } from './helpers/pty';
-import { kqueuerFor, ptyFor, waitUntil, within } from './helpers/fixtures';
+import { kqueuerFor, ptyFor, settles, waitUntil, within } from './helpers/fixtures';
 
 /** Runs `cmd` on a raw pty with `onread` until the stream ends; resolves with the number of 'data' events. */
 async function runWith(kq: Kqueuer, onread: OnRead, cmd: string, args: string[]): Promise<number> {
@@ -171,6 +171,6 @@ t.test('a buffer function that returns no buffer destroys the stream with a code
   fs.writeSync(slave.fd, 'x\n');
   const [err] = (await within('con: error', con, 'error')) as [NodeJS.ErrnoException];
   t.equal(err.code, 'ERR_INVALID_RETURN_VALUE');
-  await closed;
+  await settles("the console's 'close'", closed);
   t.doesNotThrow(() => fs.fstatSync(master.fd), 'the fd it was given is still open');
 });

@@ -6,7 +6,7 @@
  */
 import { Kqueuer, openPty, type Pty } from '../../src/index';
 
-export { WAIT_MS, settles, waitUntil, within } from './wait';
+export { WAIT_MS, deadline, settles, waitUntil, within } from './wait';
 
 /** What a fixture needs of a tap test. */
 export interface Teardown {

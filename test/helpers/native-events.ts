@@ -1,4 +1,5 @@
 import { binding, type NativeKqueue } from '../../src/addon/binding';
+import { WAIT_MS, settles } from './wait';
 
 /**
  * The wake-up the native tests ask for: KQUEUE_CONSOLE_WAKEUP (which the
@@ -40,8 +41,8 @@ export class RecordingKqueue {
     }, WAKEUP);
   }
 
-  /** Resolves with the next delivery that matches (not one already seen). */
-  next(match: (d: Delivery) => boolean): Promise<Delivery> {
-    return new Promise((resolve) => this.waiters.push({ match, resolve }));
+  /** Resolves with the next delivery that matches (not one already seen); rejects when none comes within `ms`. */
+  next(match: (d: Delivery) => boolean, what = 'the event waited for', ms = WAIT_MS): Promise<Delivery> {
+    return settles(what, new Promise((resolve) => this.waiters.push({ match, resolve })), ms);
   }
 }

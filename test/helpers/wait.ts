@@ -72,3 +72,17 @@ export async function settles<T>(what: string, promise: Promise<T>, ms = WAIT_MS
     clearTimeout(timer);
   }
 }
+
+/**
+ * A bound for a loop that polls by itself (a read loop that yields with
+ * setImmediate): check() throws "<what> did not happen in N ms" once `ms`
+ * have passed since the deadline was made.
+ */
+export function deadline(what: string, ms = WAIT_MS): { check(): void } {
+  const end = Date.now() + ms;
+  return {
+    check() {
+      if (Date.now() > end) throw new Error(`${what} did not happen in ${ms} ms`);
+    },
+  };
+}
