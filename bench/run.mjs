@@ -75,13 +75,13 @@ fs.mkdirSync(resultsDir, { recursive: true });
 const skipped = {};
 const limit = path.join(build, 'limit');
 try {
-  execFileSync('cc', ['-O2', '-o', limit, path.join(here, 'peers', 'limit.c')], { stdio: 'pipe' });
+  execFileSync('cc', ['-O2', '-o', limit, path.join(here, 'peers', 'limit.c')], { stdio: 'pipe', timeout: 120_000 });
 } catch (err) {
   skipped['C limit'] = `cc failed: ${String(err.stderr ?? err).trim()}`;
 }
 const goPeer = path.join(build, 'go-peer');
 const gopath = '/usr/share/gocode';
-if (spawnSync('go', ['version']).status !== 0) {
+if (spawnSync('go', ['version'], { timeout: 60_000 }).status !== 0) {
   skipped['go-epollconsole'] = 'no Go toolchain (Debian package golang-go)';
 } else if (!fs.existsSync(path.join(gopath, 'src/github.com/containerd/console'))) {
   skipped['go-epollconsole'] = 'containerd/console sources absent (Debian package golang-github-containerd-console-dev)';
@@ -90,6 +90,7 @@ if (spawnSync('go', ['version']).status !== 0) {
     cwd: path.join(here, 'peers', 'go'),
     env: { ...process.env, GO111MODULE: 'off', GOPATH: gopath, GOFLAGS: '', GOCACHE: path.join(build, 'gocache') },
     encoding: 'utf8',
+    timeout: 600_000,
   });
   if (r.status !== 0) skipped['go-epollconsole'] = `go build failed: ${r.stderr.trim()}`;
 }

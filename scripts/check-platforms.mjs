@@ -25,7 +25,7 @@ let n = 0;
 let failed = 0;
 
 function check(what, command, args) {
-  const run = spawnSync(command, args, { cwd: root, encoding: 'utf8' });
+  const run = spawnSync(command, args, { cwd: root, encoding: 'utf8', timeout: 300_000 });
   n++;
   const good = run.status === 0 && !run.stderr.includes('warning');
   if (!good) failed++;

@@ -59,10 +59,11 @@ if (missing.length > 0) {
 
 console.log(`kqueue-console: compiling the addon (${why})`);
 const cmakeJs = path.join(path.dirname(require.resolve('cmake-js/package.json', { paths: [root] })), 'bin', 'cmake-js');
-const build = spawnSync(process.execPath, [cmakeJs, 'compile'], { cwd: root, stdio: 'inherit' });
+// A compile that has not ended in 30 minutes (a slow machine takes one or two) hangs.
+const build = spawnSync(process.execPath, [cmakeJs, 'compile'], { cwd: root, stdio: 'inherit', timeout: 30 * 60_000 });
 if (build.status !== 0) {
   console.error(
-    '\nkqueue-console: the addon did not compile, and no prebuilt binary fits this machine.\n' +
+    `\nkqueue-console: the addon did not compile${build.error ? ` (${build.error.message})` : ''}, and no prebuilt binary fits this machine.\n` +
       "Building needs CMake >= 3.15, a C++17 compiler and Node's own headers (uv.h, in\n" +
       '<prefix>/include/node next to the node binary; on Debian, the nodejs or libnode-dev package).\n' +
       'Then run `npm rebuild kqueue-console`.',

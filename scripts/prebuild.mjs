@@ -58,7 +58,7 @@ function compare(a, b) {
 
 /** The newest version of each of glibc, libstdc++, the C++ ABI and libgcc a binary needs. */
 function neededVersions(file) {
-  const out = execFileSync('objdump', ['-T', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const out = execFileSync('objdump', ['-T', file], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 60_000 });
   const newest = {};
   for (const [, lib, version] of out.matchAll(/\((GLIBC|GLIBCXX|CXXABI|GCC)_([0-9.]+)\)/g)) {
     if (newest[lib] === undefined || compare(version, newest[lib]) > 0) newest[lib] = version;
@@ -110,13 +110,14 @@ function main() {
     execFileSync(cmakeJs, ['compile', '--out', out, '--CDKQC_PORTABLE=ON', ...spec.cmake], {
       cwd: root,
       stdio: ['ignore', 'inherit', 'inherit'],
+      timeout: 15 * 60_000,
     });
     const dir = path.join(root, 'prebuilds', target);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
     const dest = path.join(dir, name);
     fs.copyFileSync(path.join(out, 'Release', 'kqueue_console.node'), dest);
-    execFileSync(spec.arch === 'arm64' ? 'aarch64-linux-gnu-strip' : 'strip', ['--strip-unneeded', dest]);
+    execFileSync(spec.arch === 'arm64' ? 'aarch64-linux-gnu-strip' : 'strip', ['--strip-unneeded', dest], { timeout: 60_000 });
     const beyond = beyondFloor(dest);
     if (beyond.length > 0) {
       console.error(`${path.relative(root, dest)} needs more than Node does: ${beyond.join(', ')}`);

@@ -15,14 +15,17 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+// A run of the suite that has not ended by then hangs: it fails, inside CI's budget.
+const SUITE_TIMEOUT_MS = 50 * 60_000;
 const cmakeJs = path.join(root, 'node_modules', '.bin', 'cmake-js');
 
 execFileSync(cmakeJs, ['compile', '--out', 'build-asan', '--CDKQC_SANITIZE=ON', '--CDKQC_WAKER_TEST=ON'], {
   cwd: root,
   stdio: ['ignore', 'inherit', 'inherit'],
+  timeout: 15 * 60_000,
 });
 
-const runtime = (name) => execFileSync('g++', [`-print-file-name=${name}`], { encoding: 'utf8' }).trim();
+const runtime = (name) => execFileSync('g++', [`-print-file-name=${name}`], { encoding: 'utf8', timeout: 60_000 }).trim();
 const libasan = runtime('libasan.so');
 const libubsan = runtime('libubsan.so');
 if (!path.isAbsolute(libasan)) {
@@ -41,6 +44,7 @@ const run = spawnSync(process.execPath, [path.join(root, 'scripts', 'test.mjs'),
   cwd: root,
   env,
   stdio: 'inherit',
+  timeout: SUITE_TIMEOUT_MS,
 });
 if (run.status !== 0) process.exit(run.status ?? 1);
 
@@ -52,11 +56,13 @@ if (run.status !== 0) process.exit(run.status ?? 1);
 execFileSync(cmakeJs, ['compile', '--out', 'build-tsan', '--CDKQC_TSAN=ON', '--CDKQC_WAKER_TEST=ON'], {
   cwd: root,
   stdio: ['ignore', 'inherit', 'inherit'],
+  timeout: 15 * 60_000,
 });
 let tsanFailed = false;
 for (const name of ['kevent_test', 'waker_test', 'reaper_test']) {
   const tsan = spawnSync(path.join(root, 'build-tsan', name), {
     encoding: 'utf8',
+    timeout: 300_000,
     env: { ...process.env, TSAN_OPTIONS: 'halt_on_error=1' },
   });
   const reports = (tsan.stderr.match(/WARNING: ThreadSanitizer/g) ?? []).length;

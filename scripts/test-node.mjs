@@ -50,6 +50,8 @@ const about = JSON.parse(
     {
       env,
       encoding: 'utf8',
+      // Under qemu a Node takes seconds to start.
+      timeout: 120_000,
     },
   ),
 );
@@ -64,6 +66,12 @@ console.log(
   `# Node ${about.version} ${about.arch} (libuv ${about.uv}, Node-API ${about.napi}) with ${path.relative(root, env.KQUEUE_CONSOLE_ADDON)}`,
 );
 
-const run = spawnSync(runner, [path.join(root, 'scripts', 'test.mjs'), ...files], { cwd: root, env, stdio: 'inherit' });
+// A run that has not ended in 30 minutes hangs (qemu's runs take about 5).
+const run = spawnSync(runner, [path.join(root, 'scripts', 'test.mjs'), ...files], {
+  cwd: root,
+  env,
+  stdio: 'inherit',
+  timeout: 30 * 60_000,
+});
 fs.rmSync(tmp, { recursive: true, force: true });
 process.exit(run.status ?? 1);

@@ -25,6 +25,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+// One step (an npm install, a runtime's round trip) that has not ended by then hangs.
+const STEP_TIMEOUT_MS = 10 * 60_000;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-package-'));
 let n = 0;
 let failed = 0;
@@ -41,7 +43,7 @@ const TOOLS = ['cmake', 'make', 'ninja', 'cc', 'c++', 'gcc', 'g++', 'clang', 'cl
 function toolFiles() {
   const files = new Set();
   for (const tool of TOOLS) {
-    const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+    const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8', timeout: 10_000 }).stdout.trim();
     if (found) files.add(fs.realpathSync(found));
   }
   return [...files];
@@ -57,9 +59,14 @@ function sh(cwd, command, { noCompiler = false, env = {} } = {}) {
       .map((f) => `mount --bind ${stub} ${f}`)
       .join(' && ');
     script = `${mounts} && { cmake --version >/dev/null 2>&1 && echo "cmake still runs" >&2 && exit 99; true; } && ${command}`;
-    return spawnSync('unshare', ['--mount', 'sh', '-c', script], { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
+    return spawnSync('unshare', ['--mount', 'sh', '-c', script], {
+      cwd,
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+      timeout: STEP_TIMEOUT_MS,
+    });
   }
-  return spawnSync('sh', ['-c', script], { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
+  return spawnSync('sh', ['-c', script], { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: STEP_TIMEOUT_MS });
 }
 
 function project(name) {
@@ -99,7 +106,9 @@ function roundTrips(dir, label, expect, options) {
 }
 
 // Packs the repository as it is (prebuilds/ included), and a copy without.
-const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' }))[0];
+const packed = JSON.parse(
+  execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8', timeout: STEP_TIMEOUT_MS }),
+)[0];
 const withPrebuilds = path.join(work, packed.filename);
 const files = packed.files.map((f) => f.path);
 ok(
@@ -113,7 +122,7 @@ ok(!files.some((f) => /^(build|src|test|node_modules)\//.test(f)), 'and no build
 ok(!files.some((f) => /^dist\/examples\//.test(f)), 'and no examples (they need dev dependencies)', files.join('\n'));
 const unpacked = path.join(work, 'unpacked');
 fs.mkdirSync(unpacked);
-execFileSync('tar', ['xzf', withPrebuilds, '-C', unpacked]);
+execFileSync('tar', ['xzf', withPrebuilds, '-C', unpacked], { timeout: STEP_TIMEOUT_MS });
 
 // The README as npm shows it, from the tarball: a relative link or image
 // must name a file the tarball holds (the package names no repository that
@@ -144,7 +153,7 @@ execFileSync('tar', ['xzf', withPrebuilds, '-C', unpacked]);
 }
 fs.rmSync(path.join(unpacked, 'package', 'prebuilds'), { recursive: true });
 const withoutPrebuilds = path.join(work, 'no-prebuilds.tgz');
-execFileSync('tar', ['czf', withoutPrebuilds, '-C', unpacked, 'package']);
+execFileSync('tar', ['czf', withoutPrebuilds, '-C', unpacked, 'package'], { timeout: STEP_TIMEOUT_MS });
 
 const prebuilt = /node_modules\/kqueue-console\/prebuilds\/linux-x64\/kqueue-console\.napi8\.uv1\.glibc\.node$/;
 const compiled = /node_modules\/kqueue-console\/build\/Release\/kqueue_console\.node$/;
@@ -171,7 +180,12 @@ const compiled = /node_modules\/kqueue-console\/build\/Release\/kqueue_console\.
     const bin = process.env[env];
     if (!bin) continue;
     for (const file of ['roundtrip.cjs', 'roundtrip.mjs']) {
-      const run = spawnSync(bin, [...args, file], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      const run = spawnSync(bin, [...args, file], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1' },
+        timeout: STEP_TIMEOUT_MS,
+      });
       const out = run.stdout.trim();
       ok(run.status === 0 && prebuilt.test(out), `${name}: ${file} round trip loads ${prebuilt}`, `${out}\n${run.stderr}`);
     }

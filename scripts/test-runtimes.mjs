@@ -64,7 +64,7 @@ function option(name, env) {
   const i = process.argv.indexOf(`--${name}`);
   if (i > 0) return { path: process.argv[i + 1], asked: true };
   if (process.env[env]) return { path: process.env[env], asked: true };
-  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8', timeout: 10_000 }).stdout.trim();
   return { path: found || null, asked: false };
 }
 
@@ -94,7 +94,7 @@ for (const runtime of RUNTIMES) {
     if (bin.asked) missing++;
     continue;
   }
-  const version = spawnSync(bin.path, ['--version'], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
+  const version = spawnSync(bin.path, ['--version'], { encoding: 'utf8', timeout: 60_000 }).stdout.trim().split('\n')[0];
   console.log(`# ${runtime.name}: ${version}`);
   for (const file of runtime.files) {
     const started = Date.now();

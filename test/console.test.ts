@@ -92,7 +92,7 @@ t.test("name is the slave's path; fd is the fd", async (t) => {
 
 /** The pty's termios as `stty -a` reads it from the slave: every flag, and min/time. */
 function sttyFlags(slavePath: string): Map<string, string | boolean> {
-  const out = execFileSync('stty', ['-a', '-F', slavePath], { encoding: 'utf8' });
+  const out = execFileSync('stty', ['-a', '-F', slavePath], { encoding: 'utf8', timeout: 10_000 });
   const flags = new Map<string, string | boolean>();
   for (const m of out.matchAll(/\b(min|time) = (\d+)/g)) flags.set(m[1], m[2]);
   // The flag lines follow the control characters: words, '-' for off.
@@ -139,7 +139,7 @@ t.test("setRaw() is containerd/console's SetRaw; { opost: false } is cfmakeraw(3
   for (const opost of [true, false]) {
     const { master, slave, slavePath } = ptyFor(t);
     // Start from a mode in which every flag cfmakeraw touches is on.
-    execFileSync('stty', ['-F', slavePath, 'sane', ...CFMAKERAW_OFF, 'min', '5', 'time', '3']);
+    execFileSync('stty', ['-F', slavePath, 'sane', ...CFMAKERAW_OFF, 'min', '5', 'time', '3'], { timeout: 10_000 });
     const before = sttyFlags(slavePath);
     if (opost) slave.setRaw();
     else slave.setRaw({ opost: false });

@@ -67,7 +67,7 @@ export function loopThreadCpu(): { ms: number; precise: boolean } {
 /** A FIFO made in `dir` and opened read-write, non-blocking: a real pipe fd that is not a tty. */
 export function openFifo(dir: string): number {
   const fifo = path.join(dir, `fifo-${Math.random().toString(36).slice(2)}`);
-  const made = spawnSync('mkfifo', [fifo]);
+  const made = spawnSync('mkfifo', [fifo], { timeout: 10_000 });
   if (made.status !== 0) throw new Error(`mkfifo failed: ${made.stderr}`);
   return fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
 }
