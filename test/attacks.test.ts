@@ -4,8 +4,7 @@
 // of the machine (the token and the Unix socket). Each server runs as its
 // own process, as a user starts it, and /proc says what an attack cost it:
 // memory, fds, children.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import * as crypto from 'node:crypto';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -13,8 +12,8 @@ import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { settles, waitUntil, within } from './helpers/fixtures';
 import { memoryFiguresUnreliable } from './helpers/pty';
-import { authFrame } from '../examples/pipe-to-socket';
 import { childrenOf, rssOf, startServer } from './helpers/web-server';
+import { connect, frame, login, request, session, startPipeServer } from './helpers/clients';
 
 const MiB = 1024 * 1024;
 
@@ -32,45 +31,6 @@ function rssGrowthWithin(t: Test, growth: number, bound: number, what: string): 
 
 function fdCountOf(pid: number): number {
   return fs.readdirSync(`/proc/${pid}/fd`).length;
-}
-
-/** A client frame (masked, as RFC 6455 5.3 requires of clients) holding `text`. */
-function frame(text: string): Buffer {
-  const payload = Buffer.from(text);
-  const n = payload.length;
-  const head = n < 126 ? Buffer.from([0x81, 0x80 | n]) : Buffer.from([0x81, 0x80 | 127, 0, 0, 0, 0, 0, 0, 0, 0]);
-  if (n >= 126) head.writeUInt32BE(n, 6);
-  const mask = crypto.randomBytes(4);
-  for (let i = 0; i < n; i++) payload[i] ^= mask[i & 3];
-  return Buffer.concat([head, mask, payload]);
-}
-
-/** A raw connection to the server: everything it sends is counted and otherwise ignored. */
-async function connect(port: number, request: string): Promise<{ socket: net.Socket; received: () => string; closed: Promise<void> }> {
-  const socket = net.connect(port, '127.0.0.1');
-  let received = '';
-  socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
-  socket.on('error', () => {});
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  await within('socket: connect', socket, 'connect');
-  socket.write(request);
-  return { socket, received: () => received, closed };
-}
-
-function request(port: number, path: string, extra = ''): string {
-  return `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extra}\r\n`;
-}
-
-/** A WebSocket session that has sent the token: the upgrade by hand, then the auth frame. */
-async function session(port: number, token: string): Promise<Awaited<ReturnType<typeof connect>>> {
-  const key = crypto.randomBytes(16).toString('base64');
-  const upgrade =
-    `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\n` +
-    `Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:${port}\r\n`;
-  const c = await connect(port, request(port, '/ws', upgrade));
-  await waitUntil('the 101 answer', () => c.received().startsWith('HTTP/1.1 101'), { on: c.socket });
-  c.socket.write(frame(JSON.stringify({ type: 'auth', token })));
-  return c;
 }
 
 t.test('a request line that is no URL gets a 400, and the server lives', async (t) => {
@@ -156,46 +116,6 @@ t.test('acknowledgements: a lie closes the session, and a client that does not r
   await waitUntil('no child left', () => childrenOf(pid).length === 0, { ms: 15_000 });
   t.pass('no child left');
 });
-
-/** `pipe-to-socket serve` as its own process, as a user starts it; what it printed. */
-async function startPipeServer(
-  t: { teardown(fn: () => void): void },
-  args: string[],
-  options: { env?: NodeJS.ProcessEnv; umask?: string } = {},
-): Promise<{ proc: ChildProcess; out: () => string; port: number; token: () => string }> {
-  const script = path.join(__dirname, '..', 'dist', 'examples', 'pipe-to-socket.js');
-  // sh sets the umask the server starts under, as a login shell would.
-  const proc = spawn('sh', ['-c', `umask ${options.umask ?? '022'}; exec "$0" "$@"`, process.execPath, script, 'serve', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...options.env },
-  });
-  t.teardown(() => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-  });
-  let out = '';
-  proc.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
-  proc.stderr!.setEncoding('utf8').on('data', (s: string) => (out += s));
-  await waitUntil('the server printing how to attach', () => /attach with/.test(out) || proc.exitCode !== null);
-  return {
-    proc,
-    out: () => out,
-    port: Number(/--port (\d+)/.exec(out)?.[1]),
-    token: () => fs.readFileSync(/--token-file (\S+)/.exec(out)![1], 'utf8').trim(),
-  };
-}
-
-/** A client of a pipe-to-socket server that has sent the token; what it received, as latin1. */
-function login(t: { teardown(fn: () => void): void }, pipe: { port: number; token: () => string }) {
-  const sock = net.connect(pipe.port, '127.0.0.1');
-  t.teardown(() => sock.destroy());
-  let output = '';
-  sock.on('data', (d: Buffer) => (output += d.toString('latin1')));
-  // The server resets the connection (ECONNRESET) when it cuts it.
-  sock.on('error', () => {});
-  const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
-  sock.write(authFrame(pipe.token()));
-  return { sock, output: () => output, closed };
-}
 
 t.test('pipe-to-socket: the token is on no command line, and its file is private', async (t) => {
   const server = await startPipeServer(t, ['--port', '0', '--', 'sh', '-c', 'echo attached; sleep 30']);
