@@ -191,7 +191,8 @@ function serveSession(ctx: ServeContext, socket: net.Socket, child: PtyProcess, 
   });
   return {
     input,
-    resize: (size) => con.resize(size),
+    // A no-op once the program's console is gone: a client may resize late.
+    resize: (size) => void child.resize(size),
   };
 }
 

@@ -332,7 +332,9 @@ function onMessage(session: Session, msg: Record<string, unknown>, writeInput: (
   if (msg.type === 'input' && typeof msg.data === 'string') {
     writeInput(msg.data);
   } else if (msg.type === 'resize' && isDimension(msg.rows) && isDimension(msg.cols)) {
-    session.child.console.resize({ rows: msg.rows, cols: msg.cols });
+    // False, and nothing done, once the program's console is gone: a page
+    // resizes whenever its window does, exit or no exit.
+    session.child.resize({ rows: msg.rows, cols: msg.cols });
   } else if (msg.type === 'ack' && Number.isSafeInteger(msg.bytes) && (msg.bytes as number) > 0) {
     session.ack(msg.bytes as number);
   }

@@ -81,6 +81,17 @@ t.test('signals: by the program, by kill(); kill() after the exit is refused', a
   t.throws(() => p.kill('SIGNOPE' as NodeJS.Signals), { code: 'ERR_UNKNOWN_SIGNAL' });
 });
 
+t.test('resize() while it runs; after its console is gone, false and nothing done', async (t) => {
+  const p = spawn('sh', ['-c', 'read x; stty size']);
+  t.equal(p.resize({ rows: 33, cols: 77 }), true, 'resize() while it runs says true');
+  p.console.write('\n');
+  const { out } = await run(p);
+  t.match(out, /33 77/, 'and the program sees the size');
+  await waitUntil('the console to be destroyed', () => p.console.destroyed);
+  t.equal(p.resize({ rows: 10, cols: 10 }), false, 'once the console is gone: false, no throw');
+  t.throws(() => p.resize({ rows: -1, cols: 10 }), { code: 'ERR_OUT_OF_RANGE' }, 'a bad size still throws');
+});
+
 t.test('a session of its own on its pty, which is its controlling terminal', async (t) => {
   // ps(1) hangs with the ASan runtime preloaded (the test:asan run sets
   // LD_PRELOAD for Node), which is nothing of this test's: it runs without.

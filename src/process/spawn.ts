@@ -18,7 +18,7 @@
  */
 import * as path from 'node:path';
 import { type ExitStatus, type ChildWatch, type SpawnRequest } from '../kqueuer/child';
-import { DEFAULT_WINSIZE, openPty, type Console, type WinSize } from '../tty/console';
+import { DEFAULT_WINSIZE, openPty, validateWinSize, type Console, type WinSize } from '../tty/console';
 import { CONSOLE_OPTION_KEYS, validateConsoleOptions, type KqueueConsoleOptions } from '../stream/options';
 import { kqueuerClosed, systemError, type SystemError } from '../errors';
 import {
@@ -168,11 +168,19 @@ export class PtyProcess {
   }
 
   /**
-   * Sets the terminal's window size; the program gets SIGWINCH.
-   * @throws as {@link Console.resize}; ERR_CONSOLE_CLOSED once the console is closed.
+   * Sets the terminal's window size; the program gets SIGWINCH. Returns
+   * true, or false (and does nothing) once the console has been destroyed
+   * (the program exited and its output was read, or the stream was
+   * destroyed): as {@link kill} after the exit, there is then nothing to
+   * resize. A client's late resize is no error.
+   * @throws ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE for a bad size, whatever
+   *   the state; errno errors from ioctl(TIOCSWINSZ).
    */
-  resize(size: WinSize): void {
+  resize(size: WinSize): boolean {
+    validateWinSize(size);
+    if (this.console.destroyed) return false;
     this.console.resize(size);
+    return true;
   }
 
   /** The running program keeps the event loop alive (the default), as ChildProcess's `ref()`. */

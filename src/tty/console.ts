@@ -202,12 +202,19 @@ function savedTermios(fd: number): Buffer {
 }
 
 /** TIOCSWINSZ with validation; `check` runs after the arguments are validated. */
+/** @internal A window size as struct winsize holds it: ERR_INVALID_ARG_TYPE or ERR_OUT_OF_RANGE otherwise. */
+export function validateWinSize(size: unknown): Required<WinSize> {
+  const s = validateObject<WinSize>(size, 'size');
+  return {
+    rows: validateInteger(s.rows, 'size.rows', 0, U16_MAX),
+    cols: validateInteger(s.cols, 'size.cols', 0, U16_MAX),
+    xpixel: validateInteger(s.xpixel ?? 0, 'size.xpixel', 0, U16_MAX),
+    ypixel: validateInteger(s.ypixel ?? 0, 'size.ypixel', 0, U16_MAX),
+  };
+}
+
 function setWinsize(fd: number, size: WinSize, check?: () => void): void {
-  validateObject(size, 'size');
-  const rows = validateInteger(size.rows, 'size.rows', 0, U16_MAX);
-  const cols = validateInteger(size.cols, 'size.cols', 0, U16_MAX);
-  const xpixel = validateInteger(size.xpixel ?? 0, 'size.xpixel', 0, U16_MAX);
-  const ypixel = validateInteger(size.ypixel ?? 0, 'size.ypixel', 0, U16_MAX);
+  const { rows, cols, xpixel, ypixel } = validateWinSize(size);
   check?.();
   const native = binding();
   if (native.setWinsize(fd, rows, cols, xpixel, ypixel) !== 0) throw lastError(native, fd);
