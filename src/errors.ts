@@ -9,6 +9,7 @@
  * ERR_INVALID_ARG_TYPE for a malformed internal call, which validation here
  * keeps a user's call from making.
  */
+import * as os from 'node:os';
 import * as util from 'node:util';
 
 /** An error from a system call, shaped like Node's own (`read EIO`). */
@@ -49,12 +50,25 @@ export type ErrorCode =
   | 'ERR_UNKNOWN_SIGNAL'
   | 'ERR_OUT_OF_RANGE';
 
-function errnoName(errno: number): string {
+/**
+ * This platform's errno numbers by name (os.constants.errno), for those
+ * libuv has no name for: util.getSystemErrorName() knows only libuv's
+ * errors, and says "Unknown system error -8" for ENOEXEC.
+ */
+const ERRNO_NAMES = new Map<number, string>();
+for (const [name, n] of Object.entries(os.constants.errno)) if (!ERRNO_NAMES.has(n)) ERRNO_NAMES.set(n, name);
+
+/** The name of a positive errno: libuv's (`EAGAIN` for 11), else the platform's, else `EUNKNOWN`. */
+export function errnoName(errno: number): string {
+  const n = Math.abs(errno);
+  let name: string | undefined;
   try {
-    return util.getSystemErrorName(-Math.abs(errno));
+    name = util.getSystemErrorName(-n);
   } catch {
-    return `Unknown system error ${errno}`;
+    // Not an errno libuv can map (Bun and Deno throw where Node answers).
   }
+  if (name !== undefined && /^E[A-Z0-9]+$/.test(name)) return name;
+  return ERRNO_NAMES.get(n) ?? 'EUNKNOWN';
 }
 
 /**

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { DEFAULT_TERM, Kqueuer, spawn, type PtyProcess } from '../src/index';
 import { Harness } from '../src/harness';
+import { systemError } from '../src/errors';
 import { fdsBackTo, openFdCount } from './helpers/fds';
 import { waitUntil, within } from './helpers/fixtures';
 import { pool, scaled } from './helpers/scale';
@@ -161,6 +162,13 @@ t.test('the environment: TERM by default, PATH from the env given', async (t) =>
   const cwd = fs.realpathSync(os.tmpdir());
   t.equal((await run(spawn('pwd', [], { cwd }))).out, `${cwd}\r\n`, 'cwd');
   t.equal((await run(spawn('stty', ['size'], { rows: 30, cols: 100 }))).out, '30 100\r\n', 'the window size, set before it runs');
+});
+
+t.test('an errno libuv has no name for still gets its name as the code', async (t) => {
+  const err = systemError(os.constants.errno.ENOEXEC, 'execve');
+  t.equal(err.code, 'ENOEXEC', 'ENOEXEC, not "Unknown system error"');
+  t.equal(err.message, 'execve ENOEXEC');
+  t.equal(systemError(os.constants.errno.EAGAIN, 'read').code, 'EAGAIN', "libuv's own names are kept");
 });
 
 t.test('failures to start are thrown at once, as child_process reports them', async (t) => {
