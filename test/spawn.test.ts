@@ -164,6 +164,16 @@ t.test('the environment: TERM by default, PATH from the env given', async (t) =>
   t.equal((await run(spawn('stty', ['size'], { rows: 30, cols: 100 }))).out, '30 100\r\n', 'the window size, set before it runs');
 });
 
+t.test('a file with no "#!" line runs under /bin/sh, as execvp runs it', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-spawn-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true }));
+  const script = path.join(dir, 'no-shebang');
+  fs.writeFileSync(script, 'echo "from the script: $0 $1 $2"\nexit 4\n', { mode: 0o755 });
+  const r = await run(spawn(script, ['one', 'two']));
+  t.equal(r.out, `from the script: ${script} one two\r\n`, 'the shell ran it, with its own path as $0 and the arguments after');
+  t.equal(r.exitCode, 4, "and its exit code is the script's");
+});
+
 t.test('an errno libuv has no name for still gets its name as the code', async (t) => {
   const err = systemError(os.constants.errno.ENOEXEC, 'execve');
   t.equal(err.code, 'ENOEXEC', 'ENOEXEC, not "Unknown system error"');

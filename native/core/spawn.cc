@@ -57,7 +57,15 @@ struct Prepared {
   std::vector<char*> envp;
   const char* cwd = nullptr;
   int slave = -1;
+  // For a file execve() refuses with ENOEXEC: /bin/sh, the file, then
+  // argv[1..]. Slot 1 is the file tried, stored by the child (a plain store:
+  // async-signal-safe), so nothing is allocated after the fork.
+  mutable std::vector<char*> sh_argv;
 };
+
+// execvp(3)'s shell for a file with no recognised header (POSIX.1-2017,
+// exec: "the shell command interpreter"), as glibc's and the BSDs' take it.
+char kShell[] = "/bin/sh";
 
 std::vector<char*> CStrings(const std::vector<std::string>& strings) {
   std::vector<char*> out;
@@ -128,6 +136,14 @@ void CloseFrom(int low) {
   for (const char* path : p.paths) {
     execve(path, p.argv.data(), p.envp.data());
     err = errno;
+    if (err == ENOEXEC) {
+      // execvp's rule: a file the kernel does not take (a script with no
+      // "#!" line) runs under the shell; the search ends with that file.
+      p.sh_argv[1] = const_cast<char*>(path);
+      execve(kShell, p.sh_argv.data(), p.envp.data());
+      err = errno;
+      break;
+    }
     if (err == EACCES) {
       denied = true;
     } else if (err != ENOENT && err != ENOTDIR) {
@@ -220,15 +236,25 @@ int ReportPipe(int fds[2]) {
   return 0;
 }
 
+// The request as the child takes it, all of it made here, before the fork.
+void Prepare(const SpawnRequest& request, Prepared* p) {
+  for (const std::string& path : request.paths)
+    p->paths.push_back(path.c_str());
+  p->argv = CStrings(request.argv);
+  p->envp = CStrings(request.envp);
+  p->sh_argv = {kShell, nullptr};
+  p->sh_argv.insert(p->sh_argv.end(),
+                    p->argv.begin() + (p->argv.size() > 1 ? 1 : 0),
+                    p->argv.end());
+  p->cwd = request.cwd.empty() ? nullptr : request.cwd.c_str();
+  p->slave = request.slave;
+}
+
 }  // namespace
 
 int SpawnOnPty(const SpawnRequest& request, pid_t* pid, Syscall* failed) {
   Prepared p;
-  for (const std::string& path : request.paths) p.paths.push_back(path.c_str());
-  p.argv = CStrings(request.argv);
-  p.envp = CStrings(request.envp);
-  p.cwd = request.cwd.empty() ? nullptr : request.cwd.c_str();
-  p.slave = request.slave;
+  Prepare(request, &p);
   if (p.slave < 3) {
     // The child's dup2() of the slave onto 0-2 would clobber it first: the
     // step that cannot be done is that dup2(), not a call made here.
