@@ -235,7 +235,10 @@ export function writeTokenFile(token: string): string {
  * (any group or other bit of its mode) or that this user does not own.
  */
 export function readTokenFile(file: string): string {
-  const fd = fs.openSync(file, 'r');
+  // Not through a link (ELOOP), and without blocking: a FIFO would hang
+  // open() until someone wrote to it; it is refused below as no file.
+  const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  const fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw new Error(`${file}: not a regular file`);
@@ -383,9 +386,12 @@ async function main(argv: string[]): Promise<void> {
   if (args.mode === 'serve') {
     const [command, ...commandArgs] = args.command.length ? args.command : [process.env.SHELL ?? 'sh', '-i'];
     const given = tokenFrom(args);
+    // The program gets this environment, less the token it may hold.
+    const { [TOKEN_ENV]: _token, ...env } = process.env;
     const server = await serve({
       command,
       args: commandArgs,
+      env,
       listen: args.listen,
       token: given,
       maxSessions: args.maxSessions,

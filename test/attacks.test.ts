@@ -144,6 +144,44 @@ t.test('pipe-to-socket: the token is on no command line, and its file is private
   t.notOk(fs.existsSync(file!), 'SIGTERM removed the token file');
 });
 
+/** `pipe-to-socket attach` with `args`, as its own process: its exit code and what it printed on stderr. */
+async function attach(args: string[]): Promise<{ code: number | null; err: string }> {
+  const script = path.join(__dirname, '..', 'dist', 'examples', 'pipe-to-socket.js');
+  const child = spawn(process.execPath, [script, 'attach', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
+  try {
+    const [code] = await within(`attach ${args.join(' ')}: exit`, child, 'exit');
+    return { code: code as number | null, err };
+  } finally {
+    // One that hangs (in open() of a FIFO) must not hold the test open.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+
+t.test('pipe-to-socket: the token stays out of the program, and only a regular file of mode 0600 holds it', async (t) => {
+  const token = 'a'.repeat(64);
+  const server = await startPipeServer(t, ['--port', '0', '--', 'sh', '-c', 'echo "token=[$PTY_SOCKET_TOKEN]"; sleep 30'], {
+    env: { PTY_SOCKET_TOKEN: token },
+  });
+  const c = login(t, { port: server.port, token: () => token });
+  await waitUntil('the program to print its environment', () => /token=\[.*\]/.test(c.output()), { on: c.sock });
+  t.match(c.output(), 'token=[]', "the served program's environment has no PTY_SOCKET_TOKEN");
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-token-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const real = path.join(dir, 'token');
+  fs.writeFileSync(real, token, { mode: 0o600 });
+  const fifo = path.join(dir, 'fifo');
+  t.equal(spawnSync('mkfifo', [fifo], { timeout: 10_000 }).status, 0, 'a FIFO to name as the token file');
+  const viaFifo = await attach(['--port', String(server.port), '--token-file', fifo]);
+  t.ok(viaFifo.code !== 0 && /not a regular file/.test(viaFifo.err), `a FIFO is refused at once, not waited on (exit ${viaFifo.code})`);
+  const link = path.join(dir, 'link');
+  fs.symlinkSync(real, link);
+  const viaLink = await attach(['--port', String(server.port), '--token-file', link]);
+  t.ok(viaLink.code !== 0 && /ELOOP/.test(viaLink.err), `a symlink is not followed (exit ${viaLink.code})`);
+});
+
 t.test('pipe-to-socket --unix: created 0600 under umask 000, stale files replaced, removed on SIGTERM', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-attack-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
