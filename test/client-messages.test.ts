@@ -3,7 +3,8 @@
 // (one client's late resize used to end the server and every session in
 // it). After each case the server still runs, and serves a new session.
 import * as net from 'node:net';
-import t from 'tap';
+import type { ChildProcess } from 'node:child_process';
+import t, { type Test } from 'tap';
 import { authFrame } from '../examples/pipe-to-socket';
 import { frame, session, startPipeServer } from './helpers/clients';
 import { settles, waitUntil } from './helpers/fixtures';
@@ -14,6 +15,13 @@ import { startServer } from './helpers/web-server';
 // client's own close).
 const PROGRAM = ['sh', '-c', 'echo ready; read x; echo bye'];
 const STATES = ['running', 'exited', 'closing'] as const;
+
+/** Waits for the server to end session `id`, or to die, and asserts that it runs on. */
+async function runsOn(t: Test, server: { proc: ChildProcess; out: () => string }, id: number, what: string): Promise<void> {
+  const ended = new RegExp(`^session ${id} ended`, 'm');
+  await waitUntil(`the server to end session ${id}, or to die`, () => ended.test(server.out()) || server.proc.exitCode !== null);
+  t.equal(server.proc.exitCode, null, `${what}: the server runs on`);
+}
 
 /** A WebSocket close frame from the client (masked, code 1000). */
 function closeFrame(): Buffer {
@@ -62,14 +70,11 @@ t.test('web terminal: each message in each state of a session', async (t) => {
       c.socket.write(message);
       c.socket.end();
       await settles(`session ${id}: closed`, c.closed);
-      await waitUntil(
-        `the server to end session ${id}, or to die`,
-        () => new RegExp(`^session ${id} ended`, 'm').test(server.out()) || server.proc.exitCode !== null,
-      );
-      t.equal(
-        server.proc.exitCode,
-        null,
-        `${what} ${state === 'running' ? 'while the program runs' : state === 'exited' ? 'after it exited' : 'after the client closed'}: the server runs on`,
+      await runsOn(
+        t,
+        server,
+        id,
+        `${what} ${state === 'running' ? 'while the program runs' : state === 'exited' ? 'after it exited' : 'after the client closed'}`,
       );
     }
   }
@@ -110,15 +115,7 @@ t.test('pipe-to-socket: each frame in each state of a session', async (t) => {
       }
       c.sock.end(message);
       await settles(`session ${id}: closed`, c.closed);
-      await waitUntil(
-        `the server to end session ${id}, or to die`,
-        () => new RegExp(`^session ${id} ended`, 'm').test(server.out()) || server.proc.exitCode !== null,
-      );
-      t.equal(
-        server.proc.exitCode,
-        null,
-        `${what} ${state === 'running' ? 'while the program runs' : 'after its end of file'}: the server runs on`,
-      );
+      await runsOn(t, server, id, `${what} ${state === 'running' ? 'while the program runs' : 'after its end of file'}`);
     }
   }
   const last = await pipeClient(server.port, server.token());
