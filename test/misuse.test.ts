@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import { Console } from '../src/index';
 import { fdsBackTo, isOpen, openFdCount, openFifo } from './helpers/fds';
-import { kqueuerFor, ptyFor } from './helpers/fixtures';
+import { kqueuerFor, ptyFor, within } from './helpers/fixtures';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-misuse-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true }));
@@ -61,7 +61,7 @@ t.test('Kqueuer.add refuses bad input with a stable code', async (t) => {
   t.throws(() => kq.add(master.fd), { code: 'EEXIST' }, 'the same fd twice');
   t.throws(() => kq.closeConsole(slave.fd), { code: 'ENOENT' }, 'closeConsole of an fd never added');
   fs.writeSync(slave.fd, 'still works\n');
-  const [chunk] = (await new Promise((resolve) => con.once('data', (b) => resolve([b])))) as [Buffer];
+  const [chunk] = (await within("the console's first 'data'", con, 'data')) as [Buffer];
   t.match(chunk.toString(), /still works/, 'the first console still works after the refusals');
 
   await con.shutdown();
@@ -88,7 +88,7 @@ t.test('plain fds: pipes work, console operations fail with ENOTTY, the fd is gi
   t.throws(() => con.size(), { code: 'ENOTTY' }, 'size()');
   t.throws(() => con.resize({ rows: 1, cols: 1 }), { code: 'ENOTTY' }, 'resize()');
   t.throws(() => con.setRaw(), { code: 'ENOTTY' }, 'setRaw()');
-  const [chunk] = (await new Promise((resolve) => con.once('data', (b) => resolve([b])))) as [Buffer];
+  const [chunk] = (await within("the console's first 'data'", con, 'data')) as [Buffer];
   t.equal(chunk.toString(), 'through a fifo');
   t.throws(() => Console.fromFd(pipe), { code: 'ENOTTY' }, 'Console.fromFd on a pipe');
   await con.shutdown();

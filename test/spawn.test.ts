@@ -12,7 +12,7 @@ import { DEFAULT_TERM, Kqueuer, spawn, type PtyProcess } from '../src/index';
 import { Harness } from '../src/harness';
 import { systemError } from '../src/errors';
 import { fdsBackTo, openFdCount } from './helpers/fds';
-import { waitUntil, within } from './helpers/fixtures';
+import { settles, waitUntil, within } from './helpers/fixtures';
 import { pool, scaled } from './helpers/scale';
 
 const fixtures = path.join(__dirname, 'fixtures');
@@ -20,8 +20,11 @@ const fixtures = path.join(__dirname, 'fixtures');
 /** Everything the program writes, read with for await, and how it ended. */
 async function run(p: PtyProcess): Promise<{ out: string; exitCode: number | null; signal: string | null }> {
   let out = '';
-  for await (const chunk of p.console) out += (chunk as Buffer).toString();
-  const { exitCode, signal } = await p.exited;
+  const read = (async () => {
+    for await (const chunk of p.console) out += (chunk as Buffer).toString();
+  })();
+  await settles(`the output of pid ${p.pid} to end`, read);
+  const { exitCode, signal } = await settles(`pid ${p.pid} to exit`, p.exited);
   return { out, exitCode, signal };
 }
 
@@ -76,7 +79,7 @@ t.test('signals: by the program, by kill(); kill() after the exit is refused', a
   const p = spawn('sleep', ['100']);
   t.equal(p.exitCode, null, 'no exit code while it runs');
   t.ok(p.kill('SIGKILL'), 'kill() sends');
-  t.same(await p.exited, { exitCode: null, signal: 'SIGKILL' });
+  t.same(await settles('sleep to exit', p.exited), { exitCode: null, signal: 'SIGKILL' });
   t.equal(p.signalCode, 'SIGKILL');
   t.notOk(p.kill(), 'reaped: its pid may be another process now, so nothing is sent');
   t.throws(() => p.kill('SIGNOPE' as NodeJS.Signals), { code: 'ERR_UNKNOWN_SIGNAL' });
@@ -254,7 +257,7 @@ t.test(`no zombie after ${scaled(1000)} spawns`, async (t) => {
   await pool(scaled(1000), 8, async () => {
     const p = spawn('true');
     p.console.resume();
-    const { exitCode } = await p.exited;
+    const { exitCode } = await settles(`pid ${p.pid} to exit`, p.exited);
     if (exitCode !== 0) bad++;
   });
   t.equal(bad, 0, 'every run exited 0');
@@ -265,7 +268,7 @@ t.test('writes after the exit fail through their callbacks, never as error', asy
   const p = spawn('true');
   p.console.on('error', (err) => t.fail(`'error': ${err.message}`));
   p.console.resume();
-  await p.exited;
+  await settles(`pid ${p.pid} to exit`, p.exited);
   const err = await new Promise<Error | null | undefined>((resolve) => p.console.write('late\n', resolve));
   t.match(err, { code: /^ERR_(CONSOLE_SHUTDOWN|STREAM_DESTROYED)$/ }, 'the write failed, through its callback');
 });
@@ -284,7 +287,11 @@ t.test('a background job that outlives the program does not hold the stream open
 t.test('the console closed first: the terminal hangs up, the program exits and is reaped', async (t) => {
   const p = spawn('sleep', ['100']);
   p.console.destroy();
-  t.same(await p.exited, { exitCode: null, signal: 'SIGHUP' }, 'the hang-up of its controlling terminal ended it');
+  t.same(
+    await settles('the program to exit', p.exited),
+    { exitCode: null, signal: 'SIGHUP' },
+    'the hang-up of its controlling terminal ended it',
+  );
   t.same(zombies(), [], 'reaped');
 });
 
@@ -295,7 +302,7 @@ t.test('the Kqueuer closed first: exited rejects, the orphan is still reaped', a
   const p = spawn('sh', ['-c', "trap '' HUP; echo ready; exec sleep 100"], { kqueuer: kq });
   for await (const chunk of p.console) if ((chunk as Buffer).includes('ready')) break;
   kq.close();
-  await t.rejects(p.exited, { code: 'ERR_KQUEUER_CLOSED' });
+  await t.rejects(settles('exited to settle once the Kqueuer closed', p.exited), { code: 'ERR_KQUEUER_CLOSED' });
   t.notOk(p.kill(), 'its watch is gone: kill() no longer sends');
   t.ok(exists(p.pid), 'the program ignored the hang-up and runs on');
   process.kill(p.pid, 'SIGKILL');

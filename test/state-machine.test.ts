@@ -6,7 +6,7 @@ import t from 'tap';
 import type { Console } from '../src/tty/console';
 import { kReady, type ConsoleIo, type Registration } from '../src/stream/ports';
 import { KqueueConsole, type KqueueConsoleOptions } from '../src/stream/kqueue-console';
-import { waitUntil } from './helpers/wait';
+import { waitUntil, within } from './helpers/wait';
 
 const { EAGAIN, EIO, EBADF, EINVAL } = os.constants.errno;
 const bits = { READABLE: 1, WRITABLE: 2, HANGUP: 4, EXITED: 8 };
@@ -201,7 +201,7 @@ t.test('end of file ends the readable side; the writable side stays', async (t) 
   fd.whenEmpty = 0;
   const got: string[] = [];
   con.on('data', (b: Buffer) => got.push(b.toString()));
-  await new Promise((r) => con.once('end', r));
+  await within("the console's 'end'", con, 'end');
   t.same(got, ['last']);
   t.ok(con.writable, 'still writable (half-open)');
   con.destroy();
@@ -216,7 +216,7 @@ t.test('shutdown: close once, drain past backpressure, end; events after it are 
   t.equal(fd.incoming.length, 0, 'everything the fd held was read, past the high-water mark');
   let total = 0;
   con.on('data', (b: Buffer) => (total += b.length));
-  await new Promise((r) => con.once('end', r));
+  await within("the console's 'end'", con, 'end');
   t.equal(total, 20_000);
   const reads = fd.reads;
   con[kReady](bits.READABLE | bits.WRITABLE);

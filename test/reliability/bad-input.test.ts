@@ -13,6 +13,7 @@ import { Harness } from '../../src/harness';
 import { Console, Kqueuer, current, fromNodePty, openPty, type KqueueConsole } from '../../src/index';
 import { fdsBackTo, isOpen, openFdCount, openFds } from '../helpers/fds';
 import { scaled, rng, seed } from '../helpers/scale';
+import { within } from '../helpers/wait';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-bad-input-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true }));
@@ -26,7 +27,7 @@ async function callerFds(): Promise<{ fds: Record<string, number>; close: () => 
   spawnSync('mkfifo', [fifo], { timeout: 10_000 });
   const pipe = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
   const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
+  await within("the fixture server's 'listening'", server, 'listening');
   const socket = (server as unknown as { _handle: { fd: number } })._handle.fd;
   // A number far above every open fd: closed now, and not reused by
   // anything the test opens.
