@@ -28,7 +28,7 @@ import * as os from 'node:os';
 import type { Duplex } from 'node:stream';
 import { DEFAULT_WINSIZE, type WinSize } from '../tty/console';
 import { codedError } from '../errors';
-import { INT32_MAX, invalidArgType, validateInteger, validateObject, validateString } from '../validators';
+import { INT32_MAX, U16_MAX, invalidArgType, validateInteger, validateObject, validateString } from '../validators';
 import { Recording } from './cast';
 import { encodeKey } from './keys';
 import { Screen, ScreenModel, screenUnavailable } from './screen';
@@ -141,8 +141,8 @@ function settingsOf(options: HarnessOptions, term?: string): Settings {
   const timeout = validateInteger(options.timeout ?? 10_000, 'options.timeout', 1, INT32_MAX);
   const keep = validateInteger(options.keep ?? 1 << 20, 'options.keep', 1024, INT32_MAX);
   const size = options.size ?? DEFAULT_WINSIZE;
-  validateInteger(size.rows, 'options.size.rows', 1, 0xffff);
-  validateInteger(size.cols, 'options.size.cols', 1, 0xffff);
+  validateInteger(size.rows, 'options.size.rows', 1, U16_MAX);
+  validateInteger(size.cols, 'options.size.cols', 1, U16_MAX);
   const model = options.screen === false ? null : ScreenModel.create(size.rows, size.cols);
   if (model === null && options.screen === true) throw screenUnavailable();
   return {
