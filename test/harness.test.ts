@@ -219,6 +219,50 @@ t.test('a failed wait leaves the session as an asciicast v2 file', async (t) => 
   t.equal(h.recording(), fs.readFileSync(err.castFile!, 'utf8'), 'recording() is the same text');
 });
 
+t.test('a recording is written 0600, never through a link, and only in a safe directory', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-cast-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  // A file of the victim's, and a link to it planted where the recording goes.
+  const victim = path.join(root, 'victim');
+  fs.writeFileSync(victim, "the victim's own\n", { mode: 0o600 });
+  const shared = path.join(root, 'shared');
+  fs.mkdirSync(shared, { mode: 0o700 });
+  fs.symlinkSync(victim, path.join(shared, 'planted.cast'));
+  const h = Harness.spawn('sh', { args: ['-c', 'echo hi; sleep 5'], test: t, record: { dir: shared, name: 'planted' } });
+  const err = (await h.waitFor('never shown', { timeout: 100 }).catch((e: unknown) => e)) as ExpectError;
+  t.equal(fs.readFileSync(victim, 'utf8'), "the victim's own\n", 'the file the planted link names is untouched');
+  const st = fs.lstatSync(err.castFile!);
+  t.ok(st.isFile(), 'the recording replaced the link with a file of its own');
+  t.equal(st.mode & 0o777, 0o600, 'mode 0600');
+  t.same(fs.readdirSync(shared).sort(), ['planted.cast'], 'and left no temporary file');
+
+  const made = path.join(root, 'made', 'here');
+  const h2 = Harness.spawn('sh', { args: ['-c', 'echo hi; sleep 5'], test: t, record: { dir: made, name: 'x' } });
+  await h2.waitFor('never shown', { timeout: 100 }).catch(() => {});
+  t.equal(fs.statSync(made).mode & 0o777, 0o700, 'a directory it makes is 0700');
+
+  const open = path.join(root, 'open');
+  fs.mkdirSync(open);
+  fs.chmodSync(open, 0o777);
+  const link = path.join(root, 'link');
+  fs.symlinkSync(shared, link);
+  const sticky = path.join(root, 'sticky');
+  fs.mkdirSync(sticky);
+  fs.chmodSync(sticky, 0o1777);
+  for (const [what, dir] of [
+    ['writable by others, not sticky', open],
+    ['a symbolic link', link],
+  ]) {
+    t.throws(
+      () => Harness.spawn('true', { record: { dir } }),
+      { code: 'ERR_UNSAFE_RECORDING_DIR' },
+      `a record.dir ${what} is refused at the call`,
+    );
+  }
+  const h3 = Harness.spawn('true', { test: t, record: { dir: sticky } });
+  t.ok(h3, 'a sticky directory writable by all (as /tmp) is accepted');
+});
+
 t.test(
   'under node:test: teardown through t.after, and a failure that points at the test',
   { skip: process.versions.bun !== undefined ? "node --test is Node's own runner" : false },

@@ -7,10 +7,40 @@
  * first-out, so a long session keeps its end, which is where a failure is.
  * @internal
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { codedError } from '../errors';
 import { DEFAULT_TERM } from '../process/spawn';
+
+/**
+ * Refuses a directory a recording must not be written in, with
+ * ERR_UNSAFE_RECORDING_DIR: a symbolic link, no directory, one owned by
+ * another user (root's excepted), or one that others may write without
+ * the sticky bit (any of them could replace the file). A directory that
+ * does not exist yet is fine: save() makes it, mode 0700.
+ */
+export function checkRecordingDir(dir: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  const uid = process.getuid?.();
+  let why: string | null = null;
+  if (st.isSymbolicLink()) why = 'is a symbolic link';
+  else if (!st.isDirectory()) why = 'is no directory';
+  else if (uid !== undefined && st.uid !== uid && st.uid !== 0) why = `belongs to user ${st.uid}`;
+  else if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) why = 'may be written by other users, and is not sticky';
+  if (why !== null) {
+    throw codedError('ERR_UNSAFE_RECORDING_DIR', `record.dir ${JSON.stringify(dir)} ${why}: a recording is not written there`, {
+      path: dir,
+    });
+  }
+}
 
 interface Event {
   seconds: number;
@@ -75,11 +105,32 @@ export class Recording {
     return out;
   }
 
-  /** Writes the recording to `dir/name.cast` (the directory made if missing); returns the path. */
+  /**
+   * Writes the recording to `dir/name.cast`, mode 0600 (the directory made
+   * if missing, mode 0700); returns the path. The text goes to a new file of
+   * a random name, opened O_CREAT | O_EXCL | O_NOFOLLOW, renamed over the
+   * name: a link planted at the name is replaced, never followed.
+   * @throws ERR_UNSAFE_RECORDING_DIR (see checkRecordingDir); errno errors.
+   */
   save(dir: string, name: string): string {
-    fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `${name.replace(/[^\w.-]+/g, '_').slice(0, 120) || 'harness'}.cast`);
-    fs.writeFileSync(file, this.text());
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    checkRecordingDir(dir);
+    const base = name.replace(/[^\w.-]+/g, '_').slice(0, 120) || 'harness';
+    const file = path.join(dir, `${base}.cast`);
+    const temporary = path.join(dir, `.${base}.${randomBytes(6).toString('hex')}.tmp`);
+    const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+    const fd = fs.openSync(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    try {
+      fs.writeFileSync(fd, this.text());
+    } finally {
+      fs.closeSync(fd);
+    }
+    try {
+      fs.renameSync(temporary, file);
+    } catch (err) {
+      fs.rmSync(temporary, { force: true });
+      throw err;
+    }
     return file;
   }
 

@@ -29,7 +29,7 @@ import type { Duplex } from 'node:stream';
 import { DEFAULT_WINSIZE, type WinSize } from '../tty/console';
 import { codedError } from '../errors';
 import { INT32_MAX, U16_MAX, invalidArgType, validateInteger, validateObject, validateString } from '../validators';
-import { Recording } from './cast';
+import { Recording, checkRecordingDir } from './cast';
 import { encodeKey } from './keys';
 import { Screen, ScreenModel, screenUnavailable } from './screen';
 import { Transcript, escapeControls } from './transcript';
@@ -46,7 +46,12 @@ export type TestContext = { teardown(fn: () => unknown): void } | { after(fn: ()
 
 /** Where and when a harness writes its session as an asciicast v2 file. */
 export interface RecordOptions {
-  /** The directory of the `.cast` files (made if missing). */
+  /**
+   * The directory of the `.cast` files, made if missing (mode 0700); files
+   * are written mode 0600, never through a link. Refused, with
+   * ERR_UNSAFE_RECORDING_DIR when the harness is made, if it is a symbolic
+   * link, another user's, or writable by others without the sticky bit.
+   */
   dir: string;
   /** `'failure'` (the default): when a wait fails; `'always'`: also at close(). */
   when?: 'failure' | 'always';
@@ -136,13 +141,18 @@ interface Settings {
   term: string | undefined;
 }
 
-/** @throws ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE for a bad option; ERR_SCREEN_UNAVAILABLE for screen: true without the package. */
+/**
+ * @throws ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE for a bad option;
+ *   ERR_SCREEN_UNAVAILABLE for screen: true without the package;
+ *   ERR_UNSAFE_RECORDING_DIR for a record.dir a recording must not go in.
+ */
 function settingsOf(options: HarnessOptions, term?: string): Settings {
   const timeout = validateInteger(options.timeout ?? 10_000, 'options.timeout', 1, INT32_MAX);
   const keep = validateInteger(options.keep ?? 1 << 20, 'options.keep', 1024, INT32_MAX);
   const size = options.size ?? DEFAULT_WINSIZE;
   validateInteger(size.rows, 'options.size.rows', 1, U16_MAX);
   validateInteger(size.cols, 'options.size.cols', 1, U16_MAX);
+  if (options.record !== undefined) checkRecordingDir(validateString(options.record.dir, 'options.record.dir'));
   const model = options.screen === false ? null : ScreenModel.create(size.rows, size.cols);
   if (model === null && options.screen === true) throw screenUnavailable();
   return {
