@@ -338,6 +338,20 @@ t.test('a spawn() from a Worker; a Worker terminated with its program running', 
   t.same(zombies(), [], 'no zombie');
 });
 
+t.test("a Worker's orphans are reaped when only Workers load the library", async (t) => {
+  const fixture = path.join(__dirname, 'fixtures', 'workers-own-the-addon.js');
+  for (const mode of ['terminate', 'exit']) {
+    const child = spawnNode(process.execPath, [fixture, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
+    const [code] = await within(`the fixture (${mode}): exit`, child, 'exit', 60_000);
+    t.equal(code, 0, `the fixture ran (${mode})`);
+    const { spawned, zombies: left } = JSON.parse(out) as { spawned: number; zombies: number[] };
+    t.equal(spawned, 10, `10 Workers each spawned a program, then ${mode === 'exit' ? 'called process.exit()' : 'were terminated'}`);
+    t.same(left, [], 'and every program was reaped: no zombie');
+  }
+});
+
 t.test('a running program keeps the process alive, unless unref()d', async (t) => {
   for (const mode of ['ref', 'unref']) {
     const child = spawnNode(process.execPath, [path.join(fixtures, 'spawn-ref.js'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });

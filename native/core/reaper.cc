@@ -14,6 +14,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#if defined(__APPLE__)
+#include <dlfcn.h>
+#endif
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,8 +55,23 @@ Reaper& TheReaper() {
   return *reaper;
 }
 
+// The reaper must outlive whatever loaded the library: a Worker's addon is
+// dlclose()d with the last Worker, and with it would go the thread, its
+// atexit() run at dlclose(), and every orphan not yet reaped. Elsewhere the
+// link says so (-z nodelete, CMakeLists.txt); macOS's ld cannot, so the
+// library takes one more reference to itself that is never dropped.
+void PinThisLibrary() {
+#if defined(__APPLE__)
+  Dl_info self;
+  if (dladdr(reinterpret_cast<void*>(&PinThisLibrary), &self) != 0) {
+    dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+  }
+#endif
+}
+
 bool Reaper::StartLocked() {
   if (started_) return true;
+  PinThisLibrary();
   int fds[2];
   kq_ = kqueue();
   if (kq_ < 0) return false;
