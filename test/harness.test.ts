@@ -219,6 +219,26 @@ t.test('a failed wait leaves the session as an asciicast v2 file', async (t) => 
   t.equal(h.recording(), fs.readFileSync(err.castFile!, 'utf8'), 'recording() is the same text');
 });
 
+t.test('input typed with echo off is recorded redacted, unless the test asks otherwise', async (t) => {
+  const script = 'stty -echo; printf "password: "; read pw; stty echo; printf "\\nname: "; read name; echo "hi $name"; sleep 5';
+  for (const redact of [undefined, false]) {
+    const h = Harness.spawn('sh', {
+      args: ['-c', script],
+      test: t,
+      record: { dir: os.tmpdir(), input: true, ...(redact === false ? { redact } : {}) },
+    });
+    await h.expect('password: ');
+    await h.type('hunter2\r');
+    await h.expect('name: ');
+    await h.type('bob\r');
+    await h.expect('hi bob');
+    const { events } = parseCast(t, h.recording());
+    const input = events.filter(([, c]) => c === 'i').map(([, , d]) => d);
+    if (redact === false) t.same(input, ['hunter2\r', 'bob\r'], 'redact: false records it as typed');
+    else t.same(input, ['[redacted: typed with echo off]', 'bob\r'], 'by default the password is a marker; echoed input is kept');
+  }
+});
+
 t.test('a recording is written 0600, never through a link, and only in a safe directory', async (t) => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-cast-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));

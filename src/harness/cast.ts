@@ -42,6 +42,9 @@ export function checkRecordingDir(dir: string): void {
   }
 }
 
+/** What a recording holds of input typed while the terminal did not echo it. */
+export const REDACTED = '[redacted: typed with echo off]';
+
 interface Event {
   seconds: number;
   code: 'o' | 'i' | 'r';
@@ -73,8 +76,10 @@ export class Recording {
     this.add('o', chunk);
   }
 
-  sent(data: string | Uint8Array): void {
-    if (this.input) this.add('i', typeof data === 'string' ? data : Buffer.from(data).toString('utf8'));
+  /** Input, recorded when asked for; `redacted`: typed with echo off (a password), so kept as a marker. */
+  sent(data: string | Uint8Array, redacted = false): void {
+    if (!this.input) return;
+    this.add('i', redacted ? REDACTED : typeof data === 'string' ? data : Buffer.from(data).toString('utf8'));
   }
 
   resized(rows: number, cols: number): void {

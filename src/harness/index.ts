@@ -26,7 +26,7 @@
 import { once } from 'node:events';
 import * as os from 'node:os';
 import type { Duplex } from 'node:stream';
-import { DEFAULT_WINSIZE, type WinSize } from '../tty/console';
+import { DEFAULT_WINSIZE, echoing, type WinSize } from '../tty/console';
 import { codedError } from '../errors';
 import { INT32_MAX, U16_MAX, invalidArgType, validateInteger, validateObject, validateString } from '../validators';
 import { Recording, checkRecordingDir } from './cast';
@@ -59,6 +59,13 @@ export interface RecordOptions {
   name?: string;
   /** Record the input too (`i` events); default false. */
   input?: boolean;
+  /**
+   * With `input`: input typed while the program's terminal had ECHO off (a
+   * password prompt) is recorded as `[redacted: typed with echo off]`
+   * (the default, true), or as typed (false). A harness attached to a
+   * stream cannot see the terminal: there input is recorded as typed.
+   */
+  redact?: boolean;
 }
 
 /** Options of every harness. */
@@ -397,7 +404,10 @@ export class Harness {
 
   /** Writes to the program and records it; resolves once it is in the kernel. */
   private async write(data: string | Uint8Array): Promise<void> {
-    this.recorded.sent(data);
+    // The console's fd only while it is open: a closed one's number may be another fd's.
+    const con = this.child?.console;
+    const redact = this.recordOptions?.redact !== false && con !== undefined && !con.destroyed && echoing(con.fd) === false;
+    this.recorded.sent(data, redact);
     await new Promise<void>((resolve, reject) => {
       this.stream.write(data, (err) => (err ? reject(err) : resolve()));
     });

@@ -202,6 +202,20 @@ function savedTermios(fd: number): Buffer {
 }
 
 /** TIOCSWINSZ with validation; `check` runs after the arguments are validated. */
+/**
+ * @internal Whether the terminal of `fd` echoes input (ECHO in c_lflag), or
+ * null when `fd` is no terminal. On a pty master it is the slave's: the
+ * master's termios calls act on its slave (Linux tty_mode_ioctl(), the BSDs'
+ * one tty per pair), as pexpect's getecho() relies on.
+ */
+export function echoing(fd: number): boolean | null {
+  const native = binding();
+  const termios = native.tcgetattr(fd);
+  if (termios === null) return null;
+  // The addon clears ECHO alone: a change means it was set.
+  return !termios.equals(native.withoutEcho(termios));
+}
+
 /** @internal A window size as struct winsize holds it: ERR_INVALID_ARG_TYPE or ERR_OUT_OF_RANGE otherwise. */
 export function validateWinSize(size: unknown): Required<WinSize> {
   const s = validateObject<WinSize>(size, 'size');
