@@ -13,6 +13,7 @@ import { Harness } from '../src/harness';
 import { systemError } from '../src/errors';
 import { fdsBackTo, openFdCount } from './helpers/fds';
 import { settles, waitUntil, within } from './helpers/fixtures';
+import { zombies } from './helpers/processes';
 import { pool, scaled } from './helpers/scale';
 
 const fixtures = path.join(__dirname, 'fixtures');
@@ -26,23 +27,6 @@ async function run(p: PtyProcess): Promise<{ out: string; exitCode: number | nul
   await settles(`the output of pid ${p.pid} to end`, read);
   const { exitCode, signal } = await settles(`pid ${p.pid} to exit`, p.exited);
   return { out, exitCode, signal };
-}
-
-/** This process's children that are zombies: exited, never reaped. */
-function zombies(): number[] {
-  const found: number[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-      // pid (comm) state ppid ...: comm may hold spaces and parentheses.
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (state === 'Z' && Number(ppid) === process.pid) found.push(Number(name));
-    } catch {
-      // Gone while the list was read.
-    }
-  }
-  return found;
 }
 
 /** Whether `pid` names a process (a zombie included). */
@@ -339,9 +323,10 @@ t.test('a spawn() from a Worker; a Worker terminated with its program running', 
 });
 
 t.test("a Worker's orphans are reaped when only Workers load the library", async (t) => {
-  const fixture = path.join(__dirname, 'fixtures', 'workers-own-the-addon.js');
+  const fixture = path.join(__dirname, 'fixtures', 'workers-own-the-addon.ts');
   for (const mode of ['terminate', 'exit']) {
-    const child = spawnNode(process.execPath, [fixture, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // With the runner's own TypeScript loader (none under Bun, which runs .ts itself).
+    const child = spawnNode(process.execPath, [...process.execArgv, fixture, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
     const [code] = await within(`the fixture (${mode}): exit`, child, 'exit', 60_000);

@@ -1,0 +1,22 @@
+/**
+ * This process's children as /proc shows them. Imports nothing of the
+ * library, so that a fixture whose main thread must not load it can use it.
+ */
+import * as fs from 'node:fs';
+
+/** This process's children that are zombies: exited, never reaped. */
+export function zombies(): number[] {
+  const found: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      // pid (comm) state ppid ...: comm may hold spaces and parentheses.
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (state === 'Z' && Number(ppid) === process.pid) found.push(Number(name));
+    } catch {
+      // Gone while the list was read.
+    }
+  }
+  return found;
+}
