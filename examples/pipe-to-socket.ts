@@ -127,7 +127,14 @@ export async function serve(options: ServeOptions): Promise<Server> {
   const server = net.createServer((socket) => accept(ctx, socket));
   // Connections beyond these are closed as soon as they are accepted.
   server.maxConnections = maxSessions + maxPending;
-  const address = await listenOn(server, options.listen ?? { host: '127.0.0.1', port: 0 });
+  let address: Address;
+  try {
+    address = await listenOn(server, options.listen ?? { host: '127.0.0.1', port: 0 });
+  } catch (err) {
+    // EADDRINUSE, a live socket at the path: the Kqueuer made for the sessions goes too.
+    kq.close();
+    throw err;
+  }
   return {
     address,
     token,

@@ -126,7 +126,13 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
   const ctx = contextOf(options);
   const server = httpServer(ctx, limitsOf(options));
   server.listen(options.port ?? 0, ctx.host);
-  await once(server, 'listening');
+  try {
+    await once(server, 'listening');
+  } catch (err) {
+    // EADDRINUSE, EACCES: the Kqueuer made for the sessions goes with the server.
+    ctx.kq.close();
+    throw err;
+  }
   ctx.port = (server.address() as net.AddressInfo).port;
   return handleOf(ctx, server);
 }

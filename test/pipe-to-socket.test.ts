@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import t from 'tap';
 import { Harness } from '../src/harness';
 import { PtyClient, authFrame, privateSocketPath, serve } from '../examples/pipe-to-socket';
+import { startWebTerminal } from '../examples/web-terminal';
+import { openFdCount } from './helpers/fds';
 import { SYS_WRITE, blockedSyscall, memoryFiguresUnreliable } from './helpers/pty';
 import { waitUntil, within } from './helpers/fixtures';
 
@@ -137,4 +139,17 @@ t.test('a client that stops reading for 2 s stops the child, and the server hold
   sock.destroy();
   server.kill('SIGINT');
   t.equal((await within('server: exit', server, 'exit', 120_000))[0], 0, 'the server exits cleanly on SIGINT');
+});
+
+t.test('a server that cannot listen leaves nothing open: both examples', async (t) => {
+  const busy = net.createServer().listen(0, '127.0.0.1');
+  t.teardown(() => busy.close());
+  await within('the port holder: listening', busy, 'listening');
+  const port = (busy.address() as net.AddressInfo).port;
+  const baseline = openFdCount();
+  for (let i = 0; i < 3; i++) {
+    await t.rejects(serve({ command: 'true', listen: { host: '127.0.0.1', port } }), { code: 'EADDRINUSE' }, 'pipe-to-socket: EADDRINUSE');
+    await t.rejects(startWebTerminal({ command: 'true', port }), { code: 'EADDRINUSE' }, 'the web terminal: EADDRINUSE');
+  }
+  t.equal(openFdCount(), baseline, 'and no fd (their Kqueuers) is left behind');
 });
