@@ -43,7 +43,7 @@ export function checkRecordingDir(dir: string): void {
 }
 
 /** What a recording holds of input typed while the terminal did not echo it. */
-export const REDACTED = '[redacted: typed with echo off]';
+const REDACTED = '[redacted: typed with echo off]';
 
 interface Event {
   seconds: number;
@@ -66,7 +66,8 @@ export class Recording {
   constructor(
     private size: { rows: number; cols: number },
     private readonly limit: number,
-    private readonly input: boolean,
+    /** Whether input is recorded (`i` events). */
+    readonly input: boolean,
     private readonly term: string | undefined,
   ) {
     this.initial = { ...size };

@@ -404,10 +404,12 @@ export class Harness {
 
   /** Writes to the program and records it; resolves once it is in the kernel. */
   private async write(data: string | Uint8Array): Promise<void> {
-    // The console's fd only while it is open: a closed one's number may be another fd's.
-    const con = this.child?.console;
-    const redact = this.recordOptions?.redact !== false && con !== undefined && !con.destroyed && echoing(con.fd) === false;
-    this.recorded.sent(data, redact);
+    if (this.recorded.input) {
+      // The console's fd only while it is open: a closed one's number may be another fd's.
+      const con = this.child?.console;
+      const redact = this.recordOptions?.redact !== false && con !== undefined && !con.destroyed && echoing(con.fd) === false;
+      this.recorded.sent(data, redact);
+    }
     await new Promise<void>((resolve, reject) => {
       this.stream.write(data, (err) => (err ? reject(err) : resolve()));
     });
