@@ -127,13 +127,14 @@ export class Recording {
     const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
     const fd = fs.openSync(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     try {
-      fs.writeFileSync(fd, this.text());
-    } finally {
-      fs.closeSync(fd);
-    }
-    try {
+      try {
+        fs.writeFileSync(fd, this.text());
+      } finally {
+        fs.closeSync(fd);
+      }
       fs.renameSync(temporary, file);
     } catch (err) {
+      // ENOSPC, EPERM (another user's file at the name, in a sticky directory): no temporary left.
       fs.rmSync(temporary, { force: true });
       throw err;
     }
