@@ -149,7 +149,7 @@ t.test('a harness left open does not keep the process alive; test: t closes it',
   const child = spawnProcess(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-  const [code] = await within('the script with an open harness: exit', child, 'exit', 10_000);
+  const [code] = await within('the script with an open harness: close', child, 'close', 10_000);
   t.equal(code, 0, `the script ended with the program still running (${out.trim()})`);
 
   if (process.versions.bun !== undefined) return; // Its tap stand-in runs subtests after their parent.
@@ -313,7 +313,7 @@ t.test(
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
     child.stderr.setEncoding('utf8').on('data', (s: string) => (out += s));
-    const [code] = await within('node --test: exit', child, 'exit', 150_000);
+    const [code] = await within('node --test: close', child, 'close', 150_000);
     t.equal(code, 1, 'one test failed');
     // Both programs sleep 300 s: a run that either kept alive would take that long.
     t.ok(Date.now() - started < 120_000, `and the run ended in ${Date.now() - started} ms: neither program kept it alive`);

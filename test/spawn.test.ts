@@ -216,7 +216,7 @@ t.test("the child's fds and signals: 0-2 only, nothing blocked or ignored", asyn
   const child = spawnNode(process.execPath, [path.join(fixtures, 'spawn-inherit.js')], { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] });
   let json = '';
   child.stdout!.on('data', (b: Buffer) => (json += b.toString()));
-  const [code] = await within<[number]>('the fixture: exit', child, 'exit', 30_000);
+  const [code] = await within<[number]>('the fixture: close', child, 'close', 30_000);
   t.equal(code, 0, 'the fixture ran');
   const seen = JSON.parse(json) as { parentFds: string[]; childFds: string[]; sigBlk: string; sigIgn: string; parentSigIgn: string };
   t.ok(seen.parentFds.includes('3'), 'the parent has an inheritable fd 3');
@@ -329,7 +329,7 @@ t.test("a Worker's orphans are reaped when only Workers load the library", async
     const child = spawnNode(process.execPath, [...process.execArgv, fixture, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
-    const [code] = await within(`the fixture (${mode}): exit`, child, 'exit', 60_000);
+    const [code] = await within(`the fixture (${mode}): close`, child, 'close', 60_000);
     t.equal(code, 0, `the fixture ran (${mode})`);
     const { spawned, zombies: left } = JSON.parse(out) as { spawned: number; zombies: number[] };
     t.equal(spawned, 10, `10 Workers each spawned a program, then ${mode === 'exit' ? 'called process.exit()' : 'were terminated'}`);
@@ -342,7 +342,7 @@ t.test('a running program keeps the process alive, unless unref()d', async (t) =
     const child = spawnNode(process.execPath, [path.join(fixtures, 'spawn-ref.js'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-    const [code] = await within<[number]>(`the ${mode} fixture: exit`, child, 'exit', 30_000);
+    const [code] = await within<[number]>(`the ${mode} fixture: close`, child, 'close', 30_000);
     t.equal(code, 0, `${mode}: the fixture ran`);
     const [pidLine, ...rest] = out.trim().split('\n');
     const pid = Number(pidLine);
