@@ -49,6 +49,7 @@ const BUN_FILES = [
   'onread',
   'pipe-to-socket',
   'read-policy',
+  'session',
   'shutdown',
   'spawn',
   'state-machine',

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string>
 
+#include "../core/session.h"
 #include "addon_data.h"
 #include "args.h"
 
@@ -233,6 +234,25 @@ Napi::Value PtsName(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), name);
 }
 
+// signalSession(sid, signal, leaderReaped) -> the number of processes
+// signalled, or -1: every live process of the session (core/session.h).
+Napi::Value SignalSessionOf(const Napi::CallbackInfo& info) {
+  int64_t sid, sig;
+  bool leader_reaped;
+  if (!ArgInt(info, 0, &sid) || !ArgInt(info, 1, &sig) ||
+      !ArgFlag(info, 2, &leader_reaped)) {
+    return Napi::Value();
+  }
+  Syscall failed = kSysNone;
+  int n = SignalSession(static_cast<pid_t>(sid), static_cast<int>(sig),
+                        leader_reaped, &failed);
+  if (n < 0) {
+    Data(info)->Set(-n, failed);
+    return Napi::Number::New(info.Env(), -1);
+  }
+  return Napi::Number::New(info.Env(), n);
+}
+
 }  // namespace
 
 void InitTty(Napi::Env env, Napi::Object exports, void* data) {
@@ -241,12 +261,19 @@ void InitTty(Napi::Env env, Napi::Object exports, void* data) {
     Napi::Value (*fn)(const Napi::CallbackInfo&);
   };
   const Entry entries[] = {
-      {"openPty", OpenPty},         {"getWinsize", GetWinsize},
-      {"setWinsize", SetWinsize},   {"tcgetattr", TcGetAttr},
-      {"tcsetattr", TcSetAttr},     {"makeRaw", MakeRaw},
-      {"withoutEcho", WithoutEcho}, {"withONLCR", WithOnlcr},
-      {"unlockPty", UnlockPty},     {"isatty", IsATty},
-      {"ttyname", TtyName},         {"ptsname", PtsName},
+      {"openPty", OpenPty},
+      {"getWinsize", GetWinsize},
+      {"setWinsize", SetWinsize},
+      {"tcgetattr", TcGetAttr},
+      {"tcsetattr", TcSetAttr},
+      {"makeRaw", MakeRaw},
+      {"withoutEcho", WithoutEcho},
+      {"withONLCR", WithOnlcr},
+      {"unlockPty", UnlockPty},
+      {"isatty", IsATty},
+      {"ttyname", TtyName},
+      {"ptsname", PtsName},
+      {"signalSession", SignalSessionOf},
   };
   for (const Entry& e : entries) {
     exports.Set(e.name, Napi::Function::New(env, e.fn, e.name, data));

@@ -157,6 +157,12 @@ export interface NativeBinding {
   ttyname(fd: number): string | null;
   /** The slave path of a pty master, or null. */
   ptsname(fd: number): string | null;
+  /**
+   * Sends `signal` (0: only looks) to every live process of the session
+   * `sid` (native/core/session.h); once `leaderReaped`, nothing when a
+   * process has taken the pid `sid` anew. The number signalled, or -1.
+   */
+  signalSession(sid: number, signal: number, leaderReaped: boolean): number;
 }
 
 let loaded: { exports: NativeBinding; path: string } | undefined;

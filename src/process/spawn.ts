@@ -20,6 +20,7 @@ import * as path from 'node:path';
 import { type ExitStatus, type ChildWatch, type SpawnRequest } from '../kqueuer/child';
 import { DEFAULT_WINSIZE, openPty, validateWinSize, type Console, type WinSize } from '../tty/console';
 import { CONSOLE_OPTION_KEYS, validateConsoleOptions, type KqueueConsoleOptions } from '../stream/options';
+import { binding, lastError } from '../addon/binding';
 import { kqueuerClosed, systemError, type SystemError } from '../errors';
 import {
   invalidArgType,
@@ -64,6 +65,10 @@ export interface SpawnOptions extends Omit<KqueueConsoleOptions, 'autoClose'> {
 /** The default terminal type: what xterm.js, the web terminal's emulator, is. */
 export const DEFAULT_TERM = 'xterm-256color';
 const DEFAULT_PATH = '/usr/bin:/bin';
+/** endSession()'s default grace between SIGHUP and SIGKILL. */
+const HANGUP_GRACE_MS = 2000;
+/** How often endSession() looks whether the session has emptied. */
+const SESSION_POLL_MS = 50;
 
 /** The console's options among spawn()'s: all of Kqueuer.add()'s but autoClose (the pty is the library's). */
 const consoleOptionKeys = CONSOLE_OPTION_KEYS.filter((key): key is keyof SpawnOptions & keyof KqueueConsoleOptions => key !== 'autoClose');
@@ -89,6 +94,10 @@ class Life {
 
   get running(): boolean {
     return this.state.phase === 'running';
+  }
+
+  get wasLost(): boolean {
+    return this.state.phase === 'lost';
   }
 
   /** How it ended, once reaped; null before, or when it was lost. */
@@ -165,6 +174,55 @@ export class PtyProcess {
       if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
       throw err;
     }
+  }
+
+  /**
+   * Sends `signal` (default `SIGHUP`) to every process still in the
+   * program's session: the program, and the jobs an interactive shell put
+   * in process groups of their own, `nohup`'d or trapping SIGHUP, which a
+   * signal to the program's group misses. Never a process outside it: the
+   * members are found by session id, which the kernel does not hand out
+   * again while any member lives, and (on Linux) each is signalled through
+   * a pidfd after its session is read. What calls `setsid()` has left the
+   * session and is not reached, on purpose (daemons do this).
+   * Returns the number of processes signalled: 0 once none is left, or once
+   * the program has been reaped and its pid belongs to a new process (the
+   * session was over by then), or when the Kqueuer closed while it ran.
+   * @throws ERR_UNKNOWN_SIGNAL; errno errors from reading the process table.
+   */
+  killSession(signal: NodeJS.Signals | number = 'SIGHUP'): number {
+    const n = validateSignal(signal);
+    if (this.life.wasLost) return 0;
+    const native = binding();
+    const count = native.signalSession(this.pid, n, !this.life.running);
+    if (count < 0) throw lastError(native);
+    return count;
+  }
+
+  /**
+   * Ends the session as a terminal's hang-up would, and for the jobs that
+   * outlive one too: SIGHUP to every process of it (see
+   * {@link killSession}), then, after `graceMs` (default 2000), SIGKILL to
+   * whatever is left. Resolves once no process of the session is left, or
+   * when what SIGKILL could not end is still there `graceMs` later (a
+   * process in uninterruptible sleep).
+   */
+  async endSession(options: { graceMs?: number } = {}): Promise<void> {
+    validateObject(options, 'options');
+    const graceMs = validateInteger(options.graceMs ?? HANGUP_GRACE_MS, 'options.graceMs', 0, 2 ** 31 - 1);
+    if (this.killSession('SIGHUP') === 0) return;
+    if (await this.sessionGone(graceMs)) return;
+    if (this.killSession('SIGKILL') === 0) return;
+    await this.sessionGone(graceMs);
+  }
+
+  /** Whether the session has emptied within `ms`, looked at every 50 ms. */
+  private async sessionGone(ms: number): Promise<boolean> {
+    for (const deadline = Date.now() + ms; Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(SESSION_POLL_MS, Math.max(0, deadline - Date.now()))));
+      if (this.killSession(0) === 0) return true;
+    }
+    return false;
   }
 
   /**

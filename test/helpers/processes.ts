@@ -20,3 +20,19 @@ export function zombies(): number[] {
   }
   return found;
 }
+
+/** The live (not zombie) processes whose session id is `sid`. */
+export function sessionMembers(sid: number): number[] {
+  const found: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const [state, , , session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(session) === sid && state !== 'Z') found.push(Number(name));
+    } catch {
+      // Gone while the list was read.
+    }
+  }
+  return found;
+}
