@@ -109,31 +109,6 @@ export function inputWriter(con: Writable, overflow: () => void): (data: string 
   };
 }
 
-/** Sends `signal` (0: only checks) to the group; false once nothing is left in it (ESRCH). */
-function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-pgid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Hangs the session up: SIGHUP to the shell's process group now, SIGKILL
- * to what is left of it after `graceMs`. Resolves once the group is gone.
- */
-export async function endSession(child: PtyProcess, graceMs = HANGUP_GRACE_MS): Promise<void> {
-  // spawn() makes the shell a session and process group leader: its pid is
-  // the group's id, and cannot be reused while any member is alive.
-  if (!signalGroup(child.pid, 'SIGHUP')) return;
-  for (const deadline = Date.now() + graceMs; Date.now() < deadline;) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    if (!signalGroup(child.pid, 0)) return;
-  }
-  signalGroup(child.pid, 'SIGKILL');
-}
-
 /** Why a session was not started: the cap was reached, or spawn() failed (no pty, EMFILE, ENOENT). */
 export type Refusal = 'full' | 'failed';
 
@@ -198,7 +173,7 @@ export class Sessions {
   /** Ends a session whose client has gone: its console destroyed, its programs hung up. */
   close(child: PtyProcess, id: number): void {
     if (!this.live.delete(child)) return;
-    const ended = endSession(child).finally(() => this.ending.delete(ended));
+    const ended = this.hangUp(child, id).finally(() => this.ending.delete(ended));
     this.ending.add(ended);
     child.console.destroy();
     this.log(`session ${id} ended`);
@@ -206,7 +181,16 @@ export class Sessions {
 
   /** Hangs up every session; resolves once all their programs have gone (SIGKILL after the grace). */
   async endAll(): Promise<void> {
-    const hangUps = [...this.live].map((child) => endSession(child));
+    const hangUps = [...this.live].map((child) => this.hangUp(child, null));
     await Promise.all([...hangUps, ...this.ending]);
+  }
+
+  /** The session-wide hang-up (PtyProcess.endSession()); a failure to read the process table is logged, never thrown. */
+  private async hangUp(child: PtyProcess, id: number | null): Promise<void> {
+    try {
+      await child.endSession({ graceMs: HANGUP_GRACE_MS });
+    } catch (err) {
+      this.log(`session ${id ?? `of pid ${child.pid}`}: hang-up failed: ${(err as Error).message}`);
+    }
   }
 }

@@ -13,7 +13,8 @@ import t, { type Test } from 'tap';
 import { settles, waitUntil, within } from './helpers/fixtures';
 import { memoryFiguresUnreliable } from './helpers/pty';
 import { childrenOf, rssOf, startServer } from './helpers/web-server';
-import { connect, frame, login, request, session, startPipeServer } from './helpers/clients';
+import { connect, frame, login, pipeFrame, request, session, startPipeServer } from './helpers/clients';
+import { sessionMembers } from './helpers/processes';
 
 const MiB = 1024 * 1024;
 
@@ -248,6 +249,48 @@ t.test('a session that ends takes its programs with it, even those that ignore S
   sock.destroy();
   await waitUntil('both groups to be gone', () => groupMembers(webShell).length + groupMembers(pipeShell).length === 0, { ms: 10_000 });
   t.pass(`nothing of either group is left ${Date.now() - disconnected} ms after the disconnects`);
+});
+
+// Jobs typed at an interactive shell, each in a process group of its own:
+// the group signal the servers sent once reached none of them.
+const JOBS = {
+  bash: { shell: ['bash', '--norc', '--noprofile', '-i'], job: 'nohup sleep 993 >/dev/null 2>&1 &' },
+  dash: { shell: ['dash', '-i'], job: `sh -c 'trap "" HUP; sleep 991' &` },
+} as const;
+
+t.test("a client's disconnect ends its session's every job, in either server and shell", async (t) => {
+  for (const [name, { shell, job }] of Object.entries(JOBS)) {
+    const typed = `${job}\necho start""ed\n`;
+    const web = await startServer((fn) => t.teardown(fn), [...shell]);
+    const c = await session(web.port, web.token);
+    c.socket.write(frame(JSON.stringify({ type: 'input', data: typed })));
+    await waitUntil(`web, ${name}: the jobs started`, () => c.received().includes('started'), { on: c.socket });
+    const [webShell] = childrenOf(web.proc.pid!);
+
+    const pipe = await startPipeServer(t, ['--port', '0', '--', ...shell]);
+    const { sock, output } = login(t, pipe);
+    sock.write(pipeFrame(2, Buffer.from(typed)));
+    await waitUntil(`pipe-to-socket, ${name}: the jobs started`, () => output().includes('started'), { on: sock });
+    const [pipeShell] = childrenOf(pipe.proc.pid!);
+
+    const sleeping = (sid: number): boolean =>
+      sessionMembers(sid).some((pid) => fs.readFileSync(`/proc/${pid}/comm`, 'utf8') === 'sleep\n');
+    await waitUntil(`${name}: a sleep in each session`, () => sleeping(webShell) && sleeping(pipeShell));
+    for (const [server, sid] of [
+      ['web', webShell],
+      ['pipe-to-socket', pipeShell],
+    ] as const) {
+      const outside = sessionMembers(sid).filter((pid) => groupMembers(sid).indexOf(pid) < 0);
+      t.ok(outside.length > 0, `${server}, ${name}: the job (${outside.join(', ')}) is outside the shell's group ${sid}`);
+    }
+    const disconnected = Date.now();
+    c.socket.destroy();
+    sock.destroy();
+    await waitUntil(`${name}: both sessions to be empty`, () => sessionMembers(webShell).length + sessionMembers(pipeShell).length === 0, {
+      ms: 10_000,
+    });
+    t.pass(`${name}: nothing of either session is left ${Date.now() - disconnected} ms after the disconnects`);
+  }
 });
 
 // The auth timeout is long here, so that a connection dropped before it was

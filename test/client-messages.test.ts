@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import t, { type Test } from 'tap';
 import { authFrame } from '../examples/pipe-to-socket';
-import { frame, session, startPipeServer } from './helpers/clients';
+import { frame, pipeFrame, session, startPipeServer } from './helpers/clients';
 import { settles, waitUntil } from './helpers/fixtures';
 import { startServer } from './helpers/web-server';
 
@@ -36,14 +36,6 @@ const WEB_MESSAGES: [string, Buffer][] = [
   ['an unknown type', frame(JSON.stringify({ type: 'nonsense' }))],
   ['malformed JSON', frame('{"type":')],
 ];
-
-/** A pipe-to-socket frame: type, 32-bit length, payload. */
-function pipeFrame(type: number, payload: Buffer): Buffer {
-  const head = Buffer.alloc(5);
-  head[0] = type;
-  head.writeUInt32BE(payload.length, 1);
-  return Buffer.concat([head, payload]);
-}
 
 const PIPE_MESSAGES: [string, Buffer][] = [
   ['DATA', pipeFrame(2, Buffer.from('late\n'))],

@@ -23,6 +23,14 @@ export function frame(text: string): Buffer {
   return Buffer.concat([head, mask, payload]);
 }
 
+/** A pipe-to-socket frame, made by hand: type, 32-bit length, payload. */
+export function pipeFrame(type: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head[0] = type;
+  head.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([head, payload]);
+}
+
 /** A raw connection to the server: everything it sends is counted and otherwise ignored. */
 export async function connect(
   port: number,
