@@ -226,6 +226,37 @@ t.test("the child's fds and signals: 0-2 only, nothing blocked or ignored", asyn
   t.equal(seen.sigIgn, '0000000000000000', 'no signal ignored');
 });
 
+/** The ptys allocated on the whole machine (/proc/sys/kernel/pty/nr). */
+const ptysInUse = (): number => Number(fs.readFileSync('/proc/sys/kernel/pty/nr', 'utf8'));
+
+t.test('a console nobody reads does not hold its pty once its program has exited', async (t) => {
+  // The shared Kqueuer's kqueue is opened by the first spawn(): open it first.
+  await spawn('true').exited;
+  const fds = openFdCount();
+  const ptys = ptysInUse();
+  for (let i = 0; i < 200; i++) await settles(`spawn ${i}: exited`, spawn('true').exited);
+  // Other tests of other files may hold ptys of their own meanwhile: ±2.
+  t.ok(Math.abs(ptysInUse() - ptys) <= 2, `200 unread consoles of exited programs: ptys in use ${ptys} -> ${ptysInUse()}`);
+  fdsBackTo(t, fds, 'and no fd of theirs is left open');
+
+  // What the program wrote stays in the stream, read after the master closed.
+  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  const data = Buffer.from(Array.from({ length: 6000 }, (_, i) => alphabet[(i * 7) % alphabet.length]).join(''));
+  const p = spawn('printf', ['%s', data.toString()], { raw: true });
+  await settles('the program: exited', p.exited);
+  t.ok(p.console.console?.isClosed, 'its master is closed at the exit, unread');
+  const errors: Error[] = [];
+  p.console.on('error', (err) => errors.push(err));
+  t.equal(p.resize({ rows: 30, cols: 100 }), false, 'resize() then says there is nothing to resize');
+  t.throws(() => p.console.setRaw(), { code: 'ERR_CONSOLE_CLOSED' }, 'a console operation: ERR_CONSOLE_CLOSED');
+  const written = await new Promise<Error | null | undefined>((resolve) => p.console.write('late', resolve));
+  t.match(written, { code: 'ERR_CONSOLE_SHUTDOWN', bytesNotWritten: 4 }, 'a write fails through its callback, whole');
+  const chunks: Buffer[] = [];
+  for await (const chunk of p.console) chunks.push(chunk as Buffer);
+  t.ok(Buffer.concat(chunks).equals(data), `every byte is read afterwards (${Buffer.concat(chunks).length} of ${data.length})`);
+  t.same(errors, [], "and nothing surfaced as 'error'");
+});
+
 t.test('200 spawns at once, each with its own output and exit code', async (t) => {
   const baseline = openFdCount();
   const count = 200;

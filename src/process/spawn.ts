@@ -14,7 +14,7 @@
  * (EVFILT_PROC, or a pidfd in the Linux emulation), and the library reaps
  * it. At that event the console is shut down: what the pty still holds is
  * read (to EIO, once no process has the slave open), the readable side
- * ends, and the master is closed once the stream has been read to its end.
+ * ends, and the master is closed; the stream keeps what it read.
  */
 import * as path from 'node:path';
 import { type ExitStatus, type ChildWatch, type SpawnRequest } from '../kqueuer/child';
@@ -35,6 +35,7 @@ import {
 } from '../validators';
 import { Kqueuer, kSpawnChild, sharedKqueuer } from '../kqueuer/kqueuer';
 import type { KqueueConsole } from '../stream/kqueue-console';
+import { kReleaseFd } from '../stream/ports';
 
 export type { ExitStatus } from '../kqueuer/child';
 
@@ -126,7 +127,8 @@ export class PtyProcess {
   /**
    * The pty master as a stream: the program's output to read, its input to
    * write. Ends by itself after the program exits and everything it wrote
-   * has been read; closed (the master fd) once read to its end.
+   * has been read. Its master fd closes at the exit, read or not (what was
+   * read stays in the stream); the stream is destroyed once read to its end.
    */
   readonly console: KqueueConsole;
   /**
@@ -236,7 +238,8 @@ export class PtyProcess {
    */
   resize(size: WinSize): boolean {
     validateWinSize(size);
-    if (this.console.destroyed) return false;
+    // Destroyed, or its master closed at the program's exit while unread.
+    if (this.console.destroyed || this.console.console?.isClosed !== false) return false;
     this.console.resize(size);
     return true;
   }
@@ -316,14 +319,23 @@ export function spawn(file: string, args: readonly string[] = [], options: Spawn
   return new PtyProcess(watch, con, life);
 }
 
-/** The program's exit: read what the pty holds, end, and close the master once read. */
+/**
+ * The program's exit: read what the pty holds and end; the master closes
+ * now, so that a console nobody reads does not hold its pty, and the stream
+ * keeps what it read until it is read to its end (then destroyed) or
+ * dropped.
+ */
 function endWithProgram(con: KqueueConsole, slave: Console): void {
   if (!con.destroyed) {
     // The default close (deregister) is synchronous: the drain has run when
     // shutdown() returns, and the readable side has ended.
     void con.shutdown();
-    if (con.readableEnded) con.destroy();
-    else con.once('end', () => con.destroy());
+    if (con.readableEnded) {
+      con.destroy();
+    } else {
+      con[kReleaseFd]();
+      con.once('end', () => con.destroy());
+    }
   }
   slave.close();
 }

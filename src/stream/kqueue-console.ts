@@ -15,7 +15,7 @@ import { ConsoleReader } from './reader';
 import { ConsoleWriter } from './writer';
 import type { AnyListener, KqueueConsoleEvents, Listener, OtherEvent, ShutdownResult, WriteCallback } from './events';
 import type { ConsoleIo, KqueueConsoleInit, Registration } from './ports';
-import { kReady } from './ports';
+import { kReady, kReleaseFd } from './ports';
 import { codedError, systemError } from '../errors';
 import { validateFunction } from '../validators';
 import { closeStreamFd } from '../addon/fd-ownership';
@@ -113,6 +113,8 @@ export class KqueueConsole extends Duplex {
   private readonly withOnread: boolean;
   /** From shutdown() on. */
   private shutdownTask: Shutdown | null = null;
+  /** False once [kReleaseFd] closed the fd before the stream's end. */
+  private fdHeld = true;
 
   /** @internal Use {@link Kqueuer.add}. */
   static create(init: KqueueConsoleInit): KqueueConsole {
@@ -330,6 +332,24 @@ export class KqueueConsole extends Duplex {
   }
 
   /**
+   * @internal Closes an fd the console owns once shutdown has read it out,
+   * while the stream keeps what it read for a reader that comes later (an
+   * unread console of an exited program must not hold its pty: #32). The
+   * fd is never touched again: console operations throw ERR_CONSOLE_CLOSED,
+   * and every later write fails whole through its callback
+   * (ERR_CONSOLE_SHUTDOWN), as a write cut short by shutdown does. Returns
+   * false, doing nothing, before that point or for an fd the caller owns.
+   */
+  [kReleaseFd](): boolean {
+    if (!this.fdHeld || !this.autoClose || this.destroyed || this.shutdownTask?.woken !== true || !this.reader.ended) return false;
+    this.writer.fdGone();
+    this.registration.release(false);
+    this.fdHeld = false;
+    closeStreamFd(this.fd, this.tty);
+    return true;
+  }
+
+  /**
    * Destroys the stream (Go's `Close`): stops its events and closes the fd if
    * the console owns it (`autoClose`). Resolves on `'close'`. Idempotent.
    */
@@ -349,9 +369,9 @@ export class KqueueConsole extends Duplex {
     this.reader.stop();
     this.writer.destroy(error ?? codedError('ERR_STREAM_DESTROYED', `console fd ${this.fd} was destroyed with a write pending`));
     this.registration.setWaiting(this.waiting);
-    this.registration.release(!this.autoClose);
     let closeError: Error | null = null;
-    if (this.autoClose) {
+    if (this.fdHeld) this.registration.release(!this.autoClose);
+    if (this.fdHeld && this.autoClose) {
       try {
         closeStreamFd(this.fd, this.tty);
       } catch (err) {

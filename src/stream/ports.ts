@@ -41,3 +41,10 @@ export interface KqueueConsoleInit {
 
 /** @internal The Kqueuer delivers readiness bits through this method. */
 export const kReady = Symbol('kqueue-console.ready');
+
+/**
+ * spawn()'s call on its console once the program has exited and shutdown has
+ * read the pty out: the fd closes now (see KqueueConsole's), the stream keeps
+ * what it read.
+ */
+export const kReleaseFd = Symbol('kqueue-console.releaseFd');

@@ -50,9 +50,9 @@ export interface WriterHost {
 /**
  * - `'open'`: a write that cannot go on waits for a WRITE edge.
  * - `'shutDown'`: after shutdown, such a write fails instead.
- * - `'cutShort'`: a write was cut short at shutdown: every later one fails
+ * - `'cutShort'`: a write was cut short at shutdown (every later one fails
  *   whole, so that no byte of theirs follows the gap its unwritten bytes
- *   left in the stream.
+ *   left in the stream), or the fd was closed after it (fdGone()).
  */
 type WriterPhase = 'open' | 'shutDown' | 'cutShort';
 
@@ -142,6 +142,11 @@ export class ConsoleWriter {
     if (this.phase === 'open') this.phase = 'shutDown';
     const req = this.pending;
     if (req !== null) this.attempt(req);
+  }
+
+  /** The fd was closed after shutdown (KqueueConsole's [kReleaseFd]): every later write fails whole, never reaching the fd. */
+  fdGone(): void {
+    this.phase = 'cutShort';
   }
 
   /** The stream was destroyed: a waiting write fails with `error`; buffered chunks never come (the Writable fails them). */
