@@ -30,4 +30,5 @@ export type { AnyListener, DuplexEvent, Listener, OtherEvent, WriteCallback } fr
 export { spawn, PtyProcess, DEFAULT_TERM } from './process/spawn';
 export type { ExitStatus, SpawnOptions } from './process/spawn';
 export { fromNodePty } from './process/node-pty';
+export { peerUid } from './addon/peer';
 export type { NodePtyConsoleOptions, NodePtyLike } from './process/node-pty';

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -265,6 +266,37 @@ Napi::Value FileKind(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), kind);
 }
 
+// peerUid(fd) -> the uid of the process at the other end of a connected
+// Unix socket, as the kernel recorded it at connect(2) or listen(2), or -1:
+// SO_PEERCRED on Linux (unix(7)), getpeereid(3) on macOS and the BSDs.
+Napi::Value PeerUid(const Napi::CallbackInfo& info) {
+  int fd;
+  if (!ArgFd(info, 0, &fd)) return Napi::Value();
+  // Linux answers SO_PEERCRED on any socket, with uid -1 where no
+  // credentials were passed (a TCP socket): only a Unix socket's count.
+  struct sockaddr_storage addr;
+  socklen_t addr_len = sizeof addr;
+  if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&addr), &addr_len) !=
+      0) {
+    return Fail(info, errno, kSysGetsockname);
+  }
+  if (addr.ss_family != AF_UNIX)
+    return Fail(info, EAFNOSUPPORT, kSysGetsockname);
+#if defined(SO_PEERCRED) && defined(__linux__)
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    return Fail(info, errno, kSysGetsockopt);
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(cred.uid));
+#else
+  uid_t uid;
+  gid_t gid;
+  if (getpeereid(fd, &uid, &gid) != 0) return Fail(info, errno, kSysGetsockopt);
+  return Napi::Number::New(info.Env(), static_cast<double>(uid));
+#endif
+}
+
 }  // namespace
 
 void InitFdio(Napi::Env env, Napi::Object exports, void* data) {
@@ -276,6 +308,7 @@ void InitFdio(Napi::Env env, Napi::Object exports, void* data) {
   exports.Set("closeOwned",
               Napi::Function::New(env, CloseOwned, "closeOwned", data));
   exports.Set("fileKind", Napi::Function::New(env, FileKind, "fileKind", data));
+  exports.Set("peerUid", Napi::Function::New(env, PeerUid, "peerUid", data));
   exports.Set("setNonBlocking",
               Napi::Function::New(env, SetNonBlocking, "setNonBlocking", data));
 }

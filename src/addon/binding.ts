@@ -131,6 +131,8 @@ export interface NativeBinding {
   closeOwned(fd: number): number;
   /** fstat's file type: 1 a regular file, 2 a directory, 0 anything else; -1 on failure. */
   fileKind(fd: number): number;
+  /** The uid of the peer of a connected Unix socket (SO_PEERCRED, getpeereid), or -1. */
+  peerUid(fd: number): number;
   /** Sets or clears O_NONBLOCK; returns 1/0 for the previous state, or -1. */
   setNonBlocking(fd: number, on: boolean): number;
 
