@@ -4,6 +4,7 @@
 import { once } from 'node:events';
 import * as net from 'node:net';
 import { Harness } from 'kqueue-console/harness';
+import { NONCE_BYTES } from './handshake';
 import { PtyClient, authFrame, serve } from './pipe-to-socket';
 
 const BIG = 3_000_000;
@@ -35,14 +36,17 @@ async function main(): Promise<void> {
   printTranscript(h, before);
 }
 
-/** A client with the wrong token gets nothing: not one byte of the pty. */
+/** A client with the wrong token gets nothing: not one byte of the pty, only the server's nonce. */
 async function wrongTokenGetsNothing(port: number): Promise<void> {
   const intruder = net.connect(port, '127.0.0.1');
-  let stolen = 0;
-  intruder.on('data', (b: Buffer) => (stolen += b.length));
-  intruder.write(authFrame('guess'));
+  let received = Buffer.alloc(0);
+  intruder.on('data', (b: Buffer) => {
+    received = Buffer.concat([received, b]);
+    if (received.length === NONCE_BYTES) intruder.write(authFrame('guess', received));
+  });
   await once(intruder, 'close');
-  console.log(`wrong token: disconnected after ${stolen} bytes`);
+  const stolen = received.length - NONCE_BYTES;
+  console.log(`wrong token: disconnected after ${stolen} bytes past the server's nonce`);
   if (stolen !== 0) throw new Error('a wrong token got output');
 }
 

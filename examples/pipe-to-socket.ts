@@ -5,8 +5,8 @@
 //
 // Secure by default: TCP listens on 127.0.0.1 only; a Unix socket is created
 // mode 0600 (under a umask of 0177, so it never exists with more); and a
-// client must present the random token before any byte of the pty flows (a
-// wrong one is disconnected with nothing sent). Backpressure crosses the
+// client must prove it knows the random token before any byte of the pty
+// flows (a wrong proof is disconnected with nothing of the pty sent). Backpressure crosses the
 // socket: a client that stops reading stops the pty's reads, and the child
 // blocks in write(); a client whose input waits unread past 4 MiB is cut off.
 //
@@ -17,15 +17,19 @@
 // of mode 0600 in a directory of mode 0700 and prints that file's name.
 //
 // The protocol, client to server: frames of [type u8][length u32 BE][payload]:
-// AUTH (the token, first and once), DATA (input), RESIZE (rows u16, cols u16).
-// Server to client: the pty's output, raw.
+// AUTH (first and once: a proof of the token, never the token itself:
+// handshake.ts), DATA (input), RESIZE (rows u16, cols u16). Server to client:
+// its nonce, then its own proof of the token, then the pty's output, raw.
+// On a Unix socket each side also checks that the other is its own user, by
+// the credentials the kernel recorded (SO_PEERCRED, getpeereid).
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Duplex } from 'node:stream';
-import { Kqueuer, current, type PtyProcess, type WinSize } from 'kqueue-console';
+import { Kqueuer, current, peerUid, type PtyProcess, type WinSize } from 'kqueue-console';
+import { ClientHandshake, clientAuth, nonce, serverAnswer } from './handshake';
 import {
   LIMITS_USAGE,
   Sessions,
@@ -34,7 +38,6 @@ import {
   limitsOf,
   newToken,
   takeLimitFlag,
-  tokenMatches,
   type Limits,
   type LoopbackHost,
 } from './shell-server';
@@ -77,9 +80,9 @@ function frame(type: number, payload: Uint8Array): Buffer {
   return Buffer.concat([head, payload]);
 }
 
-/** The first frame a client sends: its token. */
-export function authFrame(token: string): Buffer {
-  return frame(AUTH, Buffer.from(token));
+/** The first frame a client sends: its proof of the token over the server's nonce (handshake.ts). */
+export function authFrame(token: string, serverNonce: Buffer): Buffer {
+  return frame(AUTH, clientAuth(token, serverNonce));
 }
 
 /** Splits a byte stream into frames; calls back with each. */
@@ -103,7 +106,9 @@ class FrameReader {
 
 /** What a server's connections share. */
 interface ServeContext {
-  readonly tokenBytes: Buffer;
+  readonly token: string;
+  /** Listening on a Unix socket: peers are checked by uid. */
+  readonly unix: boolean;
   readonly authTimeoutMs: number;
   readonly sessions: Sessions;
   readonly log: (line: string) => void;
@@ -123,7 +128,8 @@ export async function serve(options: ServeOptions): Promise<Server> {
   const program = { command: options.command, args: options.args ?? [], env: options.env };
   const log = options.log ?? (() => {});
   const sessions = new Sessions(kq, program, maxSessions, log);
-  const ctx: ServeContext = { tokenBytes: Buffer.from(token), authTimeoutMs, sessions, log };
+  const unix = options.listen !== undefined && 'path' in options.listen;
+  const ctx: ServeContext = { token, unix, authTimeoutMs, sessions, log };
   const server = net.createServer((socket) => accept(ctx, socket));
   // Connections beyond these are closed as soon as they are accepted.
   server.maxConnections = maxSessions + maxPending;
@@ -153,23 +159,39 @@ export async function serve(options: ServeOptions): Promise<Server> {
   };
 }
 
-/** A connection: its first frame must be AUTH with the token; nothing runs before it. */
+/**
+ * A connection: the server's nonce goes out at once; the first frame must be
+ * AUTH with the client's proof of the token (handshake.ts); nothing runs
+ * before it. On a Unix socket, a peer of another user is refused first, by
+ * the uid the kernel recorded at its connect(2).
+ */
 function accept(ctx: ServeContext, socket: net.Socket): void {
+  if (ctx.unix && !sameUser(socket)) {
+    socket.destroy();
+    return;
+  }
   let authed = false;
   const timer = setTimeout(() => socket.destroy(), ctx.authTimeoutMs);
+  const serverNonce = nonce();
+  socket.write(serverNonce);
   let session: SessionInput | null = null;
   const reader = new FrameReader((type, payload) => {
     if (!authed) {
       clearTimeout(timer);
-      if (type !== AUTH || !tokenMatches(payload, ctx.tokenBytes)) {
+      const answer = type === AUTH ? serverAnswer(ctx.token, serverNonce, payload) : null;
+      if (answer === null) {
         socket.destroy(); // Nothing of the pty was sent, nothing will be.
         return;
       }
       authed = true;
       const opened = ctx.sessions.open();
       // Past the cap, or no pty or program (EMFILE, ENOENT): nothing to serve.
-      if ('refused' in opened) socket.destroy();
-      else session = serveSession(ctx, socket, opened.child, opened.id);
+      if ('refused' in opened) {
+        socket.destroy();
+        return;
+      }
+      socket.write(answer);
+      session = serveSession(ctx, socket, opened.child, opened.id);
       return;
     }
     if (type === DATA) session?.input(payload);
@@ -180,6 +202,15 @@ function accept(ctx: ServeContext, socket: net.Socket): void {
   });
   socket.on('error', () => socket.destroy());
   socket.on('close', () => clearTimeout(timer));
+}
+
+/** Whether the peer of a Unix socket is this process's user; false when that cannot be told. */
+function sameUser(socket: net.Socket): boolean {
+  try {
+    return peerUid(socket) === process.getuid?.();
+  } catch {
+    return false;
+  }
 }
 
 function serveSession(ctx: ServeContext, socket: net.Socket, child: PtyProcess, id: number): SessionInput {
@@ -282,17 +313,30 @@ async function removeStaleSocket(file: string): Promise<void> {
   fs.unlinkSync(file);
 }
 
-/** The client side: a Duplex of the remote pty's output and input. */
+/**
+ * The client side: a Duplex of the remote pty's output and input. Nothing
+ * is sent before the server has proven it knows the token (handshake.ts):
+ * input and resizes written earlier wait; a server that fails the proof, or
+ * on a Unix socket is another user's, destroys the client with an error.
+ */
 export class PtyClient extends Duplex {
   private readonly socket: net.Socket;
+  private readonly handshake: ClientHandshake;
+  /** What was written before the server proved itself, sent once it has. */
+  private readonly held: (() => void)[] = [];
 
   constructor(address: Address, token: string) {
     super({ allowHalfOpen: false });
-    this.socket = 'path' in address ? net.connect(address.path) : net.connect(address.port, address.host ?? '127.0.0.1');
-    this.socket.write(authFrame(token));
-    this.socket.on('data', (data: Buffer) => {
-      if (!this.push(data)) this.socket.pause();
-    });
+    this.handshake = new ClientHandshake(token);
+    if ('path' in address) {
+      this.socket = net.connect(address.path);
+      this.socket.once('connect', () => {
+        if (!sameUser(this.socket)) this.destroy(new Error(`${address.path}: the server there is not this user's`));
+      });
+    } else {
+      this.socket = net.connect(address.port, address.host ?? '127.0.0.1');
+    }
+    this.socket.on('data', (data: Buffer) => this.received(data));
     this.socket.on('end', () => this.push(null));
     this.socket.on('error', (err) => this.destroy(err));
     this.socket.on('close', () => {
@@ -301,17 +345,36 @@ export class PtyClient extends Duplex {
     });
   }
 
+  private received(data: Buffer): void {
+    const wasOpen = this.handshake.open;
+    const { send, output, failed } = this.handshake.feed(data);
+    if (failed) {
+      this.destroy(new Error('the server did not prove that it knows the token: not the server meant'));
+      return;
+    }
+    if (send !== undefined) this.socket.write(frame(AUTH, send));
+    if (!wasOpen && this.handshake.open) for (const go of this.held.splice(0)) go();
+    if (output !== undefined && !this.push(output)) this.socket.pause();
+  }
+
+  private whenOpen(go: () => void): void {
+    if (this.handshake.open) go();
+    else this.held.push(go);
+  }
+
   override _read(): void {
     this.socket.resume();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.socket.write(frame(DATA, chunk), cb);
+    this.whenOpen(() => this.socket.write(frame(DATA, chunk), cb));
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    this.socket.end();
-    cb();
+    this.whenOpen(() => {
+      this.socket.end();
+      cb();
+    });
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
@@ -324,7 +387,7 @@ export class PtyClient extends Duplex {
     const payload = Buffer.alloc(4);
     payload.writeUInt16BE(size.rows, 0);
     payload.writeUInt16BE(size.cols, 2);
-    this.socket.write(frame(RESIZE, payload));
+    this.whenOpen(() => this.socket.write(frame(RESIZE, payload)));
   }
 }
 

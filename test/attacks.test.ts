@@ -13,6 +13,7 @@ import t, { type Test } from 'tap';
 import { settles, waitUntil, within } from './helpers/fixtures';
 import { memoryFiguresUnreliable } from './helpers/pty';
 import { childrenOf, rssOf, startServer } from './helpers/web-server';
+import { PtyClient } from '../examples/pipe-to-socket';
 import { connect, frame, login, pipeFrame, request, session, startPipeServer } from './helpers/clients';
 import { sessionMembers } from './helpers/processes';
 
@@ -208,6 +209,59 @@ t.test('pipe-to-socket --unix: created 0600 under umask 000, stale files replace
   t.notOk(fs.existsSync(sock), 'and removes the socket file');
 });
 
+const NOBODY = 65534;
+
+/** Runs `code` under node as the user nobody; what it printed. */
+async function asNobody(code: string): Promise<string> {
+  const child = spawn(process.execPath, ['-e', code], { uid: NOBODY, gid: NOBODY, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
+  await within('the process run as nobody: close', child, 'close', 30_000);
+  return out.trim();
+}
+
+t.test(
+  'pipe-to-socket --unix: a peer of another user is refused by its credentials, either way',
+  { skip: process.getuid?.() !== 0 && 'needs root, to run a peer as another user' },
+  async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-peer-'));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    fs.chmodSync(dir, 0o777);
+    const sock = path.join(dir, 'pty.sock');
+    const server = await startPipeServer(t, ['--unix', sock, '--', 'sleep', '30']);
+    // Widened by its owner, by mistake: the mode no longer keeps anyone out.
+    fs.chmodSync(sock, 0o666);
+    const connect = (file: string): string =>
+      `const s = require('net').connect(${JSON.stringify(file)}); let n = 0;` +
+      "s.on('data', (b) => (n += b.length)); s.on('error', (e) => console.log(e.code)); s.on('close', () => console.log(n));";
+    t.equal(await asNobody(connect(sock)), '0', "another user's connection is closed at accept: not even the server's nonce");
+    t.notMatch(server.out(), /session \d+ started/, 'and no session started');
+    const own = net.connect(sock);
+    let got = 0;
+    own.on('data', (b: Buffer) => (got += b.length));
+    await waitUntil("this user's connection: the server's nonce", () => got === 32, { on: own });
+    own.destroy();
+    t.pass('while this user gets the nonce');
+
+    // The other way: a server of another user where the client expects its own.
+    const fake = path.join(dir, 'fake.sock');
+    const faker = spawn(
+      process.execPath,
+      ['-e', `require('net').createServer((s) => s.write(Buffer.alloc(32))).listen(${JSON.stringify(fake)}, () => console.log('up'))`],
+      {
+        uid: NOBODY,
+        gid: NOBODY,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    t.teardown(() => faker.kill('SIGKILL'));
+    await within('the fake server: up', faker.stdout!, 'data');
+    const client = new PtyClient({ path: fake }, 'f'.repeat(64));
+    const [err] = await within<[Error]>('the client: error', client, 'error');
+    t.match(err.message, /not this user's/, 'the client refuses a server of another user before it answers');
+  },
+);
+
 /** The processes whose process group is `pgid`, from /proc/<pid>/stat (the field after ppid). */
 function groupMembers(pgid: number): number[] {
   const members: number[] = [];
@@ -268,7 +322,8 @@ t.test("a client's disconnect ends its session's every job, in either server and
     const [webShell] = childrenOf(web.proc.pid!);
 
     const pipe = await startPipeServer(t, ['--port', '0', '--', ...shell]);
-    const { sock, output } = login(t, pipe);
+    const { sock, output, ready } = login(t, pipe);
+    await settles(`pipe-to-socket, ${name}: the handshake`, ready);
     sock.write(pipeFrame(2, Buffer.from(typed)));
     await waitUntil(`pipe-to-socket, ${name}: the jobs started`, () => output().includes('started'), { on: sock });
     const [pipeShell] = childrenOf(pipe.proc.pid!);
@@ -345,8 +400,13 @@ t.test('caps: sessions, connections without one, and slow requests', async (t) =
     'sleep',
     '300',
   ]);
-  // Connections that never send their token.
-  const silent = Array.from({ length: 20 }, () => net.connect(pipe.port, '127.0.0.1').on('error', () => {}));
+  // Connections that never answer the server's nonce (read and dropped, so that its close is seen).
+  const silent = Array.from({ length: 20 }, () =>
+    net
+      .connect(pipe.port, '127.0.0.1')
+      .on('error', () => {})
+      .resume(),
+  );
   let silentOpen = silent.length;
   for (const c of silent) c.once('close', () => silentOpen--);
   t.teardown(() => silent.forEach((c) => c.destroy()));

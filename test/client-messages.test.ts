@@ -5,8 +5,7 @@
 import * as net from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import t, { type Test } from 'tap';
-import { authFrame } from '../examples/pipe-to-socket';
-import { frame, pipeFrame, session, startPipeServer } from './helpers/clients';
+import { frame, handshakeOn, pipeFrame, session, startPipeServer } from './helpers/clients';
 import { settles, waitUntil } from './helpers/fixtures';
 import { startServer } from './helpers/web-server';
 
@@ -82,13 +81,11 @@ async function pipeClient(
   token: string,
 ): Promise<{ sock: net.Socket; output: () => string; ended: Promise<void>; closed: Promise<void> }> {
   const sock = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-  let output = '';
-  sock.on('data', (d: Buffer) => (output += d.toString('latin1')));
   sock.on('error', () => {});
   const ended = new Promise<void>((resolve) => sock.once('end', () => resolve()));
   const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
-  sock.write(authFrame(token));
-  return { sock, output: () => output, ended, closed };
+  const { output } = handshakeOn(sock, token);
+  return { sock, output, ended, closed };
 }
 
 t.test('pipe-to-socket: each frame in each state of a session', async (t) => {

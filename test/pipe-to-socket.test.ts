@@ -1,16 +1,19 @@
 // The socket example: secure by default, a shell over the socket, and
 // backpressure across it.
 import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import t from 'tap';
 import { Harness } from '../src/harness';
-import { PtyClient, authFrame, privateSocketPath, serve } from '../examples/pipe-to-socket';
+import { PtyClient, privateSocketPath, serve } from '../examples/pipe-to-socket';
+import { NONCE_BYTES } from '../examples/handshake';
+import { handshakeOn } from './helpers/clients';
 import { startWebTerminal } from '../examples/web-terminal';
 import { openFdCount } from './helpers/fds';
 import { SYS_WRITE, blockedSyscall, memoryFiguresUnreliable } from './helpers/pty';
-import { waitUntil, within } from './helpers/fixtures';
+import { settles, waitUntil, within } from './helpers/fixtures';
 
 const shellEnv = { PATH: process.env.PATH, PS1: 'test$ ', TERM: 'xterm' };
 
@@ -25,9 +28,12 @@ t.test('a wrong token gets nothing; the right token gets a shell', async (t) => 
     let got = 0;
     sock.on('data', (b: Buffer) => (got += b.length));
     sock.on('error', () => {});
-    sock.write(authFrame(guess));
+    const { output } = handshakeOn(sock, guess);
     await within('sock: close', sock, 'close', 120_000);
-    t.equal(got, 0, `token ${JSON.stringify(guess.slice(0, 12))}…: disconnected with nothing sent`);
+    t.ok(
+      got === NONCE_BYTES && output() === '',
+      `token ${JSON.stringify(guess.slice(0, 12))}…: disconnected with nothing but the server's nonce (${got} bytes)`,
+    );
   }
   t.same(server.pids, [], 'and no shell was started for them');
 
@@ -42,6 +48,30 @@ t.test('a wrong token gets nothing; the right token gets a shell', async (t) => 
   await h.send('exit\n');
   await within('client: close', client, 'close', 120_000);
   await server.close();
+});
+
+t.test('the token never crosses the socket: a listener that does not know it gets no input', async (t) => {
+  const token = 'f'.repeat(64);
+  // A listener on the port the client names, as another local user could hold it.
+  let received = Buffer.alloc(0);
+  const fake = net.createServer((sock) => {
+    sock.on('data', (b: Buffer) => {
+      received = Buffer.concat([received, b]);
+      // After the client's AUTH frame, a "proof" it cannot have made.
+      if (received.length >= 5 + 64) sock.write(crypto.randomBytes(32));
+    });
+    sock.write(crypto.randomBytes(NONCE_BYTES));
+  });
+  t.teardown(() => fake.close());
+  fake.listen(0, '127.0.0.1');
+  await within('the fake server: listening', fake, 'listening');
+  const client = new PtyClient({ port: (fake.address() as net.AddressInfo).port }, token);
+  client.write('my password\n');
+  client.resize({ rows: 10, cols: 10 });
+  const [err] = await within<[Error]>('the client: error', client, 'error');
+  t.match(err.message, /did not prove that it knows the token/, 'the client refuses a server that cannot prove the token');
+  t.equal(received.length, 5 + 64, 'the listener got the AUTH frame (a nonce and a proof) and nothing else: no input, no resize');
+  t.notOk(received.includes(token) || received.includes(Buffer.from(token, 'hex')), 'and the token is in it in no form');
 });
 
 t.test('a Unix socket is mode 0600; other hosts are refused', async (t) => {
@@ -83,7 +113,7 @@ t.test('a client that stops reading for 2 s stops the child, and the server hold
   const token = fs.readFileSync(/--token-file (\S+)/.exec(banner)![1], 'utf8').trim();
 
   const sock = net.connect(port, '127.0.0.1');
-  sock.write(authFrame(token));
+  await settles('the handshake', handshakeOn(sock, token).ready);
   let got = 0;
   let paused = false;
   await new Promise<void>((resolve) => {

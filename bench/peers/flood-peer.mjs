@@ -81,15 +81,25 @@ async function webClient() {
 
 /** A client of pipe-to-socket: sends input as DATA frames. */
 async function pipeClient() {
-  const { authFrame } = require(`${root}dist/examples/pipe-to-socket.js`);
+  const { ClientHandshake } = require(`${root}dist/examples/handshake.js`);
   const server = startServer([`${root}dist/examples/pipe-to-socket.js`, 'serve', '--port', '0', '--', ...program]);
   await waitFor('the attach line', () => /--token-file (\S+)/.test(server.out()));
   const port = Number(/--port (\d+)/.exec(server.out())[1]);
   const token = fs.readFileSync(/--token-file (\S+)/.exec(server.out())[1], 'utf8').trim();
   const socket = net.connect(port, '127.0.0.1');
+  // The handshake (examples/handshake.ts): the server's nonce, the AUTH
+  // frame with this side's proof, the server's proof; then the pty's output.
+  const handshake = new ClientHandshake(token);
   let output = '';
-  socket.on('data', (d) => (output += d.toString('latin1')));
-  socket.write(authFrame(token));
+  socket.on('data', (d) => {
+    const { send, output: after } = handshake.feed(d);
+    if (send !== undefined) {
+      const head = Buffer.from([1, 0, 0, 0, 0]); // AUTH, then the length, u32 BE
+      head.writeUInt32BE(send.length, 1);
+      socket.write(Buffer.concat([head, send]));
+    }
+    if (after !== undefined) output += after.toString('latin1');
+  });
   const frame = Buffer.from([2, 0, 0, 0, 1, 0x78]); // DATA, length 1, "x"
   return {
     server,

@@ -9,7 +9,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { authFrame } from '../../examples/pipe-to-socket';
+import { ClientHandshake } from '../../examples/handshake';
 import { waitUntil, within } from './wait';
 
 /** A client frame (masked, as RFC 6455 5.3 requires of clients) holding `text`. */
@@ -89,15 +89,32 @@ export async function startPipeServer(
   };
 }
 
-/** A client of a pipe-to-socket server that has sent the token; what it received, as latin1. */
+/**
+ * The client's half of pipe-to-socket's handshake on `sock` (handshake.ts):
+ * answers the server's nonce with the proof of `token`. `output` is what
+ * came after the server's proof, as latin1; `ready` resolves once the
+ * server has proven itself (frames other than AUTH may be sent from then).
+ */
+export function handshakeOn(sock: net.Socket, token: string): { output: () => string; ready: Promise<void> } {
+  const handshake = new ClientHandshake(token);
+  let output = '';
+  let opened!: () => void;
+  const ready = new Promise<void>((resolve) => (opened = resolve));
+  sock.on('data', (d: Buffer) => {
+    const { send, output: after } = handshake.feed(d);
+    if (send !== undefined) sock.write(pipeFrame(1, send));
+    if (handshake.open) opened();
+    if (after !== undefined) output += after.toString('latin1');
+  });
+  return { output: () => output, ready };
+}
+
+/** A client of a pipe-to-socket server that has proven it knows the token; what it received after the server's proof, as latin1. */
 export function login(t: { teardown(fn: () => void): void }, pipe: { port: number; token: () => string }) {
   const sock = net.connect(pipe.port, '127.0.0.1');
   t.teardown(() => sock.destroy());
-  let output = '';
-  sock.on('data', (d: Buffer) => (output += d.toString('latin1')));
   // The server resets the connection (ECONNRESET) when it cuts it.
   sock.on('error', () => {});
   const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
-  sock.write(authFrame(pipe.token()));
-  return { sock, output: () => output, closed };
+  return { sock, closed, ...handshakeOn(sock, pipe.token()) };
 }
