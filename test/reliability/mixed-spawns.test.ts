@@ -1,0 +1,79 @@
+// spawn() in the mixed pattern its users have: programs read to the end,
+// programs nobody reads, programs killed, and programs of Workers that are
+// terminated while they run (their children go to the orphans' reaper).
+// After them all, nothing is left: fds, ptys, zombies, threads.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import t from 'tap';
+import { spawn } from '../../src/index';
+import { settles, waitUntil } from '../helpers/fixtures';
+import { fdsBackTo, openFdCount } from '../helpers/fds';
+import { zombies } from '../helpers/processes';
+import { pool, scaled } from '../helpers/scale';
+
+const index = JSON.stringify(path.join(__dirname, '..', '..', 'dist', 'index.js'));
+const WORKER = `
+  const { parentPort } = require('node:worker_threads');
+  const { spawn } = require(${index});
+  parentPort.postMessage(spawn('sleep', ['0.2']).pid);
+`;
+
+const ptysInUse = (): number => Number(fs.readFileSync('/proc/sys/kernel/pty/nr', 'utf8'));
+const threads = (): number => fs.readdirSync('/proc/self/task').length;
+
+/** Each kind of use, by its number; resolves once it is over, with what went wrong, or null. */
+const KINDS: ((i: number) => Promise<string | null>)[] = [
+  async function read(i) {
+    const p = spawn('sh', ['-c', `echo read-${i}`]);
+    let out = '';
+    for await (const chunk of p.console) out += String(chunk);
+    const status = await settles(`read ${i}: exited`, p.exited);
+    return out === `read-${i}\r\n` && status.exitCode === 0 ? null : `read ${i}: ${JSON.stringify(out)}, ${JSON.stringify(status)}`;
+  },
+  async function unread(i) {
+    const status = await settles(`unread ${i}: exited`, spawn('sh', ['-c', `echo unread-${i}`]).exited);
+    return status.exitCode === 0 ? null : `unread ${i}: ${JSON.stringify(status)}`;
+  },
+  async function killed(i) {
+    const p = spawn('sleep', ['30']);
+    p.kill('SIGKILL');
+    const status = await settles(`killed ${i}: exited`, p.exited);
+    return status.signal === 'SIGKILL' ? null : `killed ${i}: ${JSON.stringify(status)}`;
+  },
+  async function workerOwned(i) {
+    const worker = new Worker(WORKER, { eval: true });
+    const pid = await settles(
+      `worker ${i}: its program's pid`,
+      new Promise<number>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      }),
+    );
+    await worker.terminate();
+    return Number.isInteger(pid) ? null : `worker ${i}: no pid`;
+  },
+];
+
+t.test(`${scaled(1000)} spawns, read, unread, killed and Worker-owned: nothing is left`, async (t) => {
+  // One of each first: what a first use opens for good (the shared
+  // Kqueuer's kqueue, the orphans' reaper thread, the Worker machinery)
+  // belongs to the baseline.
+  for (const [i, kind] of KINDS.entries()) t.equal(await kind(i), null, `warm-up: ${kind.name}`);
+  await waitUntil('the warm-up: no zombie', () => zombies().length === 0);
+  const base = { fds: openFdCount(), ptys: ptysInUse(), threads: threads() };
+
+  const count = scaled(1000);
+  const wrong: string[] = [];
+  await pool(count, 8, async (i) => {
+    const r = await KINDS[i % KINDS.length](i);
+    if (r !== null) wrong.push(r);
+  });
+  t.same(wrong.slice(0, 5), [], `${count} runs, each with its output and exit status`);
+  // The Workers' programs sleep 0.2 s and are then reaped by the reaper.
+  await waitUntil('every program reaped: no zombie', () => zombies().length === 0, { ms: 30_000 });
+  await waitUntil("the Workers' threads gone", () => threads() <= base.threads, { ms: 30_000 });
+  t.pass(`threads back to ${base.threads} (now ${threads()}), no zombie`);
+  t.ok(Math.abs(ptysInUse() - base.ptys) <= 2, `ptys in use ${base.ptys} -> ${ptysInUse()} (other files' tests may hold some: ±2)`);
+  fdsBackTo(t, base.fds, 'fds back to the baseline');
+});
