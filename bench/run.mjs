@@ -13,6 +13,8 @@
 // 'kqueue-console (baseline)', for before/after pairs in one run.
 // --quick: small sizes, one repetition, idle only: correctness checks (the
 // smoke run of npm test). Exit code 1 if kqueue-console lost a byte or a run failed.
+// --instructions: W1 and W2 counted in instructions under callgrind instead
+// (bench/instructions.mjs, which takes the rest of the arguments).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -25,6 +27,10 @@ const build = path.join(here, '.build');
 const resultsDir = path.join(here, 'results');
 
 const args = process.argv.slice(2);
+if (args.includes('--instructions')) {
+  await import('./instructions.mjs');
+  process.exit(process.exitCode ?? 0);
+}
 const flag = (name) => args.includes(`--${name}`);
 const value = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
