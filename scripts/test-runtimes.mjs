@@ -37,6 +37,7 @@ const subset = path.join(root, 'test', 'runtime', 'tap-subset.ts');
 const BUN_FILES = [
   'addon-loader',
   'console',
+  'end-of-file',
   'examples',
   'hangup',
   'harness',

@@ -203,6 +203,17 @@ Napi::Value WithoutEcho(const Napi::CallbackInfo& info) {
   return TermiosCopy(info, t);
 }
 
+// eofChar(termios) -> the character that ends input (VEOF) when the terminal
+// is in canonical mode, or -1: in noncanonical mode no character does, and
+// VEOF's slot is VMIN's on some systems (termios(3)).
+Napi::Value EofChar(const Napi::CallbackInfo& info) {
+  struct termios t;
+  if (!ArgTermios(info, 0, &t)) return Napi::Value();
+  bool canonical = (t.c_lflag & ICANON) != 0;
+  int c = canonical && t.c_cc[VEOF] != _POSIX_VDISABLE ? t.c_cc[VEOF] : -1;
+  return Napi::Number::New(info.Env(), c);
+}
+
 Napi::Value IsATty(const Napi::CallbackInfo& info) {
   int fd;
   if (!ArgFd(info, 0, &fd)) return Napi::Value();
@@ -274,6 +285,7 @@ void InitTty(Napi::Env env, Napi::Object exports, void* data) {
       {"ttyname", TtyName},
       {"ptsname", PtsName},
       {"signalSession", SignalSessionOf},
+      {"eofChar", EofChar},
   };
   for (const Entry& e : entries) {
     exports.Set(e.name, Napi::Function::New(env, e.fn, e.name, data));

@@ -154,6 +154,8 @@ export interface NativeBinding {
   unlockPty(fd: number): number;
   /** A copy of `termios` with ECHO cleared. */
   withoutEcho(termios: Uint8Array): Buffer;
+  /** The VEOF character of `termios` when ICANON is set, else -1. */
+  eofChar(termios: Uint8Array): number;
   isatty(fd: number): boolean;
   /** ttyname_r: the path, or null. */
   ttyname(fd: number): string | null;

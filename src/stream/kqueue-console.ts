@@ -9,7 +9,7 @@
  */
 import * as os from 'node:os';
 import { Duplex } from 'node:stream';
-import { Console } from '../tty/console';
+import { Console, eofChar } from '../tty/console';
 import { DEFAULT_HIGH_WATER_MARK } from './options';
 import { ConsoleReader } from './reader';
 import { ConsoleWriter } from './writer';
@@ -115,6 +115,8 @@ export class KqueueConsole extends Duplex {
   private shutdownTask: Shutdown | null = null;
   /** False once [kReleaseFd] closed the fd before the stream's end. */
   private fdHeld = true;
+  /** The last byte written (-1 before any): whether end() finds a line pending. */
+  private lastByte = -1;
 
   /** @internal Use {@link Kqueuer.add}. */
   static create(init: KqueueConsoleInit): KqueueConsole {
@@ -262,6 +264,7 @@ export class KqueueConsole extends Duplex {
 
   /** @internal The stream machinery's (Writable's `_write`). */
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCallback): void {
+    if (chunk.length > 0) this.lastByte = chunk[chunk.length - 1];
     this.writer.take([chunk], chunk.length, cb);
   }
 
@@ -269,7 +272,10 @@ export class KqueueConsole extends Duplex {
   override _writev(chunks: { chunk: Buffer }[], cb: WriteCallback): void {
     const buffers = chunks.map((c) => c.chunk);
     let total = 0;
-    for (const b of buffers) total += b.length;
+    for (const b of buffers) {
+      total += b.length;
+      if (b.length > 0) this.lastByte = b[b.length - 1];
+    }
     this.writer.take(buffers, total, cb);
   }
 
@@ -277,8 +283,28 @@ export class KqueueConsole extends Duplex {
    * @internal The stream machinery's. 'finish' says every byte reached the
    * kernel: after shutdown failed a write, it never comes.
    */
-  override _final(callback: () => void): void {
-    if (this.writer.bytesNotWritten === 0) callback();
+  override _final(callback: (err?: Error | null) => void): void {
+    if (this.writer.bytesNotWritten !== 0) return;
+    const eof = this.endOfInput();
+    if (eof === null) callback();
+    else this.writer.take([eof], eof.length, callback);
+  }
+
+  /**
+   * What end() writes last on a pty master whose terminal is in canonical
+   * mode: its VEOF character, which makes the program's read() return 0 at
+   * the start of a line, so the program sees end-of-file as from a person
+   * typing ^D (a pty has no half-close: pexpect's sendeof()). After a
+   * partial line, the first ends the line and the second the input
+   * (termios(3), VEOF). Null elsewhere: raw mode has no end-of-file
+   * character, and a pipe or file ends when the fd closes.
+   */
+  private endOfInput(): Buffer | null {
+    if (this.tty?.ptyMaster !== true || this.shutdownTask !== null || !this.fdHeld) return null;
+    const c = eofChar(this.fd);
+    if (c === null) return null;
+    const atLineStart = this.lastByte === -1 || this.lastByte === 0x0a || this.lastByte === 0x0d;
+    return Buffer.from(atLineStart ? [c] : [c, c]);
   }
 
   // ---- Events, shutdown, close ---------------------------------------------

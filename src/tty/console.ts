@@ -216,6 +216,21 @@ export function echoing(fd: number): boolean | null {
   return !termios.equals(native.withoutEcho(termios));
 }
 
+/**
+ * @internal What ends the input of the terminal of `fd` (a pty master
+ * speaks for its slave's line discipline: tcgetattr(3) on it reads the
+ * slave's termios, Linux drivers/tty/tty_ioctl.c tty_mode_ioctl): its VEOF
+ * character in canonical mode, or null (noncanonical mode has none; or the
+ * fd is no terminal, or closed).
+ */
+export function eofChar(fd: number): number | null {
+  const native = binding();
+  const termios = native.tcgetattr(fd);
+  if (termios === null) return null;
+  const c = native.eofChar(termios);
+  return c < 0 ? null : c;
+}
+
 /** @internal A window size as struct winsize holds it: ERR_INVALID_ARG_TYPE or ERR_OUT_OF_RANGE otherwise. */
 export function validateWinSize(size: unknown): Required<WinSize> {
   const s = validateObject<WinSize>(size, 'size');
