@@ -25,6 +25,7 @@
  */
 import { once } from 'node:events';
 import * as os from 'node:os';
+import * as util from 'node:util';
 import type { Duplex } from 'node:stream';
 import { DEFAULT_WINSIZE, echoing, type WinSize } from '../tty/console';
 import { codedError } from '../errors';
@@ -110,14 +111,17 @@ export interface WaitOptions {
 /** What {@link Harness.waitFor} waits for: text or a RegExp on the screen's text, or a test of the screen. */
 export type ScreenCondition = string | RegExp | ((screen: Screen) => boolean);
 
+/** The most lines `util.inspect()` gives an ExpectError (uncaught, console.log): the cells and the transcript are there to read, not to print. */
+const INSPECT_LINES = 99;
+
 /** The error of a wait that failed: it timed out, or the output ended first. */
 export class ExpectError extends Error {
   /** `ERR_EXPECT_TIMEOUT` or `ERR_EXPECT_EOF`. */
   readonly code: 'ERR_EXPECT_TIMEOUT' | 'ERR_EXPECT_EOF';
-  /** The output kept (the last `keep` bytes), decoded. */
-  readonly transcript: string;
-  /** The screen when it failed, or null without one. */
-  readonly screen: Screen | null;
+  /** The output kept (the last `keep` bytes), decoded. Not enumerable: printing the error does not print it. */
+  declare readonly transcript: string;
+  /** The screen when it failed, or null without one. Not enumerable, as `transcript`. */
+  declare readonly screen: Screen | null;
   /** The `.cast` file the session was written to, or null (see `record`). */
   castFile: string | null = null;
 
@@ -126,13 +130,22 @@ export class ExpectError extends Error {
     super(message);
     this.name = 'ExpectError';
     this.code = code;
-    this.transcript = transcript;
-    this.screen = screen;
+    Object.defineProperty(this, 'transcript', { value: transcript, enumerable: false });
+    Object.defineProperty(this, 'screen', { value: screen, enumerable: false });
+  }
+
+  /** What util.inspect() prints: the stack (message and frames) and castFile, within INSPECT_LINES lines. */
+  [util.inspect.custom](): string {
+    const lines = `${this.stack ?? `${this.name}: ${this.message}`}\n  castFile: ${JSON.stringify(this.castFile)}`.split('\n');
+    if (lines.length <= INSPECT_LINES) return lines.join('\n');
+    const cut = lines.length - INSPECT_LINES + 1;
+    return [...lines.slice(0, INSPECT_LINES - 1), `  ... ${cut} more lines: see err.transcript, err.screen, err.castFile`].join('\n');
   }
 }
 
-/** The characters of output a failure's message shows. */
+/** The characters of output a failure's message shows, and at most how many of their lines. */
 const TAIL = 2048;
+const TAIL_LINES = 30;
 
 /** A harness's options, checked, with their defaults, and its screen. */
 interface Settings {
@@ -308,8 +321,12 @@ export class Harness {
     const tail = all.length > TAIL ? all.slice(-TAIL) : all;
     const screen = this.model?.snapshot() ?? null;
     const total = this.out.textEnd;
-    const which = tail.length === total ? 'the whole output' : `the output's last ${tail.length} of ${total} characters`;
-    let text = `${message}\n--- ${which}, escaped:\n${escapeControls(tail)}`;
+    // escapeControls() keeps each line break, so a line of the tail is a line of the message.
+    const shownTail = tail.split('\n').slice(-TAIL_LINES).join('\n');
+    const escaped = escapeControls(shownTail);
+    const shown = shownTail.length;
+    const which = shown === total ? 'the whole output' : `the output's last ${shown} of ${total} characters`;
+    let text = `${message}\n--- ${which}, escaped:\n${escaped}`;
     if (screen !== null) text += `\n--- the screen:\n${screen.render()}`;
     const castFile = this.recordOptions === undefined ? null : this.saveRecording();
     if (castFile !== null) text += `\n--- the session, in asciicast v2: ${castFile}`;
