@@ -1,9 +1,35 @@
 // The harness at its edges, as a new user meets them: every wait bounded,
 // exit() too; a failure that prints briefly; a prompt's trailing space on the
 // screen; evidence from any failure of a bound test; the terminal it emulates.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as util from 'node:util';
 import t from 'tap';
 import { ExpectError, Harness } from '../src/harness';
+
+t.test('exit() is bounded by the timeout, and fails as a wait does', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-exit-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const h = Harness.spawn('sh', { args: ['-c', 'echo still-running; exec sleep 30'], test: t, record: { dir, name: 'exit' } });
+  await h.expect('still-running');
+  const started = Date.now();
+  const err = (await h.exit({ timeout: 300 }).catch((e: unknown) => e)) as ExpectError;
+  const took = Date.now() - started;
+  t.ok(err instanceof ExpectError, 'exit() rejects with an ExpectError');
+  t.equal(err.code, 'ERR_EXPECT_TIMEOUT');
+  t.match(err.message, /^exit\(\): the program had not exited in 300 ms/, 'saying what did not happen');
+  t.match(err.message, /still-running\\r\\n/, 'with the escaped output');
+  t.match(err.message, /\|still-running +\|/, 'and the screen');
+  t.ok(err.castFile !== null && fs.existsSync(err.castFile), 'the recording was written');
+  t.match(err.stack ?? '', /harness-frictions\.test\.ts:\d+/, "its stack starts at the test's line");
+  t.ok(took < 10_000, `it failed after ${took} ms, not after the program's 30 s`);
+
+  const bounded = Harness.spawn('sleep', { args: ['30'], timeout: 200, test: t });
+  await t.rejects(bounded.exit(), { code: 'ERR_EXPECT_TIMEOUT' }, "without its own timeout: the harness's");
+  const ended = Harness.spawn('sh', { args: ['-c', 'exit 3'], test: t });
+  t.equal(await ended.exit(), 3, 'a program that exits: its code, as before');
+});
 
 t.test('a failure printed by util.inspect stays short; its cells are there to read', async (t) => {
   const h = Harness.spawn('sh', { args: ['-c', 'seq 1 3000; exec sleep 30'], timeout: 300, test: t });

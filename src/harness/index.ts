@@ -111,6 +111,9 @@ export interface WaitOptions {
 /** What {@link Harness.waitFor} waits for: text or a RegExp on the screen's text, or a test of the screen. */
 export type ScreenCondition = string | RegExp | ((screen: Screen) => boolean);
 
+/** How the program ended, as exit() reports it. */
+type ExitOutcome = { code: number | null } | { error: unknown };
+
 /** The most lines `util.inspect()` gives an ExpectError (uncaught, console.log): the cells and the transcript are there to read, not to print. */
 const INSPECT_LINES = 99;
 
@@ -203,8 +206,6 @@ function callSite(fn: (...args: never[]) => unknown): string {
 // copied documentation, which KqueueConsole has just shed.
 export class Harness {
   private readonly stream: Duplex;
-  /** Settles with the program's exit code (128 + n after signal n). */
-  private readonly exitCodeOnExit: Promise<number | null>;
   private readonly out: Transcript;
   private readonly model: ScreenModel | null;
   private readonly defaultTimeout: number;
@@ -222,6 +223,8 @@ export class Harness {
   private readonly recorded: Recording;
   private readonly recordOptions: RecordOptions | undefined;
   private readonly testName: string | undefined;
+  /** The program's exit once known: its code, or why it cannot be known. */
+  private exitOutcome: ExitOutcome | null = null;
 
   /**
    * Drives `stream`: its readable side is the program's output, its writable
@@ -281,7 +284,10 @@ export class Harness {
     this.recordOptions = settings.record;
     this.testName = settings.testName;
     this.stream = stream;
-    this.exitCodeOnExit = exit;
+    exit.then(
+      (code) => this.exited({ code }),
+      (error: unknown) => this.exited({ error }),
+    );
     this.child = child;
     this.ownKqueuer = own;
     stream.on('data', (chunk: Buffer | string) => this.onData(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
@@ -299,6 +305,11 @@ export class Harness {
       if ('teardown' in t) t.teardown(() => this.close());
       else t.after(() => this.close());
     }
+  }
+
+  private exited(outcome: ExitOutcome): void {
+    this.exitOutcome = outcome;
+    this.waits.changed();
   }
 
   private onData(chunk: Buffer): void {
@@ -560,17 +571,23 @@ export class Harness {
   /**
    * Resolves with the program's exit code (128 + the signal number when a
    * signal ended it; null when it cannot be known) once it has exited and
-   * its output has been read to the end.
+   * its output has been read to the end. Fails as a wait does, with an
+   * {@link ExpectError} (`ERR_EXPECT_TIMEOUT`, the output's tail, the screen,
+   * the recording, the stack at the test's line) when that has not happened
+   * within `timeout` (default the harness's); the program runs on (close()
+   * hangs it up).
    */
-  async exit(): Promise<number | null> {
-    this.hold();
-    try {
-      const code = await this.exitCodeOnExit;
-      if (!this.waits.ended && !this.stream.readableEnded && !this.stream.destroyed) await once(this.stream, 'end');
-      return code;
-    } finally {
-      this.release();
-    }
+  async exit(options: WaitOptions = {}): Promise<number | null> {
+    const site = callSite(this.exit);
+    const timeout = this.timeoutOf(options);
+    const exited = (): ExitOutcome | null => {
+      // The exit, and all the output: the stream's end (or its destruction) too.
+      if (this.exitOutcome === null || !(this.waits.ended || this.stream.readableEnded || this.stream.destroyed)) return null;
+      return this.exitOutcome;
+    };
+    const outcome = await this.waits.wait('exit()', site, timeout, exited, 'output', true, 'the program had not exited');
+    if ('error' in outcome) throw outcome.error;
+    return outcome.code;
   }
 
   /**

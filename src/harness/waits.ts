@@ -80,12 +80,12 @@ export class Waits {
 
   /**
    * Waits until `check` returns non-null, checked now and after each change
-   * of what `on` looks at; fails after `timeout` ms, or when the output
-   * ends first (unless `atEnd`).
+   * of what `on` looks at; fails after `timeout` ms (saying `missed` in it),
+   * or when the output ends first (unless `atEnd`).
    */
-  wait<T>(what: string, site: string, timeout: number, check: () => T | null, on: WaitsOn, atEnd = false): Promise<T> {
+  wait<T>(what: string, site: string, timeout: number, check: () => T | null, on: WaitsOn, atEnd = false, missed = 'no match'): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => waiter.fail('ERR_EXPECT_TIMEOUT', `no match in ${timeout} ms`), timeout);
+      const timer = setTimeout(() => waiter.fail('ERR_EXPECT_TIMEOUT', `${missed} in ${timeout} ms`), timeout);
       const waiter: Waiter = {
         on,
         atEnd,
