@@ -42,3 +42,10 @@ t.test('a failure printed by util.inspect stays short; its cells are there to re
   t.equal(err.screen?.cell(0, 0).char !== undefined, true, 'the cells are there');
   t.match(err.transcript, /\b3000\b/, 'and the whole transcript');
 });
+
+t.test("waitFor() matches a prompt's trailing space: blanks are cells", async (t) => {
+  const h = Harness.spawn('sh', { args: ['-i'], env: { PATH: process.env.PATH, PS1: 'P> ' }, test: t, timeout: 5000 });
+  await h.waitFor('P> ');
+  t.pass("waitFor('P> ') found the prompt");
+  t.equal(h.screen().lines[0], 'P>', 'while the rows as they read have no trailing blank');
+});

@@ -475,7 +475,9 @@ export class Harness {
 
   /**
    * Waits until the screen shows `condition`: a string in its text, a RegExp
-   * matching its text, or a function of a snapshot that returns true.
+   * matching its text, or a function of a snapshot that returns true. The
+   * text is tried as it reads (rows without trailing blanks) and with every
+   * cell of each row, so `waitFor('P> ')` finds a prompt's trailing space.
    * Checked now and each time the parser finishes a write (no polling).
    * Resolves with the snapshot that met it; fails with an
    * {@link ExpectError} as expect() does.
@@ -496,8 +498,9 @@ export class Harness {
       };
     } else {
       const shown = typeof condition === 'string' ? (text: string) => text.includes(condition) : (text: string) => condition.test(text);
-      // The text alone, until it matches: no cells copied per write.
-      test = () => (shown(model.lines().join('\n')) ? model.snapshot() : null);
+      // The text alone, until it matches: no cells copied per write. The
+      // rows as they read, and with their trailing blanks (a prompt's space).
+      test = () => (shown(model.lines().join('\n')) || shown(model.lines(false).join('\n')) ? model.snapshot() : null);
     }
     const what = `waitFor(${typeof condition === 'function' ? condition.name || 'a function' : describePattern(condition)})`;
     return this.waits.wait(what, site, timeout, test, 'screen');

@@ -192,11 +192,18 @@ export class ScreenModel {
     return this.term.modes.bracketedPasteMode;
   }
 
-  /** The visible rows' text only: what waitFor(text) looks at, without the cells. */
-  lines(): string[] {
+  /**
+   * The visible rows' text only: what waitFor(text) looks at, without the
+   * cells. Trimmed of trailing blanks, or (`trim` false) every cell of the
+   * row, blanks included: a prompt's last space is a cell too.
+   */
+  lines(trim = true): string[] {
     const buf = this.term.buffer.active;
     const out: string[] = [];
-    for (let y = 0; y < this.term.rows; y++) out.push((buf.getLine(buf.viewportY + y)?.translateToString(true) ?? '').trimEnd());
+    for (let y = 0; y < this.term.rows; y++) {
+      const row = buf.getLine(buf.viewportY + y)?.translateToString(trim) ?? '';
+      out.push(trim ? row.trimEnd() : row.padEnd(this.term.cols));
+    }
     return out;
   }
 
