@@ -49,3 +49,25 @@ t.test("waitFor() matches a prompt's trailing space: blanks are cells", async (t
   t.pass("waitFor('P> ') found the prompt");
   t.equal(h.screen().lines[0], 'P>', 'while the rows as they read have no trailing blank');
 });
+
+t.test("the program gets the terminal the screen emulates, whatever the runner's TERM", async (t) => {
+  const saved = { TERM: process.env.TERM, LANG: process.env.LANG, LC_ALL: process.env.LC_ALL, LC_CTYPE: process.env.LC_CTYPE };
+  t.teardown(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+  process.env.TERM = 'dumb';
+  for (const k of ['LANG', 'LC_ALL', 'LC_CTYPE']) delete process.env[k];
+  const h = Harness.spawn('sh', { args: ['-c', 'echo "[$TERM] [$LANG]"'], test: t });
+  await h.expect('[xterm-256color] [C.UTF-8]');
+  t.pass('under TERM=dumb and no locale: TERM=xterm-256color, LANG=C.UTF-8');
+  const own = Harness.spawn('sh', {
+    args: ['-c', 'echo "[$TERM] [$LANG]"'],
+    env: { PATH: process.env.PATH, TERM: 'vt100', LANG: 'C' },
+    test: t,
+  });
+  await own.expect('[vt100] [C]');
+  t.pass("a test's own env is kept");
+});

@@ -92,7 +92,11 @@ export interface HarnessOptions {
 export interface HarnessSpawnOptions extends HarnessOptions {
   /** Arguments to the program. */
   args?: string[];
-  /** Environment; default `process.env`. `TERM` is `xterm-256color` unless the environment sets it. */
+  /**
+   * Environment; default `process.env`. `TERM` is `xterm-256color`, the
+   * terminal the screen emulates, unless this env sets it (the runner's own
+   * TERM is not passed on); `LANG` is `C.UTF-8` where no locale is set.
+   */
   env?: NodeJS.ProcessEnv;
   /** Working directory; default `process.cwd()`. */
   cwd?: string;
@@ -191,6 +195,20 @@ function settingsOf(options: HarnessOptions, term?: string): Settings {
   };
 }
 
+/**
+ * The program's environment: the test's (default `process.env`), with the
+ * terminal the screen emulates (`TERM=xterm-256color`) unless the test's own
+ * env sets TERM, so that a runner's `TERM=dumb` does not reach the program;
+ * and a UTF-8 locale (`LANG=C.UTF-8`) where it names none.
+ */
+function programEnv(given: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
+  if (given !== undefined) validateObject(given, 'options.env');
+  const env: NodeJS.ProcessEnv = { ...(given ?? process.env) };
+  if (given?.TERM === undefined) env.TERM = DEFAULT_TERM;
+  if (env.LC_ALL === undefined && env.LC_CTYPE === undefined && env.LANG === undefined) env.LANG = 'C.UTF-8';
+  return env;
+}
+
 /** The stack of the test's call into the harness: its frames, without the harness's. */
 function callSite(fn: (...args: never[]) => unknown): string {
   const holder: { stack?: string } = {};
@@ -246,12 +264,13 @@ export class Harness {
    */
   static spawn(file: string, options: HarnessSpawnOptions = {}): Harness {
     // Everything that can fail on the options fails before the program starts.
-    const settings = settingsOf(options, (options.env ?? process.env).TERM ?? DEFAULT_TERM);
+    const env = programEnv(options.env);
+    const settings = settingsOf(options, env.TERM);
     const own = options.kqueuer === undefined ? new Kqueuer().unref() : null;
     let p: PtyProcess;
     try {
       p = spawn(file, options.args ?? [], {
-        env: options.env,
+        env,
         cwd: options.cwd,
         rows: settings.size.rows,
         cols: settings.size.cols,
