@@ -1,12 +1,16 @@
 // The harness at its edges, as a new user meets them: every wait bounded,
 // exit() too; a failure that prints briefly; a prompt's trailing space on the
 // screen; evidence from any failure of a bound test; the terminal it emulates.
+import { spawn as spawnProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as util from 'node:util';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { ExpectError, Harness } from '../src/harness';
+import { within } from './helpers/fixtures';
+
+const harnessIndex = JSON.stringify(path.join(__dirname, '..', 'dist', 'harness', 'index.js'));
 
 t.test('exit() is bounded by the timeout, and fails as a wait does', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-exit-'));
@@ -71,3 +75,64 @@ t.test("the program gets the terminal the screen emulates, whatever the runner's
   await own.expect('[vt100] [C]');
   t.pass("a test's own env is kept");
 });
+
+/** Runs `source` as a test file under `args` (node --test, or node for tap); its output and exit code. */
+async function runFile(
+  t: Test,
+  name: string,
+  source: string,
+  args: readonly string[],
+): Promise<{ out: string; code: number; dir: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-evidence-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, source.replaceAll('DIR', JSON.stringify(dir)));
+  const child = spawnProcess(process.execPath, [...args, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (out += s));
+  const [code] = await within(`${name}: close`, child, 'close', 120_000);
+  return { out, code: code as number, dir };
+}
+
+const FAILING = (test: string, how: string): string => `
+  const { Harness } = require(${harnessIndex});
+  ${test}, async (t) => {
+    const h = Harness.spawn('sh', { args: ['-c', 'echo shown-on-screen; exec sleep 30'], test: t, record: { dir: DIR, name: 'evidence' } });
+    await h.waitFor('shown-on-screen');
+    ${how}
+  });
+`;
+
+t.test(
+  'any failure of a bound test leaves its evidence: the recording, and the screen in the report',
+  { skip: process.versions.bun !== undefined && "node --test is Node's own" },
+  async (t) => {
+    for (const [runner, head, args] of [
+      ['node:test', "const { test } = require('node:test'); test('x'", ['--test', '--test-reporter=spec']],
+      ['tap', `const t0 = require(${JSON.stringify(require.resolve('tap'))}).t; t0.test('x'`, []],
+    ] as const) {
+      for (const [what, how] of [
+        ['its own assert', "require('node:assert').equal(h.screen().text, 'something else');"],
+        ['a thrown error', "throw new Error('thrown by the test');"],
+      ]) {
+        const { out, code, dir } = await runFile(t, `evidence.test.js`, `${FAILING(head.replace("'x'", `'${what}'`), how)}`, args);
+        t.equal(code, 1, `${runner}, ${what}: the test failed`);
+        t.match(out, /the test failed; the screen at its end/, `${runner}, ${what}: the report says so`);
+        t.match(out, /\|shown-on-screen +\|/, `${runner}, ${what}: and shows the screen`);
+        t.ok(fs.existsSync(path.join(dir, 'evidence.cast')), `${runner}, ${what}: the recording was written`);
+      }
+    }
+    const timedOut = await runFile(
+      t,
+      'timeout.test.js',
+      FAILING(
+        "const { test } = require('node:test'); test('times out', { timeout: 500 }",
+        'await new Promise((r) => setTimeout(r, 5000));',
+      ),
+      ['--test', '--test-reporter=spec'],
+    );
+    t.match(timedOut.out, /\|shown-on-screen +\|/, "node:test, the runner's timeout: the screen in the report");
+    t.ok(fs.existsSync(path.join(timedOut.dir, 'evidence.cast')), "node:test, the runner's timeout: the recording was written");
+  },
+);

@@ -42,8 +42,14 @@ import { DEFAULT_TERM, spawn, type PtyProcess } from '../process/spawn';
 export { Screen, type Cell, type Color, type Cursor } from './screen';
 export type { ExpectMatch, Pattern } from './match';
 
-/** A test runner's test, whose end closes the harness: tap's `t` (teardown) or node:test's (after). */
-export type TestContext = { teardown(fn: () => unknown): void } | { after(fn: () => unknown): void };
+/**
+ * A test runner's test, whose end closes the harness: tap's `t` (teardown;
+ * `passing()` and `comment()` say and show a failure) or node:test's (after;
+ * `passed` and `diagnostic()`).
+ */
+export type TestContext =
+  | { teardown(fn: () => unknown): void; passing?(): boolean; comment?(...args: unknown[]): void }
+  | { after(fn: () => unknown): void; readonly passed?: boolean; diagnostic?(message: string): void };
 
 /** Where and when a harness writes its session as an asciicast v2 file. */
 export interface RecordOptions {
@@ -321,9 +327,28 @@ export class Harness {
     });
     const t = settings.test;
     if (t !== undefined) {
-      if ('teardown' in t) t.teardown(() => this.close());
-      else t.after(() => this.close());
+      if ('teardown' in t) t.teardown(() => this.testEnded(t));
+      else t.after(() => this.testEnded(t));
     }
+  }
+
+  /**
+   * The bound test's end: a test that failed, for whatever reason (its own
+   * assert, a throw, the runner's timeout), gets the evidence a failed wait
+   * gives, the recording written and the screen shown where the runner
+   * lets a hook add to its report; then the harness closes.
+   */
+  private testEnded(t: TestContext): void {
+    const failed = 'teardown' in t ? t.passing?.() === false : t.passed === false;
+    if (failed && !this.closed) {
+      const castFile = this.recordOptions === undefined ? null : this.saveRecording();
+      let text = 'kqueue-console harness: the test failed';
+      if (this.model !== null) text += `; the screen at its end:\n${this.model.snapshot().render()}`;
+      if (castFile !== null) text += `\nthe session, in asciicast v2: ${castFile}`;
+      if ('teardown' in t) t.comment?.(text);
+      else for (const line of text.split('\n')) t.diagnostic?.(line); // One line each: node:test escapes line breaks.
+    }
+    this.close();
   }
 
   private exited(outcome: ExitOutcome): void {
