@@ -24,6 +24,7 @@
  * @module
  */
 import { once } from 'node:events';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as util from 'node:util';
 import type { Duplex } from 'node:stream';
@@ -36,6 +37,7 @@ import { Screen, ScreenModel, screenUnavailable } from './screen';
 import { Transcript, escapeControls } from './transcript';
 import { OutputMatcher, describePattern, isPattern, type ExpectMatch, type Pattern } from './match';
 import { Waits, type WaitFailure } from './waits';
+import { ShellMarks, commandLine, commandText, shellKind, shellLaunch, type Mark, type ShellLaunch } from './shell';
 import { Kqueuer } from '../kqueuer/kqueuer';
 import { DEFAULT_TERM, spawn, type PtyProcess } from '../process/spawn';
 
@@ -110,6 +112,23 @@ export interface HarnessSpawnOptions extends HarnessOptions {
   raw?: boolean;
   /** The Kqueuer to use; by default one of the harness's own. */
   kqueuer?: Kqueuer;
+}
+
+/** Options of {@link Harness.shell}: {@link Harness.spawn}'s; `args` go after the shell's own. */
+export type HarnessShellOptions = HarnessSpawnOptions;
+
+/** What {@link Harness.run} reports of a command. */
+export interface CommandResult {
+  /** Its exit status, as the shell's `$?` says it (130 after ^C); null when the shell did not say. */
+  exitCode: number | null;
+  /** What it printed: no echo of the command, no prompt; escape sequences left out, lines ending in LF. */
+  output: string;
+  /** The same as the terminal shows it: one string per screen line (cursor movements applied). */
+  lines: string[];
+  /** The shell's working directory once it was done (OSC 7), or null. */
+  cwd: string | null;
+  /** From the command's sending to its end. */
+  durationMs: number;
 }
 
 /** Options of a wait. */
@@ -215,6 +234,22 @@ function programEnv(given: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
   return env;
 }
 
+/** `raw` as a terminal `cols` wide shows it, a string per line; split at LF where there is no screen. */
+async function screenLines(raw: string, cols: number): Promise<string[]> {
+  const rows = Math.min(10_000, raw.split('\n').length + 1);
+  const model = ScreenModel.create(rows, cols);
+  if (model === null) return commandText(raw).split('\n');
+  try {
+    model.write(Buffer.from(`${raw}`));
+    await model.flushed();
+    const lines = model.lines();
+    while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+    return lines;
+  } finally {
+    model.dispose();
+  }
+}
+
 /** The stack of the test's call into the harness: its frames, without the harness's. */
 function callSite(fn: (...args: never[]) => unknown): string {
   const holder: { stack?: string } = {};
@@ -249,6 +284,10 @@ export class Harness {
   private readonly testName: string | undefined;
   /** The program's exit once known: its code, or why it cannot be known. */
   private exitOutcome: ExitOutcome | null = null;
+  /** The terminal's columns (resize() changes them). */
+  private width: number;
+  /** A shell started by shell(): its files and the marks of its output. */
+  private shellState: { launch: ShellLaunch; marks: ShellMarks; running: number } | null = null;
 
   /**
    * Drives `stream`: its readable side is the program's output, its writable
@@ -293,8 +332,38 @@ export class Harness {
     return new Harness(p.console, exit, settings, p, own);
   }
 
+  /**
+   * Starts a shell (default `$SHELL`, else `sh`) interactive, with prompt
+   * marks installed without touching the user's files (src/harness/shell.ts:
+   * bash, zsh, fish, and POSIX sh as dash, ash or busybox), for run(),
+   * waitForPrompt() and cwd. Otherwise as {@link spawn}.
+   * @throws ERR_NO_SHELL_INTEGRATION for a shell that has none; as spawn().
+   */
+  static shell(shell?: string, options: HarnessShellOptions = {}): Harness {
+    const file = validateString(shell ?? process.env.SHELL ?? 'sh', 'shell');
+    validateObject(options, 'options');
+    const kind = shellKind(file);
+    if (kind === null) {
+      throw codedError(
+        'ERR_NO_SHELL_INTEGRATION',
+        `${file}: no shell integration for it (bash, zsh, fish and sh, dash, ash, busybox have one)`,
+      );
+    }
+    const launch = shellLaunch(file, kind, programEnv(options.env));
+    let h: Harness;
+    try {
+      h = Harness.spawn(file, { ...options, args: [...launch.args, ...(options.args ?? [])], env: launch.env });
+    } catch (err) {
+      fs.rmSync(launch.dir, { recursive: true, force: true });
+      throw err;
+    }
+    h.shellState = { launch, marks: new ShellMarks(), running: 0 };
+    return h;
+  }
+
   private constructor(stream: Duplex, exit: Promise<number | null>, settings: Settings, child: PtyProcess | null, own: Kqueuer | null) {
     this.defaultTimeout = settings.timeout;
+    this.width = settings.size.cols;
     this.model = settings.model;
     this.screenless = settings.screenless;
     this.out = new Transcript(settings.keep);
@@ -357,7 +426,9 @@ export class Harness {
   }
 
   private onData(chunk: Buffer): void {
+    const at = this.out.textEnd;
     this.out.push(chunk);
+    this.shellState?.marks.scan(this.out.text(at), at);
     this.recorded.output(chunk);
     this.model?.write(chunk);
     this.waits.changed('output');
@@ -580,6 +651,98 @@ export class Harness {
     }
   }
 
+  /**
+   * Waits until the shell shows its prompt, ready for a command (its prompt
+   * mark came after the last command's end), and the screen has it. Fails
+   * as a wait does.
+   * @throws ERR_NO_SHELL_INTEGRATION on a harness not started by shell().
+   */
+  async waitForPrompt(options: WaitOptions = {}): Promise<void> {
+    const site = callSite(this.waitForPrompt);
+    this.checkOpen(this.waitForPrompt, site);
+    await this.promptReady(this.requireShell(site).marks, site, this.timeoutOf(options));
+  }
+
+  /** The shell's working directory as its last prompt said (OSC 7), or null before one (or without a shell). */
+  get cwd(): string | null {
+    return this.shellState?.marks.cwd ?? null;
+  }
+
+  /** Whether a command is running: one run() sent and not yet back at the prompt, or one whose output has begun (C mark). */
+  get commandRunning(): boolean {
+    const st = this.shellState;
+    return st !== null && (st.running > 0 || st.marks.last?.kind === 'C');
+  }
+
+  /**
+   * Runs `command` in the shell (started by {@link shell}) as a person would
+   * type it, each line then Enter, and resolves once its prompt is back with
+   * what it printed and how it exited. Meanwhile the test may type into it
+   * (`read x`), press ^C (exit code 130), or drive the full-screen program
+   * it started. Fails as a wait does, within `timeout` (default the
+   * harness's) for the prompt before it and the command's end.
+   * @throws ERR_NO_SHELL_INTEGRATION at once on a harness not started by
+   *   shell(), whose output has no marks to end a command by.
+   */
+  async run(command: string, options: WaitOptions = {}): Promise<CommandResult> {
+    const site = callSite(this.run);
+    this.checkOpen(this.run, site);
+    validateString(command, 'command');
+    const st = this.requireShell(site);
+    const timeout = this.timeoutOf(options);
+    const deadline = Date.now() + timeout;
+    await this.promptReady(st.marks, site, timeout);
+    st.running++;
+    try {
+      const from = this.out.textEnd;
+      const started = Date.now();
+      await this.write(`${commandLine(st.launch.kind, command).replace(/\r?\n/g, '\r')}\r`);
+      const ended = (): { marks: Mark[]; done: Mark } | null => {
+        const marks = st.marks.after(from);
+        const done = marks.find((m) => m.kind === 'D');
+        return done !== undefined && marks.some((m) => m.kind === 'A' && m.at > done.at) ? { marks, done } : null;
+      };
+      const what = `run(${JSON.stringify(command)})`;
+      const missed = 'the command had not finished';
+      const { marks, done } = await this.waits.wait(what, site, Math.max(1, deadline - Date.now()), ended, 'output', false, missed);
+      const durationMs = Date.now() - started;
+      await this.model?.flushed();
+      // The output begins at the C mark (after the echo of the command); with none, at the D mark (nothing printed).
+      const start = marks.find((m) => m.kind === 'C' && m.at < done.at)?.at ?? done.at;
+      const raw = this.out.text(start, done.at);
+      return {
+        exitCode: done.code ?? null,
+        output: commandText(raw),
+        lines: await screenLines(raw, this.width),
+        cwd: st.marks.cwd,
+        durationMs,
+      };
+    } finally {
+      st.running--;
+    }
+  }
+
+  private requireShell(site: string): NonNullable<Harness['shellState']> {
+    if (this.shellState !== null) return this.shellState;
+    const err = codedError(
+      'ERR_NO_SHELL_INTEGRATION',
+      'this harness runs a program of its own, not a shell started by Harness.shell(): its output has no prompt marks to tell where a command ends',
+    );
+    err.stack = `${err.name} [ERR_NO_SHELL_INTEGRATION]: ${err.message}\n${site}`;
+    throw err;
+  }
+
+  /** Waits for the prompt's end (B) to be the last mark: a prompt drawn after the last command's end. */
+  private async promptReady(marks: ShellMarks, site: string, timeout: number): Promise<void> {
+    const ready = (): true | null => {
+      const last = marks.last;
+      return marks.seenPrompt && last?.kind === 'B' ? true : null;
+    };
+    await this.waits.wait('the prompt', site, timeout, ready, 'output', false, 'no prompt mark (OSC 133) came');
+    // The screen shows what has been read: screen() after the wait has the prompt on it.
+    await this.model?.flushed();
+  }
+
   /** Everything kept of the output (the last `keep` bytes), decoded as UTF-8. */
   transcript(): string {
     return this.out.all;
@@ -612,6 +775,7 @@ export class Harness {
     else if (typeof (this.stream as { resize?: unknown }).resize === 'function')
       (this.stream as unknown as { resize(s: WinSize): void }).resize(size);
     this.model?.resize(size.rows, size.cols);
+    this.width = size.cols;
     this.recorded.resized(size.rows, size.cols);
   }
 
@@ -650,5 +814,6 @@ export class Harness {
     this.ownKqueuer?.close();
     this.waits.failAll('the harness was closed');
     this.model?.dispose();
+    if (this.shellState !== null) fs.rmSync(this.shellState.launch.dir, { recursive: true, force: true });
   }
 }
