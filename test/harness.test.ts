@@ -248,13 +248,16 @@ t.test('a recording is written 0600, never through a link, and only in a safe di
   const shared = path.join(root, 'shared');
   fs.mkdirSync(shared, { mode: 0o700 });
   fs.symlinkSync(victim, path.join(shared, 'planted.cast'));
+  fs.symlinkSync(victim, path.join(shared, 'planted.svg'));
   const h = Harness.spawn('sh', { args: ['-c', 'echo hi; sleep 5'], test: t, record: { dir: shared, name: 'planted' } });
   const err = (await h.waitFor('never shown', { timeout: 100 }).catch((e: unknown) => e)) as ExpectError;
-  t.equal(fs.readFileSync(victim, 'utf8'), "the victim's own\n", 'the file the planted link names is untouched');
-  const st = fs.lstatSync(err.castFile!);
-  t.ok(st.isFile(), 'the recording replaced the link with a file of its own');
-  t.equal(st.mode & 0o777, 0o600, 'mode 0600');
-  t.same(fs.readdirSync(shared).sort(), ['planted.cast'], 'and left no temporary file');
+  t.equal(fs.readFileSync(victim, 'utf8'), "the victim's own\n", 'the file the planted links name is untouched');
+  for (const file of [err.castFile!, path.join(shared, 'planted.svg')]) {
+    const st = fs.lstatSync(file);
+    t.ok(st.isFile(), `${path.basename(file)} replaced the link with a file of its own`);
+    t.equal(st.mode & 0o777, 0o600, `${path.basename(file)} is mode 0600`);
+  }
+  t.same(fs.readdirSync(shared).sort(), ['planted.cast', 'planted.svg'], 'and left no temporary file');
 
   const made = path.join(root, 'made', 'here');
   const h2 = Harness.spawn('sh', { args: ['-c', 'echo hi; sleep 5'], test: t, record: { dir: made, name: 'x' } });

@@ -42,6 +42,37 @@ export function checkRecordingDir(dir: string): void {
   }
 }
 
+/**
+ * Writes `text` to `dir/name<ext>` (the name made safe as a file's), mode
+ * 0600 (the directory made if missing, mode 0700); returns the path. The
+ * text goes to a new file of a random name, opened O_CREAT | O_EXCL |
+ * O_NOFOLLOW, renamed over the name: a link planted at the name is
+ * replaced, never followed.
+ * @throws ERR_UNSAFE_RECORDING_DIR (see checkRecordingDir); errno errors.
+ */
+export function saveEvidence(dir: string, name: string, ext: string, text: string): string {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  checkRecordingDir(dir);
+  const base = name.replace(/[^\w.-]+/g, '_').slice(0, 120) || 'harness';
+  const file = path.join(dir, `${base}${ext}`);
+  const temporary = path.join(dir, `.${base}.${randomBytes(6).toString('hex')}.tmp`);
+  const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+  const fd = fs.openSync(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  try {
+    try {
+      fs.writeFileSync(fd, text);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temporary, file);
+  } catch (err) {
+    // ENOSPC, EPERM (another user's file at the name, in a sticky directory): no temporary left.
+    fs.rmSync(temporary, { force: true });
+    throw err;
+  }
+  return file;
+}
+
 /** What a recording holds of input typed while the terminal did not echo it. */
 const REDACTED = '[redacted: typed with echo off]';
 
@@ -112,33 +143,11 @@ export class Recording {
   }
 
   /**
-   * Writes the recording to `dir/name.cast`, mode 0600 (the directory made
-   * if missing, mode 0700); returns the path. The text goes to a new file of
-   * a random name, opened O_CREAT | O_EXCL | O_NOFOLLOW, renamed over the
-   * name: a link planted at the name is replaced, never followed.
-   * @throws ERR_UNSAFE_RECORDING_DIR (see checkRecordingDir); errno errors.
+   * Writes the recording to `dir/name.cast` (see {@link saveEvidence});
+   * returns the path.
    */
   save(dir: string, name: string): string {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    checkRecordingDir(dir);
-    const base = name.replace(/[^\w.-]+/g, '_').slice(0, 120) || 'harness';
-    const file = path.join(dir, `${base}.cast`);
-    const temporary = path.join(dir, `.${base}.${randomBytes(6).toString('hex')}.tmp`);
-    const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
-    const fd = fs.openSync(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-    try {
-      try {
-        fs.writeFileSync(fd, this.text());
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(temporary, file);
-    } catch (err) {
-      // ENOSPC, EPERM (another user's file at the name, in a sticky directory): no temporary left.
-      fs.rmSync(temporary, { force: true });
-      throw err;
-    }
-    return file;
+    return saveEvidence(dir, name, '.cast', this.text());
   }
 
   private add(code: Event['code'], data: Buffer | string): void {

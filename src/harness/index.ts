@@ -31,7 +31,7 @@ import type { Duplex } from 'node:stream';
 import { DEFAULT_WINSIZE, echoing, type WinSize } from '../tty/console';
 import { codedError } from '../errors';
 import { INT32_MAX, U16_MAX, invalidArgType, validateInteger, validateObject, validateString } from '../validators';
-import { Recording, checkRecordingDir } from './cast';
+import { Recording, checkRecordingDir, saveEvidence } from './cast';
 import { encodeKey } from './keys';
 import { Screen, ScreenModel, screenUnavailable } from './screen';
 import { Transcript, escapeControls } from './transcript';
@@ -411,9 +411,12 @@ export class Harness {
     const failed = 'teardown' in t ? t.passing?.() === false : t.passed === false;
     if (failed && !this.closed) {
       const castFile = this.recordOptions === undefined ? null : this.saveRecording();
+      const screen = this.model?.snapshot() ?? null;
+      const picture = castFile === null || screen === null ? null : this.savePicture(screen);
       let text = 'kqueue-console harness: the test failed';
-      if (this.model !== null) text += `; the screen at its end:\n${this.model.snapshot().render()}`;
+      if (screen !== null) text += `; the screen at its end:\n${screen.render()}`;
       if (castFile !== null) text += `\nthe session, in asciicast v2: ${castFile}`;
+      if (picture !== null) text += `\nthe screen as a picture: ${picture}`;
       if ('teardown' in t) t.comment?.(text);
       else for (const line of text.split('\n')) t.diagnostic?.(line); // One line each: node:test escapes line breaks.
     }
@@ -455,7 +458,9 @@ export class Harness {
     let text = `${message}\n--- ${which}, escaped:\n${escaped}`;
     if (screen !== null) text += `\n--- the screen:\n${screen.render()}`;
     const castFile = this.recordOptions === undefined ? null : this.saveRecording();
+    const picture = castFile === null || screen === null ? null : this.savePicture(screen);
     if (castFile !== null) text += `\n--- the session, in asciicast v2: ${castFile}`;
+    if (picture !== null) text += `\n--- the screen as a picture: ${picture}`;
     const err = new ExpectError(code, text, all, screen);
     err.castFile = castFile;
     err.stack = `${err.name} [${code}]: ${text}\n${site}`;
@@ -469,9 +474,22 @@ export class Harness {
 
   /** Writes the recording where `record` says; its path, or null when that fails (the failure's own error matters more). */
   private saveRecording(): string | null {
-    const { dir, name } = this.recordOptions!;
     try {
-      return this.recorded.save(dir, name ?? this.testName ?? `harness-${this.child?.pid ?? process.pid}`);
+      return this.recorded.save(this.recordOptions!.dir, this.recordingName());
+    } catch {
+      return null;
+    }
+  }
+
+  /** The recording's name: record.name, else the test's, else harness-<pid>. */
+  private recordingName(): string {
+    return this.recordOptions?.name ?? this.testName ?? `harness-${this.child?.pid ?? process.pid}`;
+  }
+
+  /** Writes `screen` as an SVG image beside the recording; its path, or null when that fails. */
+  private savePicture(screen: Screen): string | null {
+    try {
+      return saveEvidence(this.recordOptions!.dir, this.recordingName(), '.svg', screen.toSVG());
     } catch {
       return null;
     }

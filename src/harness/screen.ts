@@ -8,28 +8,10 @@ import type { IBufferCell, Terminal as XTerm } from '@xterm/headless';
 import { codedError } from '../errors';
 import { validateInteger } from '../validators';
 import type { KeyModes } from './keys';
+import { renderHTML, renderSVG } from './picture';
+import type { Cell, Color, Cursor } from './cells';
 
-/** A colour: a palette index (0-255), `#rrggbb`, or null for the terminal's default. */
-export type Color = number | string | null;
-
-/** One cell of the screen. */
-export interface Cell {
-  /** The character shown ('' for the second half of a wide one, ' ' for a blank). */
-  char: string;
-  fg: Color;
-  bg: Color;
-  bold: boolean;
-  italic: boolean;
-  underline: boolean;
-  inverse: boolean;
-}
-
-/** Where the cursor is, 0-based, and whether the program shows it (DECTCEM). */
-export interface Cursor {
-  row: number;
-  col: number;
-  visible: boolean;
-}
+export type { Cell, Color, Cursor } from './cells';
 
 /** A snapshot of the screen, taken by {@link Harness.screen}; it does not change afterwards. */
 export class Screen {
@@ -68,6 +50,21 @@ export class Screen {
    */
   cell(row: number, col: number): Cell {
     return this.cells[validateInteger(row, 'row', 0, this.rows - 1)][validateInteger(col, 'col', 0, this.cols - 1)];
+  }
+
+  /**
+   * The screen as an SVG image: each cell on a monospace grid with its
+   * character, colours (palette or true colour; the default text light on
+   * black), bold, italic, underline and inverse, and the cursor as a box.
+   * A harness writes one beside its recording when a test fails.
+   */
+  toSVG(): string {
+    return renderSVG(this.cells, this.cursor);
+  }
+
+  /** The same as a standalone HTML page: a `<pre>` of styled text, for a report to embed. */
+  toHTML(): string {
+    return renderHTML(this.cells, this.cursor);
   }
 
   /** The screen as a test failure shows it: each row between bars, the cursor's place below. */
