@@ -53,6 +53,7 @@ const sizes = quick
       w7: 20,
       w8: 64 * 1024,
       w9: 100_000,
+      w10: 20,
     }
   : {
       w1: 256 * MiB,
@@ -66,8 +67,9 @@ const sizes = quick
       w7: 200,
       w8: MiB,
       w9: 3_100_000,
+      w10: 300,
     };
-const workloads = value('workloads', 'W1,W2,W3,W4,W5,W6,W7,W8,W9').split(',');
+const workloads = value('workloads', 'W1,W2,W3,W4,W5,W6,W7,W8,W9,W10').split(',');
 const peerFilter = value('peers', null)?.split(',');
 // Another checkout of the project, built (npm ci): its kqueue-console runs as
 // the peer 'kqueue-console (baseline)' beside this tree's, interleaved in the
@@ -145,7 +147,14 @@ const PEERS = {
   },
   // The harness on 25 MB (W9), and the screen's parser fed by spawn() alone.
   ...Object.fromEntries(
-    ['harness expect', 'harness waitFor', 'xterm alone'].map((peer) => [
+    [
+      'harness expect',
+      'harness waitFor',
+      'xterm alone',
+      'harness run()',
+      'harness expect (marked prompt)',
+      'harness expect (plain prompt)',
+    ].map((peer) => [
       peer,
       { ok: true, cmd: (w, o) => [process.execPath, [path.join(here, 'peers', 'harness-peer.mjs'), peer, w, JSON.stringify(o)]] },
     ]),
@@ -183,6 +192,7 @@ const PLAN = {
   W7: ['node-pty', 'child_process', 'kqueue-console'],
   W8: ['web-terminal', 'pipe-to-socket'],
   W9: ['harness expect', 'harness waitFor', 'xterm alone'],
+  W10: ['harness expect (plain prompt)', 'harness expect (marked prompt)', 'harness run()'],
 };
 
 // ---- Payloads -----------------------------------------------------------------
@@ -248,6 +258,7 @@ const options = {
   W7: { count: sizes.w7 },
   W8: { size: sizes.w8 },
   W9: { lines: sizes.w9 },
+  W10: { trips: sizes.w10 },
 };
 const expected = { W1: sizes.w1, W3: sizes.w3, W4: sizes.w4, W5: sizes.w5count * sizes.w5each, W8: sizes.w8 };
 
@@ -281,7 +292,7 @@ for (const condition of conditions) {
         for (const p of peers) {
           const r = run(p, w, options[w]);
           // W8's and W9's peers are this project's examples and harness.
-          const ours = p.startsWith('kqueue-console') || w === 'W8' || w === 'W9';
+          const ours = p.startsWith('kqueue-console') || w === 'W8' || w === 'W9' || w === 'W10';
           if (r.bytes !== undefined && expected[w] !== undefined) r.lost = expected[w] - r.bytes;
           if (w === 'W5' && !r.error && !r.skipped) w5Small(p, r);
           if (r.error && ours) failures++;
@@ -354,6 +365,7 @@ const METRICS = {
     ['server CPU ms/MiB', (r) => r.serverCpuMsPerMiB, 'low'],
     ['server write calls/MiB', (r) => r.serverWritesPerMiB, 'low'],
   ],
+  W10: [['ms/command', (r) => (r.seconds * 1000) / r.trips, 'low']],
   W9: [
     ['seconds', (r) => r.seconds, 'low'],
     ['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'],
@@ -451,6 +463,10 @@ function targetList() {
   if (!quick) abs('must', 'W9', 'seconds', '≤', 134 / 50, 'harness expect');
   // The screen: within 1.3 times @xterm/headless fed by spawn() alone.
   rel('must', 'W9', 'seconds', '≤', 1.3, 'xterm alone', 'harness waitFor');
+  // run() against a hand-written expect() of the prompt on the same shell: what finding the
+  // output and the exit code costs. Against a shell without the marks: informative.
+  rel('must', 'W10', 'ms/command', '≤', 1.2, 'harness expect (marked prompt)', 'harness run()');
+  rel('aim', 'W10', 'ms/command', '≤', 1.2, 'harness expect (plain prompt)', 'harness run()');
   rel('aim', 'W1', 'MB/s', '≥', 1, 'go-epollconsole');
   rel('aim', 'W1', 'CPU s/GiB', '≤', 1.1, 'C limit (blocking)');
   rel('aim', 'W2', 'p50 µs', '≤', 1.1, 'C limit (blocking)');

@@ -25,6 +25,9 @@ const PEERS = [
   'harness expect',
   'harness waitFor',
   'xterm alone',
+  'harness run()',
+  'harness expect (marked prompt)',
+  'harness expect (plain prompt)',
 ];
 
 interface Run {

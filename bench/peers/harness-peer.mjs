@@ -9,12 +9,26 @@
 //     parser has the last of it: the limit of the screen, without the
 //     harness's transcript, recording and checks.
 // Prints one JSON line: bytes, seconds, and the RSS's peak above the start.
+//
+// Or one run of W10 (a shell command, prompt to prompt):
+//   node harness-peer.mjs <peer> W10 '{"trips": N}'
+//   - "harness run()": Harness.shell('bash'), then run('true') N times;
+//   - "harness expect (marked prompt)": the same shell, N times `true` and
+//     Enter, each followed by expect() of the prompt's end mark: the
+//     hand-written wait run() replaces, on a shell doing the same work;
+//   - "harness expect (plain prompt)": bash with a known PS1 and no rc
+//     file, the same loop on its prompt: a shell without the marks, whose
+//     cost (two more writes per command) this row shows.
+// Prints one JSON line: trips, seconds.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const root = new URL('../../', import.meta.url).pathname;
-const [peer, , json] = process.argv.slice(2);
-const { lines } = JSON.parse(json ?? '{}');
+const [peer, workload, json] = process.argv.slice(2);
+const { lines, trips } = JSON.parse(json ?? '{}');
 const MARK = 'END-MARK';
 
 /** How many bytes the pty delivers: seq's lines and the mark, each ending in CRLF (ONLCR). */
@@ -34,9 +48,53 @@ function rssSampler() {
   };
 }
 
+/** W10: N commands, each from the prompt to the next. */
+async function shellRoundTrips() {
+  const { Harness } = require(`${root}dist/harness/index.js`);
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-w10-'));
+  const env = { PATH: process.env.PATH, HOME: home };
+  let h;
+  try {
+    let prompt;
+    let command;
+    if (peer === 'harness expect (plain prompt)') {
+      prompt = 'PROMPT> ';
+      h = Harness.spawn('bash', { args: ['--norc', '--noprofile', '-i'], env: { ...env, PS1: prompt }, timeout: 60_000 });
+      await h.expect(prompt);
+      command = async () => {
+        await h.send('true\r');
+        await h.expect(prompt);
+      };
+    } else {
+      h = Harness.shell('bash', { env, timeout: 60_000 });
+      await h.waitForPrompt();
+      if (peer === 'harness run()') {
+        command = async () => {
+          if ((await h.run('true')).exitCode !== 0) throw new Error('true failed');
+        };
+      } else {
+        prompt = '\x1b]133;B\x07';
+        await h.expect(prompt); // The first prompt's, seen by waitForPrompt() but not by expect().
+        command = async () => {
+          await h.send('true\r');
+          await h.expect(prompt);
+        };
+      }
+    }
+    const t0 = performance.now();
+    for (let i = 0; i < trips; i++) await command();
+    return { trips, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    h?.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+}
+
 const bytes = expectedBytes();
 let result;
-if (peer === 'xterm alone') {
+if (workload === 'W10') {
+  result = await shellRoundTrips();
+} else if (peer === 'xterm alone') {
   const { Terminal } = require(`${root}node_modules/@xterm/headless`);
   const { spawn } = require(`${root}dist/index.js`);
   const term = new Terminal({ rows: 24, cols: 80, scrollback: 0, allowProposedApi: true });
