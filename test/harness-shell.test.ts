@@ -83,6 +83,7 @@ for (const shell of SHELLS) {
       await h.press('q');
       const paged = await paging;
       t.equal(paged.exitCode, 0, 'a full-screen program started by run(): back once its prompt is');
+      await h.waitForPrompt();
       t.notOk(h.screen().alternate, 'on the main screen');
       t.notOk(h.commandRunning, 'nothing runs');
     },
@@ -147,4 +148,17 @@ t.test('Harness.shell() with no shell named: $SHELL, else sh; its files go with 
     before - 1,
     'close() removes its integration files',
   );
+});
+
+t.test("run()'s lines are the rows a terminal shows of the output", async (t) => {
+  const h = Harness.shell('bash', { env: { PATH: process.env.PATH, HOME: home(t) }, test: t, size: { rows: 24, cols: 20 } });
+  const cases: [string, string[]][] = [
+    ["printf '\\033[31mred\\033[0m plain\\n'", ['red plain']],
+    ["printf 'abcdef\\rXY\\n'", ['XYcdef']],
+    ["printf 'a\\tb\\n'", ['a       b']],
+    ["printf '%025d\\n' 7", ['00000000000000000000', '00007']],
+    ["printf 'one\\ntwo\\033[Aup\\n'", ['oneup', 'two']],
+    ["printf '日本語日本語日本語日本\\n'", ['日本語日本語日本語日', '本']],
+  ];
+  for (const [command, lines] of cases) t.same((await h.run(command)).lines, lines, command);
 });

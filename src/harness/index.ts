@@ -36,7 +36,7 @@ import { encodeKey } from './keys';
 import { Screen, ScreenModel, screenUnavailable } from './screen';
 import { Transcript, escapeControls } from './transcript';
 import { OutputMatcher, describePattern, isPattern, type ExpectMatch, type Pattern } from './match';
-import { Waits, type WaitFailure } from './waits';
+import { Waits, type CallSite, type WaitFailure } from './waits';
 import { ShellMarks, commandLine, commandText, shellKind, shellLaunch, type Mark, type ShellLaunch } from './shell';
 import { Kqueuer } from '../kqueuer/kqueuer';
 import { DEFAULT_TERM, spawn, type PtyProcess } from '../process/spawn';
@@ -234,11 +234,25 @@ function programEnv(given: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
   return env;
 }
 
+/* eslint-disable no-control-regex -- the output's escape sequences (ESC, BEL) are what these match. */
+/** SGR sequences (colours, attributes) and OSCs (the shell's marks, titles): they move no cursor. */
+const COLOURS_AND_MARKS = /\x1b\[[0-9;]*m|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g;
+const PLAIN = /^[\x20-\x7e\n]*$/;
+/* eslint-enable no-control-regex */
+
 /** `raw` as a terminal `cols` wide shows it, a string per line; split at LF where there is no screen. */
 async function screenLines(raw: string, cols: number): Promise<string[]> {
+  const text = commandText(raw);
+  const plain = text.split('\n');
+  if (plain[plain.length - 1] === '') plain.pop();
+  // Printable ASCII that only goes down the lines, none wider than the terminal, shows as it
+  // reads: no terminal to make for it. Cursor movements, CRs, tabs and wide characters go through one.
+  if (PLAIN.test(raw.replace(/\r\n/g, '\n').replace(COLOURS_AND_MARKS, '')) && plain.every((l) => l.length < cols)) {
+    return plain.map((l) => l.trimEnd());
+  }
   const rows = Math.min(10_000, raw.split('\n').length + 1);
   const model = ScreenModel.create(rows, cols);
-  if (model === null) return commandText(raw).split('\n');
+  if (model === null) return plain;
   try {
     model.write(Buffer.from(`${raw}`));
     await model.flushed();
@@ -251,10 +265,13 @@ async function screenLines(raw: string, cols: number): Promise<string[]> {
 }
 
 /** The stack of the test's call into the harness: its frames, without the harness's. */
-function callSite(fn: (...args: never[]) => unknown): string {
+function callSite(fn: (...args: never[]) => unknown): CallSite {
+  // V8 keeps the frames now and formats them when .stack is first read:
+  // only a wait that fails pays for the text.
   const holder: { stack?: string } = {};
   Error.captureStackTrace(holder, fn);
-  return (holder.stack ?? '').split('\n').slice(1).join('\n');
+  let text: string | undefined;
+  return () => (text ??= (holder.stack ?? '').split('\n').slice(1).join('\n'));
 }
 
 /** Drives a terminal program through a stream; see the module comment. */
@@ -445,7 +462,7 @@ export class Harness {
     void this.model?.flushed().then(() => this.waits.screenParsedAll());
   }
 
-  private error(code: WaitFailure, message: string, site: string): ExpectError {
+  private error(code: WaitFailure, message: string, site: CallSite): ExpectError {
     const all = this.out.all;
     const tail = all.length > TAIL ? all.slice(-TAIL) : all;
     const screen = this.model?.snapshot() ?? null;
@@ -463,7 +480,7 @@ export class Harness {
     if (picture !== null) text += `\n--- the screen as a picture: ${picture}`;
     const err = new ExpectError(code, text, all, screen);
     err.castFile = castFile;
-    err.stack = `${err.name} [${code}]: ${text}\n${site}`;
+    err.stack = `${err.name} [${code}]: ${text}\n${site()}`;
     return err;
   }
 
@@ -505,10 +522,10 @@ export class Harness {
   }
 
   /** Throws ERR_HARNESS_CLOSED after close(), from `caller`'s call site (taken only then, unless given). */
-  private checkOpen(caller: (...args: never[]) => unknown, site?: string): void {
+  private checkOpen(caller: (...args: never[]) => unknown, site?: CallSite): void {
     if (!this.closed) return;
     const err = codedError('ERR_HARNESS_CLOSED', 'the harness is closed');
-    err.stack = `${err.name} [ERR_HARNESS_CLOSED]: ${err.message}\n${site ?? callSite(caller)}`;
+    err.stack = `${err.name} [ERR_HARNESS_CLOSED]: ${err.message}\n${(site ?? callSite(caller))()}`;
     throw err;
   }
 
@@ -679,6 +696,8 @@ export class Harness {
     const site = callSite(this.waitForPrompt);
     this.checkOpen(this.waitForPrompt, site);
     await this.promptReady(this.requireShell(site).marks, site, this.timeoutOf(options));
+    // The screen shows what has been read: screen() after the wait has the prompt on it.
+    await this.model?.flushed();
   }
 
   /** The shell's working directory as its last prompt said (OSC 7), or null before one (or without a shell). */
@@ -698,7 +717,9 @@ export class Harness {
    * what it printed and how it exited. Meanwhile the test may type into it
    * (`read x`), press ^C (exit code 130), or drive the full-screen program
    * it started. Fails as a wait does, within `timeout` (default the
-   * harness's) for the prompt before it and the command's end.
+   * harness's) for the prompt before it and the command's end. Like
+   * expect(), it goes by the output: the screen parses it a moment later
+   * (xterm.js parses on a timer), so call waitForPrompt() before screen().
    * @throws ERR_NO_SHELL_INTEGRATION at once on a harness not started by
    *   shell(), whose output has no marks to end a command by.
    */
@@ -724,7 +745,6 @@ export class Harness {
       const missed = 'the command had not finished';
       const { marks, done } = await this.waits.wait(what, site, Math.max(1, deadline - Date.now()), ended, 'output', false, missed);
       const durationMs = Date.now() - started;
-      await this.model?.flushed();
       // The output begins at the C mark (after the echo of the command); with none, at the D mark (nothing printed).
       const start = marks.find((m) => m.kind === 'C' && m.at < done.at)?.at ?? done.at;
       const raw = this.out.text(start, done.at);
@@ -740,25 +760,23 @@ export class Harness {
     }
   }
 
-  private requireShell(site: string): NonNullable<Harness['shellState']> {
+  private requireShell(site: CallSite): NonNullable<Harness['shellState']> {
     if (this.shellState !== null) return this.shellState;
     const err = codedError(
       'ERR_NO_SHELL_INTEGRATION',
       'this harness runs a program of its own, not a shell started by Harness.shell(): its output has no prompt marks to tell where a command ends',
     );
-    err.stack = `${err.name} [ERR_NO_SHELL_INTEGRATION]: ${err.message}\n${site}`;
+    err.stack = `${err.name} [ERR_NO_SHELL_INTEGRATION]: ${err.message}\n${site()}`;
     throw err;
   }
 
   /** Waits for the prompt's end (B) to be the last mark: a prompt drawn after the last command's end. */
-  private async promptReady(marks: ShellMarks, site: string, timeout: number): Promise<void> {
+  private async promptReady(marks: ShellMarks, site: CallSite, timeout: number): Promise<void> {
     const ready = (): true | null => {
       const last = marks.last;
       return marks.seenPrompt && last?.kind === 'B' ? true : null;
     };
     await this.waits.wait('the prompt', site, timeout, ready, 'output', false, 'no prompt mark (OSC 133) came');
-    // The screen shows what has been read: screen() after the wait has the prompt on it.
-    await this.model?.flushed();
   }
 
   /** Everything kept of the output (the last `keep` bytes), decoded as UTF-8. */

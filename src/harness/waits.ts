@@ -10,6 +10,9 @@ export type WaitFailure = 'ERR_EXPECT_TIMEOUT' | 'ERR_EXPECT_EOF';
 /** What a wait looks at: the output (checked on each read) or the screen (on each parsed write). */
 export type WaitsOn = 'output' | 'screen';
 
+/** Where a wait was called from, as a stack's lines: formatted on first call. */
+export type CallSite = () => string;
+
 interface Waiter {
   on: WaitsOn;
   /** The wait can still be met after the output ended (waitForStable). */
@@ -23,7 +26,7 @@ export interface WaitsHost {
   /** Whether a screen parses the output: then screen waits end once it has parsed all of it. */
   readonly screened: boolean;
   /** The error a failed wait rejects with, made with the test's call site. */
-  error(code: WaitFailure, message: string, site: string): Error;
+  error(code: WaitFailure, message: string, site: CallSite): Error;
   /** A wait started: the loop is held while any runs. */
   hold(): void;
   release(): void;
@@ -83,8 +86,22 @@ export class Waits {
    * of what `on` looks at; fails after `timeout` ms (saying `missed` in it),
    * or when the output ends first (unless `atEnd`).
    */
-  wait<T>(what: string, site: string, timeout: number, check: () => T | null, on: WaitsOn, atEnd = false, missed = 'no match'): Promise<T> {
+  wait<T>(
+    what: string,
+    site: CallSite,
+    timeout: number,
+    check: () => T | null,
+    on: WaitsOn,
+    atEnd = false,
+    missed = 'no match',
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      // Met already (a prompt that is back, text already read): no timer, no hold of the loop.
+      const now = check();
+      if (now !== null) {
+        resolve(now);
+        return;
+      }
       const timer = setTimeout(() => waiter.fail('ERR_EXPECT_TIMEOUT', `${missed} in ${timeout} ms`), timeout);
       const waiter: Waiter = {
         on,
