@@ -52,7 +52,7 @@ if (!peers.includes(C)) peers.unshift(C); // The ratios' reference.
 
 /** The two sizes of each workload, and its unit. */
 const SIZES = quick
-  ? { W1: { small: 1, large: 3, unit: 'MiB' }, W2: { small: 200, large: 600, unit: 'round trip' } }
+  ? { W1: { small: 4, large: 32, unit: 'MiB' }, W2: { small: 500, large: 2500, unit: 'round trip' } }
   : { W1: { small: 16, large: 64, unit: 'MiB' }, W2: { small: 4000, large: 12000, unit: 'round trip' } };
 
 if (spawnSync('valgrind', ['--version'], { timeout: 60_000 }).status !== 0) {
