@@ -89,6 +89,17 @@ function processTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
+/** Whether no thread of a process is running or waiting for a CPU (state R in /proc/<pid>/task/<tid>/stat). */
+function noThreadRunnable(pid: number): boolean {
+  return fs.readdirSync(`/proc/${pid}/task`).every((tid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1][0] !== 'R';
+    } catch {
+      return true; // Gone meanwhile.
+    }
+  });
+}
+
 /** VmRSS of a process in bytes, from /proc/<pid>/status. */
 function processRss(pid: number): number {
   const kb = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -131,12 +142,14 @@ t.test('a client that stops reading for 2 s stops the child, and the server hold
   await waitUntil('the child is blocked in write()', () => blockedSyscall(childPid) === SYS_WRITE);
   t.pass('the child is blocked in write()');
   // The stall begins once the server has finished what was in flight: its
-  // CPU stops advancing (a tick is 10 ms; unchanged over 100 ms).
+  // CPU stops advancing (a tick is 10 ms; unchanged over 100 ms) while none
+  // of its threads is runnable (on a loaded machine, one waiting for a CPU
+  // has work left that its ticks do not show yet).
   let ticks = -1;
   let quietSince = Date.now();
   await waitUntil('the server went quiet', () => {
     const now = processTicks(server.pid!);
-    if (now !== ticks) {
+    if (now !== ticks || !noThreadRunnable(server.pid!)) {
       ticks = now;
       quietSince = Date.now();
     }
