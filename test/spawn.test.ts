@@ -11,7 +11,7 @@ import t from 'tap';
 import { DEFAULT_TERM, Kqueuer, spawn, type PtyProcess } from '../src/index';
 import { Harness } from '../src/harness';
 import { systemError } from '../src/errors';
-import { fdsBackTo, openFdCount } from './helpers/fds';
+import { fdsBackTo, openFdCount, ptyMastersOpen } from './helpers/fds';
 import { settles, waitUntil, within } from './helpers/fixtures';
 import { zombies } from './helpers/processes';
 import { pool, scaled } from './helpers/scale';
@@ -226,17 +226,13 @@ t.test("the child's fds and signals: 0-2 only, nothing blocked or ignored", asyn
   t.equal(seen.sigIgn, '0000000000000000', 'no signal ignored');
 });
 
-/** The ptys allocated on the whole machine (/proc/sys/kernel/pty/nr). */
-const ptysInUse = (): number => Number(fs.readFileSync('/proc/sys/kernel/pty/nr', 'utf8'));
-
 t.test('a console nobody reads does not hold its pty once its program has exited', async (t) => {
   // The shared Kqueuer's kqueue is opened by the first spawn(): open it first.
   await spawn('true').exited;
   const fds = openFdCount();
-  const ptys = ptysInUse();
+  const ptys = ptyMastersOpen();
   for (let i = 0; i < 200; i++) await settles(`spawn ${i}: exited`, spawn('true').exited);
-  // Other tests of other files may hold ptys of their own meanwhile: ±2.
-  t.ok(Math.abs(ptysInUse() - ptys) <= 2, `200 unread consoles of exited programs: ptys in use ${ptys} -> ${ptysInUse()}`);
+  t.equal(ptyMastersOpen(), ptys, `200 unread consoles of exited programs: pty masters held ${ptys} -> ${ptyMastersOpen()}`);
   fdsBackTo(t, fds, 'and no fd of theirs is left open');
 
   // What the program wrote stays in the stream, read after the master closed.

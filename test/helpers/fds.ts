@@ -19,6 +19,23 @@ export function fdsBackTo(t: Test, baseline: number, message: string): void {
   t.equal(openFdCount(), baseline, message, { skip: deviation('ownFds') });
 }
 
+/**
+ * The pty masters this process holds open: fds that link to the ptmx device
+ * (pts(4)). Unlike /proc/sys/kernel/pty/nr, the machine's count, it is not
+ * moved by the ptys of tests running beside it.
+ */
+export function ptyMastersOpen(): number {
+  let n = 0;
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      if (/^\/dev\/(pts\/)?ptmx$/.test(fs.readlinkSync(`/proc/self/fd/${fd}`))) n++;
+    } catch {
+      // Closed meanwhile (the directory's own fd among them).
+    }
+  }
+  return n;
+}
+
 /** The open fd numbers of this process. */
 export function openFds(): Set<number> {
   return new Set(fs.readdirSync('/proc/self/fd').map(Number));

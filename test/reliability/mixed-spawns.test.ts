@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { spawn } from '../../src/index';
 import { settles, waitUntil } from '../helpers/fixtures';
-import { fdsBackTo, openFdCount } from '../helpers/fds';
+import { fdsBackTo, openFdCount, ptyMastersOpen } from '../helpers/fds';
 import { zombies } from '../helpers/processes';
 import { pool, scaled } from '../helpers/scale';
 
@@ -19,7 +19,6 @@ const WORKER = `
   parentPort.postMessage(spawn('sleep', ['0.2']).pid);
 `;
 
-const ptysInUse = (): number => Number(fs.readFileSync('/proc/sys/kernel/pty/nr', 'utf8'));
 const threads = (): number => fs.readdirSync('/proc/self/task').length;
 
 /** Each kind of use, by its number; resolves once it is over, with what went wrong, or null. */
@@ -61,7 +60,7 @@ t.test(`${scaled(1000)} spawns, read, unread, killed and Worker-owned: nothing i
   // belongs to the baseline.
   for (const [i, kind] of KINDS.entries()) t.equal(await kind(i), null, `warm-up: ${kind.name}`);
   await waitUntil('the warm-up: no zombie', () => zombies().length === 0);
-  const base = { fds: openFdCount(), ptys: ptysInUse(), threads: threads() };
+  const base = { fds: openFdCount(), ptys: ptyMastersOpen(), threads: threads() };
 
   const count = scaled(1000);
   const wrong: string[] = [];
@@ -74,6 +73,6 @@ t.test(`${scaled(1000)} spawns, read, unread, killed and Worker-owned: nothing i
   await waitUntil('every program reaped: no zombie', () => zombies().length === 0, { ms: 30_000 });
   await waitUntil("the Workers' threads gone", () => threads() <= base.threads, { ms: 30_000 });
   t.pass(`threads back to ${base.threads} (now ${threads()}), no zombie`);
-  t.ok(Math.abs(ptysInUse() - base.ptys) <= 2, `ptys in use ${base.ptys} -> ${ptysInUse()} (other files' tests may hold some: ±2)`);
+  t.equal(ptyMastersOpen(), base.ptys, `pty masters held ${base.ptys} -> ${ptyMastersOpen()}`);
   fdsBackTo(t, base.fds, 'fds back to the baseline');
 });
