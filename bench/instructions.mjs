@@ -103,13 +103,17 @@ function measure(peer, workload, n) {
       { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 1_800_000, maxBuffer: 64 * MiB },
     );
     const result = JSON.parse(r.stdout.trim().split('\n').pop() || '{}');
-    const expected = workload === 'W1' ? result.bytes === n * MiB : result.trips === n;
+    // Node's tty stream loses the tail of a pty's output (README.md): a peer's loss of
+    // less than a MiB is counted and said; ours may lose nothing.
+    const lost = workload === 'W1' && Number.isInteger(result.bytes) ? n * MiB - result.bytes : 0;
+    const ours = peer.startsWith('kqueue-console');
+    const expected = workload === 'W1' ? lost === 0 || (!ours && lost > 0 && lost < MiB) : result.trips === n;
     if (r.status !== 0 || !expected) throw new Error(`${peer} ${workload} ${n}: ${r.stderr.slice(-2000)}${r.stdout}`);
     const text = fs.readFileSync(out, 'utf8');
     const events = /^events: (.*)$/m.exec(text)[1].split(' ');
     const totals = /^(?:summary|totals): (.*)$/m.exec(text)[1].split(' ').map(Number);
     const pid = Number(/^pid: (\d+)/m.exec(text)[1]);
-    return { ir: totals[events.indexOf('Ir')], syscalls: totals[events.indexOf('sysCount')], functions: functionCosts(out, pid) };
+    return { ir: totals[events.indexOf('Ir')], syscalls: totals[events.indexOf('sysCount')], lost, functions: functionCosts(out, pid) };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -177,7 +181,7 @@ function marginal(peer, workload) {
     .map(([name, cost]) => [name, (cost - (a.functions.get(name) ?? 0)) / units])
     .sort((x, y) => y[1] - x[1])
     .slice(0, topCount);
-  return { ir: (b.ir - a.ir) / units, syscalls: (b.syscalls - a.syscalls) / units, top };
+  return { ir: (b.ir - a.ir) / units, syscalls: (b.syscalls - a.syscalls) / units, lost: a.lost + b.lost, top };
 }
 
 const results = {};
@@ -211,7 +215,9 @@ for (const workload of workloads) {
     console.log(
       `${peer.padEnd(26)} ${fmt(ir).padStart(14)} ${(ir / cIr).toFixed(1).padStart(8)} ${median(runs.map((r) => r.syscalls))
         .toFixed(2)
-        .padStart(9)}  ${spread}`,
+        .padStart(
+          9,
+        )}  ${spread}${runs.some((r) => r.lost > 0) ? `  (lost ${Math.max(...runs.map((r) => r.lost))} bytes of its tail)` : ''}`,
     );
   }
   for (const peer of peers) {
