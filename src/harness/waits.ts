@@ -124,7 +124,6 @@ export class Waits {
       };
       this.waiters.add(waiter);
       this.host.hold();
-      if (waiter.check()) return;
       if (this.failure !== null || (this.endedFor(on) && !atEnd)) this.changed();
     });
   }
