@@ -105,7 +105,7 @@ function measure(peer, workload, n) {
     const result = JSON.parse(r.stdout.trim().split('\n').pop() || '{}');
     // Node's tty stream loses the tail of a pty's output (README.md): a peer's loss of
     // less than a MiB is counted and said; ours may lose nothing.
-    const lost = workload === 'W1' && Number.isInteger(result.bytes) ? n * MiB - result.bytes : 0;
+    const lost = workload === 'W1' ? n * MiB - (Number.isInteger(result.bytes) ? result.bytes : 0) : 0;
     const ours = peer.startsWith('kqueue-console');
     const expected = workload === 'W1' ? lost === 0 || (!ours && lost > 0 && lost < MiB) : result.trips === n;
     if (r.status !== 0 || !expected) throw new Error(`${peer} ${workload} ${n}: ${r.stderr.slice(-2000)}${r.stdout}`);
