@@ -127,16 +127,20 @@ t.test('a client that stops reading for 2 s stops the child, and the server hold
   await settles('the handshake', handshakeOn(sock, token).ready);
   let got = 0;
   let paused = false;
-  await new Promise<void>((resolve) => {
-    sock.on('data', (b: Buffer) => {
-      got += b.length;
-      if (!paused && got >= 4 * 1024 * 1024) {
-        paused = true;
-        sock.pause();
-        resolve();
-      }
-    });
-  });
+  const SENT = 4 * 1024 * 1024;
+  await settles(
+    `the client read ${SENT} bytes`,
+    new Promise<void>((resolve) => {
+      sock.on('data', (b: Buffer) => {
+        got += b.length;
+        if (!paused && got >= SENT) {
+          paused = true;
+          sock.pause();
+          resolve();
+        }
+      });
+    }),
+  );
   const childPid = Number(fs.readFileSync(`/proc/${server.pid}/task/${server.pid}/children`, 'utf8').trim().split(' ')[0]);
   const atPause = got;
   await waitUntil('the child is blocked in write()', () => blockedSyscall(childPid) === SYS_WRITE);
