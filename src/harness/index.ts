@@ -304,7 +304,7 @@ export class Harness {
   /** The terminal's columns (resize() changes them). */
   private width: number;
   /** A shell started by shell(): its files and the marks of its output. */
-  private shellState: { launch: ShellLaunch; marks: ShellMarks; running: number } | null = null;
+  private shellState: { launch: ShellLaunch; marks: ShellMarks } | null = null;
 
   /**
    * Drives `stream`: its readable side is the program's output, its writable
@@ -374,7 +374,7 @@ export class Harness {
       fs.rmSync(launch.dir, { recursive: true, force: true });
       throw err;
     }
-    h.shellState = { launch, marks: new ShellMarks(), running: 0 };
+    h.shellState = { launch, marks: new ShellMarks() };
     return h;
   }
 
@@ -705,10 +705,14 @@ export class Harness {
     return this.shellState?.marks.cwd ?? null;
   }
 
-  /** Whether a command is running: one run() sent and not yet back at the prompt, or one whose output has begun (C mark). */
+  /**
+   * Whether the shell runs a command: it has started one (its output's C
+   * mark) and not come back to its prompt. Input typed from then on goes to
+   * the command; typed before, while the shell's line editor still has the
+   * terminal (readline turns ICRNL off), an Enter would not end a `read`.
+   */
   get commandRunning(): boolean {
-    const st = this.shellState;
-    return st !== null && (st.running > 0 || st.marks.last?.kind === 'C');
+    return this.shellState?.marks.last?.kind === 'C';
   }
 
   /**
@@ -731,33 +735,28 @@ export class Harness {
     const timeout = this.timeoutOf(options);
     const deadline = Date.now() + timeout;
     await this.promptReady(st.marks, site, timeout);
-    st.running++;
-    try {
-      const from = this.out.textEnd;
-      const started = Date.now();
-      await this.write(`${commandLine(st.launch.kind, command).replace(/\r?\n/g, '\r')}\r`);
-      const ended = (): { marks: Mark[]; done: Mark } | null => {
-        const marks = st.marks.after(from);
-        const done = marks.find((m) => m.kind === 'D');
-        return done !== undefined && marks.some((m) => m.kind === 'A' && m.at > done.at) ? { marks, done } : null;
-      };
-      const what = `run(${JSON.stringify(command)})`;
-      const missed = 'the command had not finished';
-      const { marks, done } = await this.waits.wait(what, site, Math.max(1, deadline - Date.now()), ended, 'output', false, missed);
-      const durationMs = Date.now() - started;
-      // The output begins at the C mark (after the echo of the command); with none, at the D mark (nothing printed).
-      const start = marks.find((m) => m.kind === 'C' && m.at < done.at)?.at ?? done.at;
-      const raw = this.out.text(start, done.at);
-      return {
-        exitCode: done.code ?? null,
-        output: commandText(raw),
-        lines: await screenLines(raw, this.width),
-        cwd: st.marks.cwd,
-        durationMs,
-      };
-    } finally {
-      st.running--;
-    }
+    const from = this.out.textEnd;
+    const started = Date.now();
+    await this.write(`${commandLine(st.launch.kind, command).replace(/\r?\n/g, '\r')}\r`);
+    const ended = (): { marks: Mark[]; done: Mark } | null => {
+      const marks = st.marks.after(from);
+      const done = marks.find((m) => m.kind === 'D');
+      return done !== undefined && marks.some((m) => m.kind === 'A' && m.at > done.at) ? { marks, done } : null;
+    };
+    const what = `run(${JSON.stringify(command)})`;
+    const missed = 'the command had not finished';
+    const { marks, done } = await this.waits.wait(what, site, Math.max(1, deadline - Date.now()), ended, 'output', false, missed);
+    const durationMs = Date.now() - started;
+    // The output begins at the C mark (after the echo of the command); with none, at the D mark (nothing printed).
+    const start = marks.find((m) => m.kind === 'C' && m.at < done.at)?.at ?? done.at;
+    const raw = this.out.text(start, done.at);
+    return {
+      exitCode: done.code ?? null,
+      output: commandText(raw),
+      lines: await screenLines(raw, this.width),
+      cwd: st.marks.cwd,
+      durationMs,
+    };
   }
 
   private requireShell(site: CallSite): NonNullable<Harness['shellState']> {
