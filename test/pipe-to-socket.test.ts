@@ -11,7 +11,7 @@ import { PtyClient, privateSocketPath, serve } from '../examples/pipe-to-socket'
 import { NONCE_BYTES } from '../examples/handshake';
 import { handshakeOn } from './helpers/clients';
 import { startWebTerminal } from '../examples/web-terminal';
-import { fdsBackTo, openFdCount } from './helpers/fds';
+import { noFdOpenedSince, openFdLinks } from './helpers/fds';
 import { SYS_WRITE, blockedSyscall, memoryFiguresUnreliable } from './helpers/pty';
 import { settles, waitUntil, within } from './helpers/fixtures';
 
@@ -193,10 +193,10 @@ t.test('a server that cannot listen leaves nothing open: both examples', async (
   t.teardown(() => busy.close());
   await within('the port holder: listening', busy, 'listening');
   const port = (busy.address() as net.AddressInfo).port;
-  const baseline = openFdCount();
+  const before = openFdLinks();
   for (let i = 0; i < 3; i++) {
     await t.rejects(serve({ command: 'true', listen: { host: '127.0.0.1', port } }), { code: 'EADDRINUSE' }, 'pipe-to-socket: EADDRINUSE');
     await t.rejects(startWebTerminal({ command: 'true', port }), { code: 'EADDRINUSE' }, 'the web terminal: EADDRINUSE');
   }
-  fdsBackTo(t, baseline, 'and no fd (their Kqueuers) is left behind');
+  noFdOpenedSince(t, before, 'and no fd (their Kqueuers) is left behind');
 });
