@@ -74,7 +74,16 @@ for (const mib of [SIZES.W1.small, SIZES.W1.large]) {
 // that their work happens at the same points in every run (callgrind counts
 // every thread's instructions, but work on background threads lands at
 // moments that vary from run to run, and a run's share of it with them).
-const NODE_FLAGS = ['--perf-basic-prof', ...(process.env.KQC_INSTR_NODE_FLAGS ?? '--single-threaded').split(' ').filter(Boolean)];
+// Fixed seeds: from a random hash seed, V8's start-up searches for primes
+// (HashSeed::InitializeRoots, detail::sprp) for 4 to 15 million
+// instructions, a different count in each run, which the marginal over
+// 8,000 round trips took for up to a thousand instructions per trip.
+const NODE_FLAGS = [
+  '--perf-basic-prof',
+  '--hash-seed=1',
+  '--random-seed=1',
+  ...(process.env.KQC_INSTR_NODE_FLAGS ?? '--single-threaded').split(' ').filter(Boolean),
+];
 
 /** The command of one run: [file, args, env]. */
 function command(peer, workload, n) {
