@@ -149,7 +149,10 @@ class Core {
   std::unordered_set<pid_t> children_;  // Spawned here, not reaped yet.
   Napi::FunctionReference on_events_;
   napi_async_context async_context_ = nullptr;
-  Napi::Reference<Napi::Float64Array> batch_ref_;
+  // A plain reference: Napi::Reference<Napi::Float64Array>::Value() builds
+  // a Float64Array wrapper, which asks napi_get_typedarray_info for its type
+  // and length, on every delivery.
+  Napi::Reference<Napi::Value> batch_ref_;
   double* batch_ = nullptr;
   size_t batch_capacity_ = 0;  // In doubles.
   napi_async_cleanup_hook_handle hook_ = nullptr;
@@ -554,7 +557,7 @@ bool Core::ReserveBatch(size_t count) {
                              &batch) != napi_ok) {
     return false;
   }
-  batch_ref_ = Napi::Persistent(Napi::Float64Array(env_, batch));
+  batch_ref_ = Napi::Persistent(Napi::Value(env_, batch));
   batch_ = static_cast<double*>(data);
   batch_capacity_ = capacity;
   return true;
