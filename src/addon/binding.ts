@@ -175,7 +175,10 @@ let loaded: { exports: NativeBinding; path: string } | undefined;
 export function binding(): NativeBinding {
   if (loaded === undefined) {
     const addon = loadAddon();
-    loaded = { exports: addon.exports as NativeBinding, path: addon.path };
+    // A copy with fast properties: the addon's exports object is a dictionary
+    // (%HasFastProperties is false), and each load of io.read or io.status
+    // from one is an inline-cache miss, even in optimized code.
+    loaded = { exports: Object.freeze({ ...(addon.exports as NativeBinding) }), path: addon.path };
   }
   return loaded.exports;
 }
