@@ -82,6 +82,28 @@ t.test('consoles of one Kqueuer read into one buffer, one after the other', asyn
   b.slave.close();
 });
 
+t.test("a chunk's ArrayBuffer transferred away: the reads after it go into a fresh buffer", async (t) => {
+  const kq = kqueuerFor(t);
+  const pty = openPty();
+  t.teardown(() => pty.slave.close());
+  const con = kq.add(pty.master);
+  const chunks: Buffer[] = [];
+  con.on('data', (c: Buffer) => chunks.push(c));
+  fs.writeSync(pty.slave.fd, 'first\n');
+  await waitUntil('the first line read', () => chunks.length > 0, { on: con });
+  // As postMessage(chunk.buffer, [chunk.buffer]) would: the buffer the
+  // console reads into is detached, its memory another thread's.
+  const moved = structuredClone(chunks[0].buffer, { transfer: [chunks[0].buffer] });
+  const before = Buffer.from(moved).toString('latin1');
+  fs.writeSync(pty.slave.fd, 'second\n');
+  await waitUntil('the second line read', () => chunks.length > 1, { on: con });
+  t.equal(chunks[1].toString(), 'second\r\n', 'the next line comes whole');
+  t.not(chunks[1].buffer.byteLength, 0, 'in a buffer that is not detached');
+  t.equal(Buffer.from(moved).toString('latin1'), before, 'and nothing was written into the transferred one');
+  await con.shutdown();
+  await con.close();
+});
+
 t.test("many consoles on one Kqueuer, reading at once: each one's bytes stay its own", async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-shared-'));
   const kq = kqueuerFor(t);
