@@ -505,13 +505,17 @@ void Core::Fold(const struct kevent& ev) {
 }
 
 // Takes every event the kqueue has now (a full list means there may be more),
-// after those the waiter thread took, and delivers them in one call.
+// after those the waiter thread took, and delivers them in one call. When
+// the waiter's list was not full it emptied the kqueue a moment ago: what
+// came since waits for its next kevent(), which returns at once, and this
+// wake-up makes one system call fewer.
 void Core::Drain(const struct kevent* taken, int count, int wait_errno) {
   if (closed_) return;
   for (int i = 0; i < count; i++) Fold(taken[i]);
   struct kevent events[kDrainEvents];
   const struct timespec zero = {0, 0};
-  while (wait_errno == 0) {
+  bool more = taken == nullptr || count == Waker::kWaitEvents;
+  while (wait_errno == 0 && more) {
     int n = kevent(kq_, nullptr, 0, events, kDrainEvents, &zero);
     if (n < 0) {
       if (errno == EINTR) continue;
