@@ -82,7 +82,10 @@ const NODE_FLAGS = [
   '--perf-basic-prof',
   '--hash-seed=1',
   '--random-seed=1',
-  ...(process.env.KQC_INSTR_NODE_FLAGS ?? '--single-threaded').split(' ').filter(Boolean),
+  // GC at fixed points too: with collections on V8's own schedule a W2
+  // marginal carried a root scan (IterateObjectCache, 518 per trip) in one
+  // run and not the next.
+  ...(process.env.KQC_INSTR_NODE_FLAGS ?? '--single-threaded --predictable-gc-schedule').split(' ').filter(Boolean),
 ];
 
 /** The command of one run: [file, args, env]. */
