@@ -25,15 +25,7 @@ export function fdsBackTo(t: Test, baseline: number, message: string): void {
  * moved by the ptys of tests running beside it.
  */
 export function ptyMastersOpen(): number {
-  let n = 0;
-  for (const fd of fs.readdirSync('/proc/self/fd')) {
-    try {
-      if (/^\/dev\/(pts\/)?ptmx$/.test(fs.readlinkSync(`/proc/self/fd/${fd}`))) n++;
-    } catch {
-      // Closed meanwhile (the directory's own fd among them).
-    }
-  }
-  return n;
+  return [...openFdLinks()].filter((link) => /=\/dev\/(pts\/)?ptmx$/.test(link)).length;
 }
 
 /** The open fd numbers of this process. */
