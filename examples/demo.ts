@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import * as net from 'node:net';
 import { Harness } from 'kqueue-console/harness';
-import { NONCE_BYTES } from './handshake';
+import { NONCE_BYTES } from 'kqueue-console/server';
 import { PtyClient, authFrame, serve } from './pipe-to-socket';
 
 const BIG = 3_000_000;

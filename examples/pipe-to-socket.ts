@@ -25,31 +25,33 @@
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Duplex } from 'node:stream';
-import { Kqueuer, current, peerUid, type PtyProcess, type WinSize } from 'kqueue-console';
-import { ClientHandshake, clientAuth, nonce, serverAnswer } from './handshake';
+import { Kqueuer, current, type PtyProcess, type WinSize } from 'kqueue-console';
 import {
-  LIMITS_USAGE,
-  Sessions,
-  checkLoopback,
+  ClientHandshake,
+  FrameReader,
+  clientAuth,
+  frame,
   inputWriter,
-  limitsOf,
+  listenOn,
   newToken,
-  takeLimitFlag,
-  type Limits,
-  type LoopbackHost,
-} from './shell-server';
+  nonce,
+  readTokenFile,
+  sameUser,
+  serverAnswer,
+  writeTokenFile,
+  type Address,
+} from 'kqueue-console/server';
+import { LIMITS_USAGE, Sessions, limitsOf, takeLimitFlag, type Limits } from './shell-server';
+
+export { privateSocketPath, readTokenFile, writeTokenFile, type Address } from 'kqueue-console/server';
 
 const AUTH = 1;
 const DATA = 2;
 const RESIZE = 3;
-const MAX_FRAME = 1 << 20;
 /** Where the token comes from when no file is named. */
 export const TOKEN_ENV = 'PTY_SOCKET_TOKEN';
-
-export type Address = { host?: LoopbackHost; port: number } | { path: string };
 
 export interface ServeOptions extends Limits {
   /** The program to run for each client, and its arguments. */
@@ -73,35 +75,9 @@ export interface Server {
   readonly pids: number[];
 }
 
-function frame(type: number, payload: Uint8Array): Buffer {
-  const head = Buffer.alloc(5);
-  head[0] = type;
-  head.writeUInt32BE(payload.length, 1);
-  return Buffer.concat([head, payload]);
-}
-
 /** The first frame a client sends: its proof of the token over the server's nonce (handshake.ts). */
 export function authFrame(token: string, serverNonce: Buffer): Buffer {
   return frame(AUTH, clientAuth(token, serverNonce));
-}
-
-/** Splits a byte stream into frames; calls back with each. */
-class FrameReader {
-  private pending: Buffer = Buffer.alloc(0);
-  constructor(private readonly onFrame: (type: number, payload: Buffer) => void) {}
-  push(data: Buffer): boolean {
-    this.pending = this.pending.length ? Buffer.concat([this.pending, data]) : data;
-    while (this.pending.length >= 5) {
-      const length = this.pending.readUInt32BE(1);
-      if (length > MAX_FRAME) return false;
-      if (this.pending.length < 5 + length) break;
-      const type = this.pending[0];
-      const payload = this.pending.subarray(5, 5 + length);
-      this.pending = this.pending.subarray(5 + length);
-      this.onFrame(type, payload);
-    }
-    return true;
-  }
 }
 
 /** What a server's connections share. */
@@ -204,15 +180,6 @@ function accept(ctx: ServeContext, socket: net.Socket): void {
   socket.on('close', () => clearTimeout(timer));
 }
 
-/** Whether the peer of a Unix socket is this process's user; false when that cannot be told. */
-function sameUser(socket: net.Socket): boolean {
-  try {
-    return peerUid(socket) === process.getuid?.();
-  } catch {
-    return false;
-  }
-}
-
 function serveSession(ctx: ServeContext, socket: net.Socket, child: PtyProcess, id: number): SessionInput {
   const con = child.console;
   con.on('error', () => socket.destroy());
@@ -232,85 +199,6 @@ function serveSession(ctx: ServeContext, socket: net.Socket, child: PtyProcess, 
     // A no-op once the program's console is gone: a client may resize late.
     resize: (size) => void child.resize(size),
   };
-}
-
-/** Listens on a Unix socket only this user may connect to, or on a loopback port. */
-async function listenOn(server: net.Server, listen: NonNullable<ServeOptions['listen']>): Promise<Address> {
-  if ('path' in listen) {
-    await removeStaleSocket(listen.path);
-    // bind(2) creates the file with the mode the umask leaves (unix(7)): a
-    // chmod afterwards would leave a moment in which anyone may connect.
-    const umask = process.umask(0o177);
-    try {
-      server.listen(listen.path);
-      await once(server, 'listening');
-    } finally {
-      process.umask(umask);
-    }
-    return { path: listen.path };
-  }
-  const host = listen.host ?? '127.0.0.1';
-  checkLoopback(host);
-  server.listen(listen.port, host);
-  await once(server, 'listening');
-  return { host, port: (server.address() as net.AddressInfo).port };
-}
-
-/** A fresh Unix socket path in a directory only this user can enter. */
-export function privateSocketPath(): string {
-  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pty-socket-')), 'pty.sock');
-}
-
-/** Writes `token` to a new file of mode 0600 in a new directory of mode 0700; returns its path. */
-export function writeTokenFile(token: string): string {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pty-token-')), 'token');
-  fs.writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
-  return file;
-}
-
-/**
- * Reads a token file, refusing one that another user could read or write
- * (any group or other bit of its mode) or that this user does not own.
- */
-export function readTokenFile(file: string): string {
-  // Not through a link (ELOOP), and without blocking: a FIFO would hang
-  // open() until someone wrote to it; it is refused below as no file.
-  const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
-  const fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new Error(`${file}: not a regular file`);
-    if ((st.mode & 0o077) !== 0 || (process.getuid !== undefined && st.uid !== process.getuid())) {
-      throw new Error(`${file}: mode ${(st.mode & 0o777).toString(8)}: a token file must be this user's, mode 0600`);
-    }
-    return fs.readFileSync(fd, 'utf8').trim();
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/**
- * A socket file left by a server that did not close (SIGKILL, a crash):
- * removed when nothing answers on it. A live one is an error, as is a path
- * that is something else than a socket.
- */
-async function removeStaleSocket(file: string): Promise<void> {
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(file);
-  } catch {
-    return;
-  }
-  if (!st.isSocket()) throw new Error(`${file} exists and is not a socket`);
-  const answered = await new Promise<boolean>((resolve) => {
-    const probe = net.connect(file, () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.on('error', () => resolve(false));
-  });
-  if (answered) throw new Error(`${file}: a server is listening there`);
-  fs.unlinkSync(file);
 }
 
 /**

@@ -1,6 +1,6 @@
 // What the two examples that serve a shell (web-terminal.ts and
-// pipe-to-socket.ts) share: the token, the caps on connections and
-// sessions, the input path into the pty, and how a session ends.
+// pipe-to-socket.ts) share beside kqueue-console/server: the caps on
+// connections and sessions, and how a session ends.
 //
 // A session's end: the shell leads a session of its own on the pty
 // (spawn()), and closing the master hangs that session up: the kernel
@@ -12,20 +12,10 @@
 // the group or the session on purpose (setsid, a job control shell's
 // background jobs in groups of their own) are out of reach: the README and
 // SECURITY.md say so.
-import * as crypto from 'node:crypto';
-import type { Writable } from 'node:stream';
 import { spawn, type Kqueuer, type PtyProcess } from 'kqueue-console';
 
 /** How long a session's programs have after SIGHUP before SIGKILL. */
 export const HANGUP_GRACE_MS = 2000;
-
-/** The hosts a server may listen on: loopback only. */
-export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'] as const;
-export type LoopbackHost = (typeof LOOPBACK_HOSTS)[number];
-
-export function checkLoopback(host: string): asserts host is LoopbackHost {
-  if (!(LOOPBACK_HOSTS as readonly string[]).includes(host)) throw new Error(`refusing to listen on ${host}: loopback only`);
-}
 
 /** What one client may hold, and for how long before it has authenticated. */
 export interface Limits {
@@ -63,50 +53,6 @@ export function takeLimitFlag(limits: Limits, flag: string, value: string | unde
   if (!Object.hasOwn(LIMIT_FLAGS, flag)) return false;
   limits[LIMIT_FLAGS[flag as keyof typeof LIMIT_FLAGS]] = Number(value);
   return true;
-}
-
-/** A fresh token: 32 random bytes, hex. */
-export function newToken(): string {
-  return crypto.randomBytes(32).toString('hex');
-}
-
-/** Compares in constant time (for equal lengths): how long it takes says nothing of the token. */
-export function tokenMatches(given: unknown, token: Buffer): boolean {
-  if (typeof given !== 'string' && !Buffer.isBuffer(given)) return false;
-  const bytes = Buffer.from(given);
-  return bytes.length === token.length && crypto.timingSafeEqual(bytes, token);
-}
-
-/**
- * Input a session's program may leave unread before its client is cut off.
- * The client's socket is not paused while input waits: a paused socket is
- * not read, so a client that goes away would not be seen to go, and its
- * session would last as long as its program ignores its input.
- */
-export const MAX_INPUT = 4 << 20;
-
-/**
- * A client's input on its way to the console, one write per turn of the
- * event loop: a socket read's frames are parsed in one go, and what they
- * hold is joined into one buffer and written when the turn's callbacks are
- * done. A flood of 1-byte frames then costs a write(2) per socket read,
- * not one per frame, and input that waits for the program is queued as a
- * few large chunks, not one small object per frame. `overflow` is called
- * once more than MAX_INPUT bytes wait.
- */
-export function inputWriter(con: Writable, overflow: () => void): (data: string | Buffer) => void {
-  let pending: Buffer[] = [];
-  const flush = (): void => {
-    const data = pending.length === 1 ? pending[0] : Buffer.concat(pending);
-    pending = [];
-    if (con.destroyed) return;
-    con.write(data);
-    if (con.writableLength > MAX_INPUT) overflow();
-  };
-  return (data) => {
-    if (pending.length === 0) process.nextTick(flush);
-    pending.push(typeof data === 'string' ? Buffer.from(data) : data);
-  };
 }
 
 /** Why a session was not started: the cap was reached, or spawn() failed (no pty, EMFILE, ENOENT). */

@@ -27,18 +27,8 @@ import type * as net from 'node:net';
 import * as path from 'node:path';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { DEFAULT_TERM, Kqueuer, type PtyProcess } from 'kqueue-console';
-import {
-  LIMITS_USAGE,
-  Sessions,
-  checkLoopback,
-  inputWriter,
-  limitsOf,
-  newToken,
-  takeLimitFlag,
-  tokenMatches,
-  type Limits,
-  type LoopbackHost,
-} from './shell-server';
+import { checkLoopback, inputWriter, newToken, tokenMatches, type LoopbackHost } from 'kqueue-console/server';
+import { LIMITS_USAGE, Sessions, limitsOf, takeLimitFlag, type Limits } from './shell-server';
 
 /** Unacknowledged bytes above which the console is paused, and below which it resumes. */
 export const HIGH_WATER = 256 * 1024;

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import { Harness } from '../src/harness';
 import { PtyClient, privateSocketPath, serve } from '../examples/pipe-to-socket';
-import { NONCE_BYTES } from '../examples/handshake';
+import { NONCE_BYTES } from '../src/server';
 import { handshakeOn } from './helpers/clients';
 import { startWebTerminal } from '../examples/web-terminal';
 import { noFdOpenedSince, openFdLinks } from './helpers/fds';

@@ -81,13 +81,13 @@ async function webClient() {
 
 /** A client of pipe-to-socket: sends input as DATA frames. */
 async function pipeClient() {
-  const { ClientHandshake } = require(`${root}dist/examples/handshake.js`);
+  const { ClientHandshake } = require(`${root}dist/server/handshake.js`);
   const server = startServer([`${root}dist/examples/pipe-to-socket.js`, 'serve', '--port', '0', '--', ...program]);
   await waitFor('the attach line', () => /--token-file (\S+)/.test(server.out()));
   const port = Number(/--port (\d+)/.exec(server.out())[1]);
   const token = fs.readFileSync(/--token-file (\S+)/.exec(server.out())[1], 'utf8').trim();
   const socket = net.connect(port, '127.0.0.1');
-  // The handshake (examples/handshake.ts): the server's nonce, the AUTH
+  // The handshake (src/server/handshake.ts): the server's nonce, the AUTH
   // frame with this side's proof, the server's proof; then the pty's output.
   const handshake = new ClientHandshake(token);
   let output = '';

@@ -9,7 +9,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { ClientHandshake } from '../../examples/handshake';
+import { ClientHandshake } from '../../src/server';
 import { waitUntil, within } from './wait';
 
 /** A client frame (masked, as RFC 6455 5.3 requires of clients) holding `text`. */

@@ -1,4 +1,4 @@
-// pipe-to-socket's proof of the token, both ways, with the token never sent:
+// The servers' proof of the token, both ways, with the token never sent:
 // each side proves it knows it with an HMAC over a fresh nonce of the other
 // side's (a challenge-response, as SCRAM, RFC 5802, does with more steps), so
 // a listener that does not know the token learns nothing from a client that
