@@ -20,3 +20,4 @@ export {
 export { FrameReader, MAX_FRAME, frame } from './frames';
 export { ClientHandshake, NONCE_BYTES, clientAuth, nonce, serverAnswer, serverProves } from './handshake';
 export { MAX_INPUT, inputWriter } from './input';
+export { ScreenMirror } from './mirror';
