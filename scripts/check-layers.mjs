@@ -6,7 +6,7 @@
 //             but harness/ (its own entry point). A module imports from its
 //             own layer and those below it, never from one above. server/
 //             (its own entry point) sits on process/, beside harness/ and
-//             never importing it.
+//             never importing it; cli/, the command, on server/.
 //   src/      no circular imports between files, `import type` included.
 //   examples/ only the package's public entry points (`kqueue-console`,
 //             `kqueue-console/harness`) and each other: never src/ or dist/.
@@ -29,6 +29,7 @@ const ORDER = ['base', 'addon', 'tty', 'stream', 'kqueuer', 'process', 'harness'
 const MAY_IMPORT = Object.fromEntries(ORDER.map((layer, i) => [layer, new Set(ORDER.slice(0, i + 1))]));
 MAY_IMPORT.index = new Set(ORDER.filter((layer) => layer !== 'harness'));
 MAY_IMPORT.server = new Set([...MAY_IMPORT.index, 'server']);
+MAY_IMPORT.cli = new Set([...MAY_IMPORT.server, 'cli']);
 
 /** What native/<dir>/ may not include: Node-API headers, and the tiers above it. */
 const NATIVE_FORBIDDEN = {

@@ -15,7 +15,11 @@
 //     without them, the install fails naming the one command to run; and
 //     with no compiler, it fails saying what to do, as does `require`;
 //   - the same round trips under Bun and Deno with the prebuilt binary,
-//     when KQC_BUN and KQC_DENO name them (.ci/run does).
+//     when KQC_BUN and KQC_DENO name them (.ci/run does);
+//   - the `kqueue-console` command with no compiler, from `npx` after an
+//     install of the tarball and its screen's optional peers: serve,
+//     attach on a pty, the detach key, list; and without the peers, serve
+//     fails naming the install.
 //
 // Prints TAP; exits 1 when anything failed.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -73,7 +77,7 @@ function project(name) {
   const dir = path.join(work, name);
   fs.mkdirSync(dir);
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `kqc-${name}`, version: '1.0.0', private: true }));
-  for (const f of ['roundtrip.cjs', 'roundtrip.mjs', 'roundtrip-body.cjs'])
+  for (const f of ['roundtrip.cjs', 'roundtrip.mjs', 'roundtrip-body.cjs', 'sessions.cjs'])
     fs.copyFileSync(path.join(root, 'test', 'package', f), path.join(dir, f));
   return dir;
 }
@@ -195,6 +199,22 @@ const compiled = /node_modules\/kqueue-console\/build\/Release\/kqueue_console\.
     .split('\n')
     .filter((p) => /node_modules\/(prebuild-install|node-pre-gyp|@mapbox\/node-pre-gyp|node-gyp)$/.test(p));
   ok(ls.status === 0 && downloaders.length === 0, 'npm ls: nothing that downloads binaries at install time', downloaders.join('\n'));
+}
+{
+  const dir = project('command');
+  const bare = install(dir, withPrebuilds, '', { noCompiler: true });
+  ok(bare.status === 0, 'the command: npm install <tarball> succeeds with no compiler', bare.stdout + bare.stderr);
+  const missing = sh(dir, `npx --no-install kqueue-console serve --unix ${path.join(dir, 'x.sock')} -- true`, { noCompiler: true });
+  ok(
+    missing.status === 1 && /npm install @xterm\/headless @xterm\/addon-serialize/.test(missing.stderr),
+    'the command without its screen peers: serve fails naming the install',
+    missing.stdout + missing.stderr,
+  );
+  const peers = ['@xterm/headless', '@xterm/addon-serialize'].map((name) => `${name}@'${pkg.peerDependencies[name]}'`).join(' ');
+  const r = install(dir, withPrebuilds, '', { noCompiler: true }, peers);
+  ok(r.status === 0, 'the command: the tarball and its screen peers install', r.stdout + r.stderr);
+  const run = sh(dir, 'node sessions.cjs', { noCompiler: true });
+  ok(run.status === 0 && /sessions ok/.test(run.stdout), 'npx kqueue-console serve, attach, the detach key, list', run.stdout + run.stderr);
 }
 {
   const dir = project('ignore-scripts');

@@ -4,6 +4,7 @@
  * viewers beside one writer ({@link serveSessions}, {@link attachSession}), and
  * the pieces the servers share: who may connect (tokens, loopback, a Unix
  * socket's owner), the proof of the token, the framing, the input path.
+ * The `kqueue-console` command is this module's command line.
  * @module
  */
 export {
