@@ -40,7 +40,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
-    files: ['examples/web-terminal/app.js'],
+    files: ['web/app.js'],
     languageOptions: { sourceType: 'script', globals: { ...globals.browser, Terminal: 'readonly', FitAddon: 'readonly' } },
   },
 );

@@ -2,7 +2,7 @@
 /**
  * The `kqueue-console` command: sessions that outlive their clients.
  *
- *   kqueue-console serve [--unix PATH | --port N] [--linger D] [--max-sessions N] [--scrollback N] [-- program args]
+ *   kqueue-console serve [--unix PATH | --port N] [--web [--web-port N]] [--linger D] [--max-sessions N] [--scrollback N] [-- program args]
  *   kqueue-console attach [--unix PATH | --port N] [--session ID|NAME] [--new] [--read-only] [--detach-key KEY]
  *   kqueue-console list [--unix PATH | --port N] [--json]
  *
@@ -29,9 +29,10 @@ const LEAVE =
   '\x1b[?1049l\x1b[?25h\x1b[?9l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1016l\x1b[?2004l\x1b[?1004l\x1b[?1l\x1b>\x1b[r\x1b[0m\x1b(B\x0f\r\n';
 
 const USAGE = `usage:
-  kqueue-console serve [--unix PATH | --port N] [--linger D] [--max-sessions N] [--scrollback N] [--token-file F] [-- program args]
+  kqueue-console serve [--unix PATH | --port N] [--web [--web-port N]] [--linger D] [--max-sessions N] [--scrollback N] [--token-file F] [-- program args]
   kqueue-console attach [--unix PATH | --port N] [--session ID|NAME] [--new] [--read-only] [--detach-key KEY] [--token-file F]
   kqueue-console list [--unix PATH | --port N] [--json] [--token-file F]
+--web: the browser terminal on the same sessions, at the URL printed (it holds the token).
 D: a duration, 90s, 15m, 2h (0: a session ends with its last client). KEY: ^X for Ctrl-X (default ^\\), or none.
 On a port the token comes from ${TOKEN_ENV} or --token-file (mode 0600), never the command line.`;
 
@@ -46,10 +47,21 @@ interface Args {
   lingerMs?: number;
   maxSessions?: number;
   scrollback?: number;
+  webPort?: number;
 }
 
-const VALUED = new Set(['--unix', '--port', '--linger', '--max-sessions', '--scrollback', '--session', '--detach-key', '--token-file']);
-const SWITCHES = new Set(['--new', '--read-only', '--json']);
+const VALUED = new Set([
+  '--unix',
+  '--port',
+  '--web-port',
+  '--linger',
+  '--max-sessions',
+  '--scrollback',
+  '--session',
+  '--detach-key',
+  '--token-file',
+]);
+const SWITCHES = new Set(['--new', '--read-only', '--json', '--web']);
 
 export function parseArgs(argv: string[]): Args {
   const [command = '', ...rest] = argv;
@@ -80,6 +92,8 @@ export function parseArgs(argv: string[]): Args {
   if (typeof linger === 'string') out.lingerMs = parseDuration(linger);
   out.maxSessions = numberFlag(out, '--max-sessions', 1, 65536);
   out.scrollback = numberFlag(out, '--scrollback', 0, 1_000_000);
+  out.webPort = numberFlag(out, '--web-port', 0, 65535);
+  if (out.webPort !== undefined && !out.flags.has('--web')) throw new UsageError('--web-port: with --web');
   return out;
 }
 
@@ -146,10 +160,12 @@ async function serve(args: Args): Promise<void> {
     lingerMs: args.lingerMs,
     maxSessions: args.maxSessions,
     scrollback: args.scrollback,
+    web: args.flags.has('--web') ? { port: args.webPort ?? 0 } : undefined,
     log: (line) => console.log(line),
   });
   const where = 'path' in server.address ? `--unix ${server.address.path}` : `--port ${server.address.port}`;
   console.log(`serving ${command} on ${where}`);
+  if (server.web !== undefined) console.log(`browser: open ${server.web.url}`);
   const file = 'port' in server.address && tokenOf(args) === undefined ? writeTokenFile(server.token) : null;
   if (file !== null) console.log(`token in ${file} (mode 0600): attach ${where} --token-file ${file}`);
   const stop = (): void => {

@@ -26,4 +26,5 @@ export { MAX_INPUT, inputWriter } from './input';
 export { ScreenMirror } from './mirror';
 export { SessionClient, attachSession, listSessions, type AttachOptions, type SessionHandlers, type Welcome } from './client';
 export { DEFAULT_LINGER_MS, serveSessions, type SessionServer, type SessionServerOptions } from './serve';
+export { type WebOptions } from './web';
 export { VIEWER_BEHIND, type Role, type SessionInfo } from './session';

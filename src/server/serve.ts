@@ -8,6 +8,7 @@
 import { once } from 'node:events';
 import * as net from 'node:net';
 import { Kqueuer } from '../kqueuer/kqueuer';
+import { codedError } from '../errors';
 import { validateInteger } from '../validators';
 import type { WinSize } from '../tty/console';
 import { listenOn, newToken, sameUser, type Address } from './access';
@@ -17,6 +18,7 @@ import { screenPackages } from './mirror';
 import * as P from './protocol';
 import type { Attachment, ClientPort, Session, SessionInfo } from './session';
 import { SessionTable } from './sessions';
+import { serveWeb, type WebEnd, type WebOptions } from './web';
 
 export interface SessionServerOptions {
   /** The program each session runs, and its arguments. */
@@ -25,14 +27,16 @@ export interface SessionServerOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   /** A Unix socket's path, or a loopback port (0: any free one). */
-  listen: Address;
+  listen?: Address;
+  /** The browser terminal on the same sessions: HTTP on a loopback port (needs ws, @xterm/xterm, @xterm/addon-fit). */
+  web?: WebOptions;
   /** On a port, the token clients prove they know; default 32 random bytes, hex. */
   token?: string;
   /** How long a session with no client lives on, in ms; 0 ends it with its last client. Default 15 minutes. */
   lingerMs?: number;
   /** Sessions at once. Default 8. */
   maxSessions?: number;
-  /** Connections that are not attached yet; past them new ones are dropped. Default 16. */
+  /** Connections beside one per session (viewers, and those not attached yet); past them new ones are dropped. Default 16. */
   maxPending?: number;
   /** How long a connection has to authenticate and say what it wants. Default 5000 ms. */
   authTimeoutMs?: number;
@@ -43,7 +47,12 @@ export interface SessionServerOptions {
 }
 
 export interface SessionServer {
+  /** Where the socket listens (when `listen` was given). */
   readonly address: Address;
+  /** The browser terminal's URL, the token in its fragment, and port (when `web` was given). */
+  readonly web: { readonly url: string; readonly port: number } | undefined;
+  /** Sessions started so far. */
+  readonly sessionsStarted: number;
   /** The token a client on the port proves it knows (on a Unix socket, unused). */
   readonly token: string;
   /** The sessions, the most recently active first. */
@@ -62,48 +71,96 @@ interface Context {
   readonly log: (line: string) => void;
 }
 
-/** Starts a session server; resolves once it listens. */
-export async function serveSessions(options: SessionServerOptions): Promise<SessionServer> {
+/** The options' limits, checked, with their defaults. */
+function limitsOf(options: SessionServerOptions): {
+  lingerMs: number;
+  maxSessions: number;
+  maxPending: number;
+  authTimeoutMs: number;
+  scrollback: number;
+} {
   const int = (v: number | undefined, name: string, dflt: number, min: number, max: number): number =>
     validateInteger(v ?? dflt, `options.${name}`, min, max);
-  const lingerMs = int(options.lingerMs, 'lingerMs', DEFAULT_LINGER_MS, 0, 2 ** 31 - 1);
-  const maxSessions = int(options.maxSessions, 'maxSessions', 8, 1, 1 << 16);
-  const maxPending = int(options.maxPending, 'maxPending', 16, 1, 1 << 16);
-  const authTimeoutMs = int(options.authTimeoutMs, 'authTimeoutMs', 5000, 1, 2 ** 31 - 1);
-  const scrollback = int(options.scrollback, 'scrollback', 1000, 0, 1_000_000);
+  return {
+    lingerMs: int(options.lingerMs, 'lingerMs', DEFAULT_LINGER_MS, 0, 2 ** 31 - 1),
+    maxSessions: int(options.maxSessions, 'maxSessions', 8, 1, 1 << 16),
+    maxPending: int(options.maxPending, 'maxPending', 16, 1, 1 << 16),
+    authTimeoutMs: int(options.authTimeoutMs, 'authTimeoutMs', 5000, 1, 2 ** 31 - 1),
+    scrollback: int(options.scrollback, 'scrollback', 1000, 0, 1_000_000),
+  };
+}
+
+/**
+ * Starts a session server on a socket (`listen`), in the browser (`web`),
+ * or both on the same sessions; resolves once it listens.
+ * @throws ERR_SCREEN_UNAVAILABLE without the screen's (or the page's) optional peers; EADDRINUSE.
+ */
+export async function serveSessions(options: SessionServerOptions): Promise<SessionServer> {
+  const limits = limitsOf(options);
+  if (options.listen === undefined && options.web === undefined) throw codedError('ERR_INVALID_ARG_VALUE', 'options: listen, web, or both');
   const log = options.log ?? (() => {});
   // A server that could keep no session's screen fails now, not at its first client.
   screenPackages();
   const kqueuer = new Kqueuer();
   const program = { command: options.command, args: options.args ?? [], env: options.env, cwd: options.cwd };
-  const table = new SessionTable({ kqueuer, program, maxSessions, lingerMs, scrollback, log });
-  const ctx: Context = { token: options.token ?? newToken(), unix: 'path' in options.listen, authTimeoutMs, table, log };
+  const table = new SessionTable({ kqueuer, program, log, ...limits });
+  const token = options.token ?? newToken();
+  // A client per session and maxPending more (viewers, pages loading, connections yet to
+  // authenticate), on each side; past them new connections are dropped as they are accepted.
+  const maxConnections = limits.maxSessions + limits.maxPending;
+  const ends: { close(): Promise<void> }[] = [];
+  let address: Address | undefined;
+  let web: WebEnd | undefined;
+  try {
+    if (options.listen !== undefined) {
+      const ctx: Context = { token, unix: 'path' in options.listen, authTimeoutMs: limits.authTimeoutMs, table, log };
+      const end = await listenSessions(ctx, options.listen, maxConnections);
+      ends.push(end);
+      address = end.address;
+    }
+    if (options.web !== undefined)
+      ends.push((web = await serveWeb(table, options.web, { token, authTimeoutMs: limits.authTimeoutMs, maxConnections, log })));
+  } catch (err) {
+    await Promise.all(ends.map((e) => e.close()));
+    kqueuer.close();
+    throw err;
+  }
+  return {
+    address: address as Address,
+    web,
+    token,
+    get sessionsStarted() {
+      return table.started;
+    },
+    list: () => table.list(),
+    async close() {
+      await Promise.all([table.endAll(), ...ends.map((e) => e.close())]);
+      kqueuer.close();
+    },
+  };
+}
+
+/** The socket side: listens, and ends every connection at close (after the sessions have). */
+async function listenSessions(
+  ctx: Context,
+  listen: Address,
+  maxConnections: number,
+): Promise<{ address: Address; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     accept(ctx, socket);
   });
-  // A session's clients and the connections not attached yet, beyond which new ones are dropped.
-  server.maxConnections = maxSessions * 4 + maxPending;
-  let address: Address;
-  try {
-    address = await listenOn(server, options.listen);
-  } catch (err) {
-    kqueuer.close();
-    throw err;
-  }
+  server.maxConnections = maxConnections;
+  const address = await listenOn(server, listen);
   return {
     address,
-    token: ctx.token,
-    list: () => table.list(),
     async close() {
       const closed = once(server, 'close');
       server.close();
-      await table.endAll();
       for (const socket of sockets) socket.destroy();
       await closed;
-      kqueuer.close();
     },
   };
 }

@@ -150,10 +150,17 @@ export class Session {
   }
 
   /**
-   * Attaches a client: as the writer if it asks and the seat is free, else
-   * as a viewer. It gets the screen, then the output from there on.
+   * Attaches a client: as the writer if it asks and the seat is free (or
+   * it takes the seat over: a page reloaded before its old connection was
+   * seen to close; the writer before it watches on), else as a viewer. It
+   * gets the screen, then the output from there on.
    */
-  attach(port: ClientPort, wantsWriter: boolean, size?: WinSize): Attachment {
+  attach(port: ClientPort, wantsWriter: boolean, size?: WinSize, takeOver = false): Attachment {
+    if (wantsWriter && takeOver && this.writer !== null) {
+      this.writer.role = 'viewer';
+      this.writer = null;
+      this.go('writer');
+    }
     const client = new Attachment(port, wantsWriter && this.writer === null ? 'writer' : 'viewer');
     this.clients.add(client);
     if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);

@@ -6,7 +6,34 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
 import { waitUntil } from './fixtures';
+
+/** Debian's chromium, driven by playwright-core (which downloads nothing: it is pointed at it). */
+export const CHROMIUM = process.env.KQC_CHROMIUM ?? '/usr/bin/chromium';
+/** Why a browser test is skipped, or false. */
+export const NO_BROWSER = fs.existsSync(CHROMIUM) ? false : `no browser at ${CHROMIUM} (Debian package chromium; .ci/run installs it)`;
+
+/** Chromium, headless, closed by the teardown. It gets no sanitizer runtime preloaded. */
+export async function launchChromium(teardown: (fn: () => unknown) => void): Promise<Browser> {
+  const { LD_PRELOAD: _preload, ...env } = process.env;
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    env: env as Record<string, string>,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  teardown(() => browser.close());
+  return browser;
+}
 
 const root = path.join(__dirname, '..', '..');
 export const PROMPT = 'web$ ';
@@ -37,27 +64,36 @@ export function childrenOf(pid: number): number[] {
   }
 }
 
-/** The server, started as a user starts it; what it printed so far. */
+/**
+ * The server, started as a user starts it; what it printed so far. Its
+ * sessions end with their pages (`--linger 0`) unless `serverArgs` says
+ * how long they linger.
+ */
 export async function startServer(
   teardown: (fn: () => void) => void,
   command: string[] = ['sh', '-i'],
   serverArgs: string[] = [],
 ): Promise<{ proc: ChildProcess; port: number; token: string; url: string; out: () => string }> {
-  const proc = spawn(process.execPath, [path.join(root, 'dist', 'examples', 'web-terminal.js'), ...serverArgs, '--', ...command], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      PS1: PROMPT,
-      LANG: 'C.UTF-8',
-      // Under `npm run test:asan`, the server runs the sanitized addon too.
-      ...Object.fromEntries(
-        ['KQUEUE_CONSOLE_ADDON', 'LD_PRELOAD', 'ASAN_OPTIONS', 'UBSAN_OPTIONS']
-          .filter((k) => process.env[k] !== undefined)
-          .map((k) => [k, process.env[k]]),
-      ),
+  const linger = serverArgs.includes('--linger') ? [] : ['--linger', '0'];
+  const proc = spawn(
+    process.execPath,
+    [path.join(root, 'dist', 'examples', 'web-terminal.js'), ...linger, ...serverArgs, '--', ...command],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        PS1: PROMPT,
+        LANG: 'C.UTF-8',
+        // Under `npm run test:asan`, the server runs the sanitized addon too.
+        ...Object.fromEntries(
+          ['KQUEUE_CONSOLE_ADDON', 'LD_PRELOAD', 'ASAN_OPTIONS', 'UBSAN_OPTIONS']
+            .filter((k) => process.env[k] !== undefined)
+            .map((k) => [k, process.env[k]]),
+        ),
+      },
     },
-  });
+  );
   teardown(() => {
     if (proc.exitCode === null) proc.kill('SIGTERM');
   });
