@@ -54,6 +54,11 @@ const sizes = quick
       w8: 64 * 1024,
       w9: 100_000,
       w10: 20,
+      w11count: 2,
+      scrollback: 200,
+      longScrollback: 2000,
+      w12: 5,
+      w13: 20,
     }
   : {
       w1: 256 * MiB,
@@ -68,8 +73,13 @@ const sizes = quick
       w8: MiB,
       w9: 3_100_000,
       w10: 300,
+      w11count: 10,
+      scrollback: 1000,
+      longScrollback: 10_000,
+      w12: 50,
+      w13: 1000,
     };
-const workloads = value('workloads', 'W1,W2,W3,W4,W5,W6,W7,W8,W9,W10').split(',');
+const workloads = value('workloads', 'W1,W2,W3,W4,W5,W6,W7,W8,W9,W10,W11,W12,W13').split(',');
 const peerFilter = value('peers', null)?.split(',');
 // Another checkout of the project, built (npm ci): its kqueue-console runs as
 // the peer 'kqueue-console (baseline)' beside this tree's, interleaved in the
@@ -159,6 +169,24 @@ const PEERS = {
       { ok: true, cmd: (w, o) => [process.execPath, [path.join(here, 'peers', 'harness-peer.mjs'), peer, w, JSON.stringify(o)]] },
     ]),
   ),
+  // Lingering sessions (W11-W13): a 200x50 screen with `scrollback` or `longScrollback` lines, and
+  // the same bytes in a bare @xterm/headless Terminal, the floor a screen costs.
+  ...Object.fromEntries(
+    [
+      ['session', 'session', 'scrollback'],
+      ['session (long scrollback)', 'session', 'longScrollback'],
+      ['xterm alone (the same screen)', 'xterm alone', 'scrollback'],
+    ].map(([name, peer, lines]) => [
+      name,
+      {
+        ok: true,
+        cmd: (w, o) => [
+          process.execPath,
+          ['--expose-gc', path.join(here, 'peers', 'sessions-peer.mjs'), peer, w, JSON.stringify({ ...o, scrollback: sizes[lines] })],
+        ],
+      },
+    ]),
+  ),
 };
 // W1 and W2: every reader, and each of kqueue-console's wake-up modes.
 const ALL_READERS = [
@@ -193,6 +221,9 @@ const PLAN = {
   W8: ['web-terminal', 'pipe-to-socket'],
   W9: ['harness expect', 'harness waitFor', 'xterm alone'],
   W10: ['harness expect (plain prompt)', 'harness expect (marked prompt)', 'harness run()'],
+  W11: ['session', 'xterm alone (the same screen)', 'session (long scrollback)'],
+  W12: ['session', 'session (long scrollback)'],
+  W13: ['session'],
 };
 
 // ---- Payloads -----------------------------------------------------------------
@@ -259,6 +290,9 @@ const options = {
   W8: { size: sizes.w8 },
   W9: { lines: sizes.w9 },
   W10: { trips: sizes.w10 },
+  W11: { count: sizes.w11count },
+  W12: { attaches: sizes.w12 },
+  W13: { cycles: sizes.w13 },
 };
 const expected = { W1: sizes.w1, W3: sizes.w3, W4: sizes.w4, W5: sizes.w5count * sizes.w5each, W8: sizes.w8 };
 
@@ -292,7 +326,7 @@ for (const condition of conditions) {
         for (const p of peers) {
           const r = run(p, w, options[w]);
           // W8's and W9's peers are this project's examples and harness.
-          const ours = p.startsWith('kqueue-console') || w === 'W8' || w === 'W9' || w === 'W10';
+          const ours = p.startsWith('kqueue-console') || ['W8', 'W9', 'W10', 'W11', 'W12', 'W13'].includes(w);
           if (r.bytes !== undefined && expected[w] !== undefined) r.lost = expected[w] - r.bytes;
           if (w === 'W5' && !r.error && !r.skipped) w5Small(p, r);
           if (r.error && ours) failures++;
@@ -366,6 +400,21 @@ const METRICS = {
     ['server write calls/MiB', (r) => r.serverWritesPerMiB, 'low'],
   ],
   W10: [['ms/command', (r) => (r.seconds * 1000) / r.trips, 'low']],
+  W11: [
+    ['MiB held/session', (r) => r.heldPerSession / MiB, 'low', 'memory'],
+    ['MiB RSS/session', (r) => r.rssPerSession / MiB, 'low', 'memory'],
+    ['snapshot KiB', (r) => (r.snapshotBytes ?? NaN) / 1024, 'low', 'memory'],
+  ],
+  W12: [
+    ['reattach p50 ms', (r) => r.p50, 'low'],
+    ['reattach p95 ms', (r) => r.p95, 'low'],
+  ],
+  W13: [
+    ['fds added', (r) => r.fdsAfter - r.fdsBefore, 'low'],
+    ['MiB held added', (r) => r.heldGrowth / MiB, 'low', 'memory'],
+    ['MiB RSS added', (r) => r.rssGrowth / MiB, 'low', 'memory'],
+    ['MiB RSS added, second half', (r) => r.rssGrowthSecondHalf / MiB, 'low', 'memory'],
+  ],
   W9: [
     ['seconds', (r) => r.seconds, 'low'],
     ['MB/s', (r) => r.bytes / r.seconds / 1e6, 'high'],
@@ -467,6 +516,14 @@ function targetList() {
   // output and the exit code costs. Against a shell without the marks: informative.
   rel('must', 'W10', 'ms/command', '≤', 1.2, 'harness expect (marked prompt)', 'harness run()');
   rel('aim', 'W10', 'ms/command', '≤', 1.2, 'harness expect (plain prompt)', 'harness run()');
+  // Lingering sessions (#34): 2 MiB a session at 1,000 lines (VS Code's terminal: about 1 MB
+  // per 1,000 lines), a reattach to a full screen in 50 ms, attach/detach cycles leaving nothing.
+  if (!quick) abs('must', 'W11', 'MiB held/session', '≤', 2, 'session');
+  rel('info', 'W11', 'MiB held/session', '≤', 1.1, 'xterm alone (the same screen)', 'session');
+  if (!quick) abs('must', 'W12', 'reattach p50 ms', '≤', 50, 'session');
+  abs('must', 'W13', 'fds added', '≤', 0, 'session');
+  abs('must', 'W13', 'MiB held added', '≤', 1, 'session');
+  if (!quick) abs('must', 'W13', 'MiB RSS added, second half', '≤', 4, 'session');
   rel('aim', 'W1', 'MB/s', '≥', 1, 'go-epollconsole');
   rel('aim', 'W1', 'CPU s/GiB', '≤', 1.1, 'C limit (blocking)');
   rel('aim', 'W2', 'p50 µs', '≤', 1.1, 'C limit (blocking)');

@@ -29,6 +29,9 @@ const PEERS = [
   'harness run()',
   'harness expect (marked prompt)',
   'harness expect (plain prompt)',
+  'session',
+  'session (long scrollback)',
+  'xterm alone (the same screen)',
 ];
 
 interface Run {
