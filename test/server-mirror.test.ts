@@ -2,15 +2,15 @@
 // #34 lists, a terminal that saw the whole stream and a fresh one fed the
 // snapshot are compared, state by state, and then both are given the same
 // further output, which must land the same way in each.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { Terminal as XTerm } from '@xterm/headless';
 import { ScreenMirror, internals, screenPackages } from '../src/server/mirror';
 
 const SIZE = { rows: 12, cols: 40 };
 
-function terminal(): { term: XTerm; title: () => string } {
+function terminal(scrollback = 1000): { term: XTerm; title: () => string } {
   const { Terminal } = screenPackages();
-  const term = new Terminal({ ...SIZE, scrollback: 1000, allowProposedApi: true, logLevel: 'off' });
+  const term = new Terminal({ ...SIZE, scrollback, allowProposedApi: true, logLevel: 'off' });
   let title = '';
   term.onTitleChange((s) => (title = s));
   return { term, title: () => title };
@@ -65,7 +65,7 @@ function stateOf(term: XTerm, title: string): Record<string, unknown> {
 const lines = (n: number): string => Array.from({ length: n }, (_, i) => `line ${i}\r\n`).join('');
 
 /** Each mode #34 names, set by the stream a program would write; `then` is more output, after the restore. */
-const CASES: { name: string; stream: string; then: string }[] = [
+const CASES: Case[] = [
   { name: 'alternate screen', stream: 'shell text\r\n\x1b[?1049h\x1b[Hfull screen\x1b[5;3Hhere', then: 'x\x1b[?1049lback' },
   { name: 'application cursor keys', stream: '\x1b[?1h', then: 'a' },
   { name: 'application keypad', stream: '\x1b=', then: 'a' },
@@ -91,26 +91,39 @@ const CASES: { name: string; stream: string; then: string }[] = [
   },
 ];
 
-for (const c of CASES) {
-  t.test(`restored from a snapshot: ${c.name}`, async (t) => {
-    const whole = terminal();
-    const restored = terminal();
-    const mirror = new ScreenMirror(SIZE, 1000);
-    t.teardown(() => {
-      whole.term.dispose();
-      restored.term.dispose();
-      mirror.dispose();
-    });
-    await written(whole.term, c.stream);
-    mirror.write(Buffer.from(c.stream));
-    const { screen: snapshot } = await mirror.snapshot();
-    t.equal(mirror.backlog, 0, 'the snapshot waited for everything written before it');
-    await written(restored.term, snapshot);
-    t.same(stateOf(restored.term, restored.title()), stateOf(whole.term, whole.title()), 'the same state as the terminal that saw it all');
-    await written(whole.term, c.then);
-    await written(restored.term, c.then);
-    t.same(stateOf(restored.term, restored.title()), stateOf(whole.term, whole.title()), 'and further output lands the same way');
+interface Case {
+  name: string;
+  stream: string;
+  then: string;
+}
+
+/**
+ * One restore: a terminal that saw the whole stream, a mirror fed it as
+ * `feed` writes it, a fresh terminal fed the mirror's snapshot; the two
+ * compared, then given the same further output and compared again.
+ */
+async function restores(t: Test, c: Case, scrollback: number, feed: (mirror: ScreenMirror, bytes: Buffer) => void): Promise<void> {
+  const whole = terminal(scrollback);
+  const restored = terminal(scrollback);
+  const mirror = new ScreenMirror(SIZE, scrollback);
+  t.teardown(() => {
+    whole.term.dispose();
+    restored.term.dispose();
+    mirror.dispose();
   });
+  await written(whole.term, c.stream);
+  feed(mirror, Buffer.from(c.stream));
+  const { screen: snapshot } = await mirror.snapshot();
+  t.equal(mirror.backlog, 0, 'the snapshot waited for everything written before it');
+  await written(restored.term, snapshot);
+  t.same(stateOf(restored.term, restored.title()), stateOf(whole.term, whole.title()), 'the same state as the terminal that saw it all');
+  await written(whole.term, c.then);
+  await written(restored.term, c.then);
+  t.same(stateOf(restored.term, restored.title()), stateOf(whole.term, whole.title()), 'and further output lands the same way');
+}
+
+for (const c of CASES) {
+  t.test(`restored from a snapshot: ${c.name}`, (t) => restores(t, c, 1000, (mirror, bytes) => mirror.write(bytes)));
 }
 
 t.test('a snapshot is of what was written before it, not after', async (t) => {
@@ -124,3 +137,27 @@ t.test('a snapshot is of what was written before it, not after', async (t) => {
   await written(restored.term, (await snapshot).screen);
   t.same(cellsOf(restored.term, 'normal'), ['before']);
 });
+
+/** Coloured lines, every seventh longer than the screen is wide (it wraps). */
+const colouredLines = (n: number, from = 0): string =>
+  Array.from(
+    { length: n },
+    (_, i) => `\x1b[3${(i + from) % 8}m${String(i + from).padStart(6, '0')}${(i + from) % 7 === 0 ? '='.repeat(70) : ''}\x1b[0m tail\r\n`,
+  ).join('');
+
+/** Past the parser's window the older scrollback is kept as text (history.ts); the restore must not tell. */
+const LONG_CASES: Case[] = [
+  { name: 'long scrollback, some lines wrapped', stream: colouredLines(3000), then: colouredLines(5, 3000) },
+  { name: 'long scrollback, in pieces of many sizes', stream: colouredLines(1234), then: 'x' },
+  { name: 'long scrollback, then erased (CSI 3 J)', stream: `${colouredLines(2000)}\x1b[3J${colouredLines(30, 2000)}`, then: 'x' },
+  { name: 'long scrollback, then the alternate screen', stream: `${colouredLines(2000)}\x1b[?1049h\x1b[Hfull`, then: '\x1b[?1049lback' },
+];
+
+for (const c of LONG_CASES) {
+  t.test(`restored from a snapshot: ${c.name}`, (t) =>
+    // Written as a program's reads come: chunks of 1 to 4,096 bytes.
+    restores(t, c, 600, (mirror, bytes) => {
+      for (let at = 0, n = 1; at < bytes.length; at += n, n = (n * 7 + 13) % 4096 || 1) mirror.write(bytes.subarray(at, at + n));
+    }),
+  );
+}

@@ -18,6 +18,7 @@ import type { Terminal as XTerm } from '@xterm/headless';
 import type { SerializeAddon as Serializer } from '@xterm/addon-serialize';
 import { codedError } from '../errors';
 import type { WinSize } from '../tty/console';
+import { History, WINDOW, splitLines } from './history';
 
 /** The parser's state that the public API does not show (xterm 6). */
 interface Internals {
@@ -164,13 +165,21 @@ export class ScreenMirror {
   /** Bytes written to the parser and not yet parsed. */
   private unparsed = 0;
 
-  constructor(size: WinSize, scrollback: number) {
+  /** Past WINDOW lines of scrollback, the older ones are kept as text (history.ts). */
+  private readonly history: History | null;
+
+  constructor(
+    size: WinSize,
+    private readonly scrollback: number,
+  ) {
     const { Terminal, SerializeAddon } = screenPackages();
-    this.term = new Terminal({ rows: size.rows, cols: size.cols, scrollback, allowProposedApi: true, logLevel: 'off' });
+    const window = Math.min(scrollback, WINDOW);
+    this.term = new Terminal({ rows: size.rows, cols: size.cols, scrollback: window, allowProposedApi: true, logLevel: 'off' });
     this.serializer = new SerializeAddon();
     this.term.loadAddon(this.serializer);
     internals(this.term);
     this.term.onTitleChange((title) => (this.title = title));
+    this.history = scrollback > WINDOW ? new History(this.term, this.serializer, scrollback - (WINDOW >> 1)) : null;
   }
 
   /** Bytes given to write() that the parser has yet to take: the caller's backpressure. */
@@ -185,10 +194,24 @@ export class ScreenMirror {
   /** Parses the program's output; `parsed` is called once this chunk is. */
   write(chunk: Uint8Array, parsed?: () => void): void {
     this.unparsed += chunk.length;
-    this.term.write(chunk, () => {
-      this.unparsed -= chunk.length;
-      parsed?.();
-    });
+    const history = this.history;
+    if (history === null) {
+      this.term.write(chunk, () => {
+        this.unparsed -= chunk.length;
+        parsed?.();
+      });
+      return;
+    }
+    // Half a window of rows at most between two collections, so none leaves the parser
+    // uncollected: a quarter in line feeds and a quarter in what can wrap.
+    const pieces = splitLines(chunk, WINDOW >> 2, (WINDOW >> 2) * this.term.cols);
+    pieces.forEach((piece, i) =>
+      this.term.write(piece, () => {
+        this.unparsed -= piece.length;
+        history.collect();
+        if (i === pieces.length - 1) parsed?.();
+      }),
+    );
   }
 
   /** Resizes after what was written before it is parsed, as the program's pty was. */
@@ -218,7 +241,10 @@ export class ScreenMirror {
   }
 
   private serialize(): string {
-    let cells = this.serializer.serialize({ excludeModes: true });
+    // The parser's scrollback from its first line not in the history, after the history's newest lines.
+    const kept = this.history === null ? undefined : Math.max(0, this.term.buffer.normal.baseY - this.history.firstKept);
+    const older = this.history === null || kept === undefined ? '' : this.history.text(this.scrollback - kept);
+    let cells = older + this.serializer.serialize({ excludeModes: true, scrollback: kept });
     // Leaving the alternate screen restores the pen saved on entering it
     // (DECSC): the addon writes the pen of the cells before it instead.
     const enter = cells.indexOf(ALTERNATE);
