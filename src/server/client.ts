@@ -7,6 +7,7 @@
  */
 import { EventEmitter, once } from 'node:events';
 import * as net from 'node:net';
+import { Duplex } from 'node:stream';
 import { codedError } from '../errors';
 import type { WinSize } from '../tty/console';
 import { sameUser, type Address } from './access';
@@ -104,6 +105,11 @@ export class SessionClient extends EventEmitter {
     this.socket.end();
   }
 
+  /** Drops the connection at once (the session goes on). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
   /** Stops reading output: the server's bound on this client then applies. */
   pause(): void {
     this.socket.pause();
@@ -196,4 +202,64 @@ export async function listSessions(address: Address, token?: string): Promise<Se
       Promise.reject((err as Error | undefined) ?? codedError('ERR_PROTOCOL', 'the server closed the connection')),
     ),
   ]);
+}
+
+/**
+ * A session as one Duplex, for a harness, a pipe or a terminal: reading
+ * gives the screen (after a reset, when it is not blank) and then the
+ * output; writing sends input; `resize()` the window size. Backpressure
+ * crosses the socket: a stream not read stops reading the socket, and the
+ * writer's client that does not read stops the program. A refusal, a
+ * server that is not the one meant (another user's, or one that cannot
+ * prove the token) or a broken seam destroys it with the error.
+ */
+export class SessionStream extends Duplex {
+  private readonly client: SessionClient;
+  /** Which session, and as what; rejects as the stream is destroyed when the server refuses. */
+  readonly welcome: Promise<Welcome>;
+
+  constructor(address: Address, options: AttachOptions = {}) {
+    super({ allowHalfOpen: false });
+    const hello = { op: 'attach', session: options.session, new: options.new, readOnly: options.readOnly, size: options.size };
+    this.client = new SessionClient(address, hello, options.token);
+    this.client.on('screen', (screen: string) => screen !== '' && this.deliver(Buffer.from(`\x1bc${screen}`)));
+    this.client.on('output', (chunk: Buffer) => this.deliver(chunk));
+    this.client.on('close', (err?: Error) => {
+      this.push(null);
+      this.destroy(err);
+    });
+    this.welcome = new Promise<Welcome>((resolve, reject) => {
+      this.client.once('welcome', resolve);
+      this.once('close', () => reject(this.errored ?? codedError('ERR_PROTOCOL', 'the server closed the connection')));
+    });
+    this.welcome.catch(() => {});
+  }
+
+  /** The writer's window size becomes the pty's. */
+  resize(size: WinSize): void {
+    this.client.resize(size);
+  }
+
+  private deliver(chunk: Buffer): void {
+    if (!this.push(chunk)) this.client.pause();
+  }
+
+  override _read(): void {
+    this.client.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.client.write(chunk);
+    cb();
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.client.close();
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.client.destroy();
+    cb(err);
+  }
 }

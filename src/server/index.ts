@@ -24,7 +24,15 @@ export { FrameReader, MAX_FRAME, frame } from './frames';
 export { ClientHandshake, NONCE_BYTES, clientAuth, nonce, serverAnswer, serverProves } from './handshake';
 export { MAX_INPUT, inputWriter } from './input';
 export { ScreenMirror } from './mirror';
-export { SessionClient, attachSession, listSessions, type AttachOptions, type SessionHandlers, type Welcome } from './client';
+export {
+  SessionClient,
+  SessionStream,
+  attachSession,
+  listSessions,
+  type AttachOptions,
+  type SessionHandlers,
+  type Welcome,
+} from './client';
 export { DEFAULT_LINGER_MS, serveSessions, type SessionServer, type SessionServerOptions } from './serve';
 export { type WebOptions } from './web';
 export { VIEWER_BEHIND, type Role, type SessionInfo } from './session';
