@@ -17,7 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { current } from '../tty/console';
 import { type Address, readTokenFile, writeTokenFile } from '../server/access';
-import { attachSession, listSessions } from '../server/client';
+import { attachSession, listSessions, type SessionClient } from '../server/client';
 import { serveSessions } from '../server/serve';
 import type { SessionInfo } from '../server/session';
 
@@ -29,7 +29,7 @@ const LEAVE =
   '\x1b[?1049l\x1b[?25h\x1b[?9l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1016l\x1b[?2004l\x1b[?1004l\x1b[?1l\x1b>\x1b[r\x1b[0m\x1b(B\x0f\r\n';
 
 const USAGE = `usage:
-  kqueue-console serve [--unix PATH | --port N] [--web [--web-port N]] [--linger D] [--max-sessions N] [--scrollback N] [--token-file F] [-- program args]
+  kqueue-console serve [--unix PATH | --port N] [--web [--web-port N]] [--linger D] [--max-sessions N] [--max-pending N] [--auth-timeout-ms N] [--scrollback N] [--token-file F] [-- program args]
   kqueue-console attach [--unix PATH | --port N] [--session ID|NAME] [--new] [--read-only] [--detach-key KEY] [--token-file F]
   kqueue-console list [--unix PATH | --port N] [--json] [--token-file F]
 --web: the browser terminal on the same sessions, at the URL printed (it holds the token).
@@ -46,6 +46,8 @@ interface Args {
   detachKey?: number | null;
   lingerMs?: number;
   maxSessions?: number;
+  maxPending?: number;
+  authTimeoutMs?: number;
   scrollback?: number;
   webPort?: number;
 }
@@ -56,6 +58,8 @@ const VALUED = new Set([
   '--web-port',
   '--linger',
   '--max-sessions',
+  '--max-pending',
+  '--auth-timeout-ms',
   '--scrollback',
   '--session',
   '--detach-key',
@@ -91,6 +95,8 @@ export function parseArgs(argv: string[]): Args {
   const linger = out.flags.get('--linger');
   if (typeof linger === 'string') out.lingerMs = parseDuration(linger);
   out.maxSessions = numberFlag(out, '--max-sessions', 1, 65536);
+  out.maxPending = numberFlag(out, '--max-pending', 1, 65536);
+  out.authTimeoutMs = numberFlag(out, '--auth-timeout-ms', 1, 2 ** 31 - 1);
   out.scrollback = numberFlag(out, '--scrollback', 0, 1_000_000);
   out.webPort = numberFlag(out, '--web-port', 0, 65535);
   if (out.webPort !== undefined && !out.flags.has('--web')) throw new UsageError('--web-port: with --web');
@@ -159,6 +165,8 @@ async function serve(args: Args): Promise<void> {
     token: tokenOf(args),
     lingerMs: args.lingerMs,
     maxSessions: args.maxSessions,
+    maxPending: args.maxPending,
+    authTimeoutMs: args.authTimeoutMs,
     scrollback: args.scrollback,
     web: args.flags.has('--web') ? { port: args.webPort ?? 0 } : undefined,
     log: (line) => console.log(line),
@@ -197,6 +205,9 @@ async function list(args: Args): Promise<void> {
  * session running. Resolves when detached or the session ended.
  */
 async function attach(args: Args): Promise<void> {
+  // What can be wrong with the arguments is said before the terminal is looked at.
+  const address = args.listen ?? { path: defaultSocket() };
+  const token = tokenOf(args);
   const term = current();
   const out = process.stdout;
   const detachKey = args.detachKey ?? null;
@@ -204,13 +215,13 @@ async function attach(args: Args): Promise<void> {
   let ended = '';
   const session = args.flags.get('--session');
   const { client, welcome } = await attachSession(
-    args.listen ?? { path: defaultSocket() },
+    address,
     {
       session: typeof session === 'string' ? session : undefined,
       new: args.flags.has('--new'),
       readOnly,
       size: readOnly ? undefined : term.size(),
-      token: tokenOf(args),
+      token,
     },
     {
       // A fresh terminal (RIS) is what a snapshot is made for.
@@ -224,26 +235,39 @@ async function attach(args: Args): Promise<void> {
   process.once('exit', restore);
   const sendSize = (): void => client.resize(term.size());
   if (welcome.role === 'writer') process.on('SIGWINCH', sendSize);
+  const keys = forwardKeys(client, welcome.role === 'writer', detachKey);
+  const [err] = (await new Promise((resolve) => client.once('close', (e) => resolve([e])))) as [Error | undefined];
+  keys.stop();
+  process.off('SIGWINCH', sendSize);
+  restore();
+  process.off('exit', restore);
+  out.write(LEAVE);
+  if (err !== undefined) throw err;
+  console.log(keys.detached ? `[detached from session ${welcome.name}]` : ended || `[session ${welcome.name} ended]`);
+}
+
+/** This terminal's keys to the session (a viewer's are not sent) up to the detach key, which detaches. */
+function forwardKeys(client: SessionClient, writer: boolean, detachKey: number | null): { readonly detached: boolean; stop(): void } {
   let detached = false;
   const onKeys = (data: Buffer): void => {
     const at = detachKey === null ? -1 : data.indexOf(detachKey);
     const keys = at < 0 ? data : data.subarray(0, at);
-    if (keys.length > 0 && welcome.role === 'writer') client.write(keys);
+    if (keys.length > 0 && writer) client.write(keys);
     if (at >= 0) {
       detached = true;
       client.close();
     }
   };
   process.stdin.on('data', onKeys);
-  const [err] = (await new Promise((resolve) => client.once('close', (e) => resolve([e])))) as [Error | undefined];
-  process.stdin.off('data', onKeys);
-  process.stdin.pause();
-  process.off('SIGWINCH', sendSize);
-  restore();
-  process.off('exit', restore);
-  out.write(LEAVE);
-  if (err !== undefined) throw err;
-  console.log(detached ? `[detached from session ${welcome.name}]` : ended || `[session ${welcome.name} ended]`);
+  return {
+    get detached() {
+      return detached;
+    },
+    stop() {
+      process.stdin.off('data', onKeys);
+      process.stdin.pause();
+    },
+  };
 }
 
 export async function main(argv: string[]): Promise<number> {
