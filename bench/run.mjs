@@ -151,9 +151,9 @@ const PEERS = {
     ok: true,
     cmd: (w, o) => [process.execPath, [path.join(here, 'peers', 'flood-peer.mjs'), 'web-terminal', w, JSON.stringify(o)]],
   },
-  'pipe-to-socket': {
+  'kqueue-console serve': {
     ok: true,
-    cmd: (w, o) => [process.execPath, [path.join(here, 'peers', 'flood-peer.mjs'), 'pipe-to-socket', w, JSON.stringify(o)]],
+    cmd: (w, o) => [process.execPath, [path.join(here, 'peers', 'flood-peer.mjs'), 'kqueue-console serve', w, JSON.stringify(o)]],
   },
   // The harness on 25 MB (W9), and the screen's parser fed by spawn() alone.
   ...Object.fromEntries(
@@ -218,7 +218,7 @@ const PLAN = {
   W5: ['node-pty', 'node-tty', 'kqueue-console', 'node-tty (onread)', 'kqueue-console (onread)'],
   W6: ['node-tty', 'kqueue-console'],
   W7: ['node-pty', 'child_process', 'kqueue-console'],
-  W8: ['web-terminal', 'pipe-to-socket'],
+  W8: ['web-terminal', 'kqueue-console serve'],
   W9: ['harness expect', 'harness waitFor', 'xterm alone'],
   W10: ['harness expect (plain prompt)', 'harness expect (marked prompt)', 'harness run()'],
   W11: ['session', 'xterm alone (the same screen)', 'session (long scrollback)'],
@@ -507,7 +507,7 @@ function targetList() {
   abs('must', 'W6', 'wake-ups', '≤', 10);
   abs('must', 'W6', 'CPU ms', '≤', 5);
   // A flood of 1-byte input frames: a few writes per socket read, not one per frame (W8).
-  for (const ours of ['web-terminal', 'pipe-to-socket']) abs('must', 'W8', 'server write calls/MiB', '≤', 4096, ours);
+  for (const ours of ['web-terminal', 'kqueue-console serve']) abs('must', 'W8', 'server write calls/MiB', '≤', 4096, ours);
   // pexpect took 134 s to match 25 MB (pexpect#438): the harness's expect() at least 50 times faster.
   if (!quick) abs('must', 'W9', 'seconds', '≤', 134 / 50, 'harness expect');
   // The screen: within 1.3 times @xterm/headless fed by spawn() alone.

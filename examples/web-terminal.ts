@@ -9,9 +9,14 @@
 // in src/server/web.ts and SECURITY.md.
 import { DEFAULT_TERM } from 'kqueue-console';
 import { serveSessions, type LoopbackHost, type SessionServer } from 'kqueue-console/server';
-import { LIMITS_USAGE, limitsOf, takeLimitFlag, type Limits } from './shell-server';
 
-export interface WebTerminalOptions extends Limits {
+export interface WebTerminalOptions {
+  /** Sessions at once; one more is closed with 1013. Default 8. */
+  maxSessions?: number;
+  /** Connections beside one per session (pages loading, viewers); past them new ones are dropped. Default 16. */
+  maxPending?: number;
+  /** How long a request, and then the token, may take. Default 5000 ms. */
+  authTimeoutMs?: number;
   /** The program each connection runs, and its arguments. Default: $SHELL -i (or sh -i). */
   command?: string;
   args?: string[];
@@ -49,7 +54,9 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
     web: { port: options.port, host: options.host },
     token: options.token,
     lingerMs: options.lingerMs,
-    ...limitsOf(options),
+    maxSessions: options.maxSessions,
+    maxPending: options.maxPending,
+    authTimeoutMs: options.authTimeoutMs,
     log: options.log,
   });
   const web = server.web!;
@@ -64,6 +71,17 @@ export async function startWebTerminal(options: WebTerminalOptions = {}): Promis
   };
 }
 
+/** The command line's numeric flags, and the option each sets (serveSessions() checks them). */
+const FLAGS = {
+  '--port': 'port',
+  '--max-sessions': 'maxSessions',
+  '--max-pending': 'maxPending',
+  '--auth-timeout-ms': 'authTimeoutMs',
+} as const;
+const USAGE = `usage: web-terminal [--host 127.0.0.1] [--linger SECONDS] ${Object.keys(FLAGS)
+  .map((f) => `[${f} N]`)
+  .join(' ')} [-- command args...]`;
+
 async function main(argv: string[]): Promise<void> {
   const options: WebTerminalOptions = { log: (line) => console.log(line) };
   for (let i = 0; i < argv.length; i++) {
@@ -71,13 +89,10 @@ async function main(argv: string[]): Promise<void> {
     if (a === '--') {
       [options.command, ...options.args] = argv.slice(i + 1);
       break;
-    } else if (a === '--port') options.port = Number(argv[++i]);
+    } else if (Object.hasOwn(FLAGS, a)) options[FLAGS[a as keyof typeof FLAGS]] = Number(argv[++i]);
     else if (a === '--host') options.host = argv[++i] as WebTerminalOptions['host'];
     else if (a === '--linger') options.lingerMs = Number(argv[++i]) * 1000;
-    else if (!takeLimitFlag(options, a, argv[++i]))
-      throw new Error(
-        `unknown argument ${a}; usage: web-terminal [--port N] [--host 127.0.0.1] [--linger SECONDS] ${LIMITS_USAGE} [-- command args...]`,
-      );
+    else throw new Error(`unknown argument ${a}; ${USAGE}`);
   }
   const term = await startWebTerminal(options);
   console.log(`web terminal: open ${term.url}`);

@@ -48,7 +48,7 @@ const BUN_FILES = [
   'native-kevent',
   'native-kqueue',
   'onread',
-  'pipe-to-socket',
+  'session-socket',
   'read-policy',
   'session',
   'shutdown',

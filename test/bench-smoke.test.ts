@@ -22,7 +22,7 @@ const PEERS = [
   'kqueue-console (onread)',
   'child_process',
   'web-terminal',
-  'pipe-to-socket',
+  'kqueue-console serve',
   'harness expect',
   'harness waitFor',
   'xterm alone',
@@ -79,7 +79,7 @@ t.test('npm run bench -- --quick', async (t) => {
     'none of its runs lost a byte or failed its checksum',
   );
   t.match(out, /kqueue-console +bytes after reopen arrived: 1\/1/, 'W6: the bytes after the reopen arrived');
-  const examples = out.split('\n').filter((l) => /^ +(web-terminal|pipe-to-socket) /.test(l));
+  const examples = out.split('\n').filter((l) => /^ +(web-terminal|kqueue-console serve) /.test(l));
   t.ok(examples.length === 6 && !examples.some((l) => /LOST|FAILED|skipped/.test(l)), 'W8: both example servers took the flood whole');
   const targets = out.slice(out.indexOf('\nTargets'));
   // A count, not a time: one wake-up for the reopen, none while hung up.

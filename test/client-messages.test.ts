@@ -75,7 +75,7 @@ t.test('web terminal: each message in each state of a session', async (t) => {
   t.pass('and serves a new session');
 });
 
-/** A pipe-to-socket client that may write after the server's end of file (half-open). */
+/** A session client on a port (kqueue-console serve) that may write after the server's end of file (half-open). */
 async function pipeClient(
   port: number,
   token: string,
@@ -88,7 +88,7 @@ async function pipeClient(
   return { sock, output, ended, closed };
 }
 
-t.test('pipe-to-socket: each frame in each state of a session', async (t) => {
+t.test('kqueue-console serve: each frame in each state of a session', async (t) => {
   const server = await startPipeServer(t, ['--port', '0', '--', ...PROGRAM]);
   let n = 0;
   // A client that has half-closed can send nothing more: two states here.

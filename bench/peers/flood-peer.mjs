@@ -1,7 +1,8 @@
 // One run of W8 (input flood) against one example server, in a process of
 // its own:
-//   node flood-peer.mjs <web-terminal|pipe-to-socket> W8 '{"size": N}'
-// Starts the server as a user does (dist/examples/*.js), with a program
+//   node flood-peer.mjs <web-terminal|kqueue-console serve> W8 '{"size": N}'
+// Starts the server as a user does (dist/examples/web-terminal.js, or
+// dist/cli/kqueue-console.js serve), with a program
 // that reads N bytes of input in raw mode and prints how many it got; then
 // sends N bytes of input, one byte per frame, as fast as the server takes
 // them. The server's CPU time and write-class system calls (/proc/<pid>/stat
@@ -79,37 +80,40 @@ async function webClient() {
   };
 }
 
-/** A client of pipe-to-socket: sends input as DATA frames. */
-async function pipeClient() {
+/** A client of `kqueue-console serve` on a port: the proof of the token, a HELLO, then input as DATA frames. */
+async function sessionClient() {
   const { ClientHandshake } = require(`${root}dist/server/handshake.js`);
-  const server = startServer([`${root}dist/examples/pipe-to-socket.js`, 'serve', '--port', '0', '--', ...program]);
+  const { FrameReader, frame } = require(`${root}dist/server/frames.js`);
+  const server = startServer([`${root}dist/cli/kqueue-console.js`, 'serve', '--port', '0', '--linger', '0', '--', ...program]);
   await waitFor('the attach line', () => /--token-file (\S+)/.test(server.out()));
   const port = Number(/--port (\d+)/.exec(server.out())[1]);
   const token = fs.readFileSync(/--token-file (\S+)/.exec(server.out())[1], 'utf8').trim();
   const socket = net.connect(port, '127.0.0.1');
   // The handshake (src/server/handshake.ts): the server's nonce, the AUTH
-  // frame with this side's proof, the server's proof; then the pty's output.
+  // frame with this side's proof, the server's proof; then a HELLO, and the
+  // session's frames (OUTPUT, type 18: a sequence number, then the bytes).
   const handshake = new ClientHandshake(token);
   let output = '';
+  const reader = new FrameReader((type, payload) => {
+    if (type === 18) output += payload.subarray(8).toString('latin1');
+  }, 64 << 20);
   socket.on('data', (d) => {
+    if (handshake.open) return void reader.push(d);
     const { send, output: after } = handshake.feed(d);
-    if (send !== undefined) {
-      const head = Buffer.from([1, 0, 0, 0, 0]); // AUTH, then the length, u32 BE
-      head.writeUInt32BE(send.length, 1);
-      socket.write(Buffer.concat([head, send]));
-    }
-    if (after !== undefined) output += after.toString('latin1');
+    if (send !== undefined) socket.write(frame(1, send));
+    if (handshake.open) socket.write(frame(4, Buffer.from(JSON.stringify({ op: 'attach', new: true }))));
+    if (after !== undefined) reader.push(after);
   });
-  const frame = Buffer.from([2, 0, 0, 0, 1, 0x78]); // DATA, length 1, "x"
+  const data = Buffer.from([2, 0, 0, 0, 1, 0x78]); // DATA, length 1, "x"
   return {
     server,
     output: () => output,
-    send: (n) => sendFrames(socket, frame, n),
+    send: (n) => sendFrames(socket, data, n),
     close: () => socket.destroy(),
   };
 }
 
-const client = peer === 'web-terminal' ? await webClient() : await pipeClient();
+const client = peer === 'web-terminal' ? await webClient() : await sessionClient();
 try {
   await waitFor('the program to be ready', () => client.output().includes('R'));
   const pid = client.server.proc.pid;

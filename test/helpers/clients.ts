@@ -1,15 +1,15 @@
 /**
- * Clients of the two example servers, as their tests drive them: raw
- * WebSocket frames and connections for the web terminal, and the
- * pipe-to-socket server started as a user starts it, with a client that has
- * sent the token.
+ * Clients of the servers of a shell, as their tests drive them: raw
+ * WebSocket frames and connections for the web terminal, and `kqueue-console
+ * serve` started as a user starts it, with a client that has proven the
+ * token and started a session.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { ClientHandshake } from '../../src/server';
+import { ClientHandshake, FrameReader } from '../../src/server';
 import { waitUntil, within } from './wait';
 
 /** A client frame (masked, as RFC 6455 5.3 requires of clients) holding `text`. */
@@ -23,7 +23,7 @@ export function frame(text: string): Buffer {
   return Buffer.concat([head, mask, payload]);
 }
 
-/** A pipe-to-socket frame, made by hand: type, 32-bit length, payload. */
+/** A frame of the session protocol, made by hand: type, 32-bit length, payload. */
 export function pipeFrame(type: number, payload: Buffer): Buffer {
   const head = Buffer.alloc(5);
   head[0] = type;
@@ -62,25 +62,38 @@ export async function session(port: number, token: string): Promise<Awaited<Retu
   return c;
 }
 
-/** `pipe-to-socket serve` as its own process, as a user starts it; what it printed. */
+/**
+ * `kqueue-console serve` as its own process, as a user starts it (a port or
+ * a Unix socket; its sessions end with their clients, `--linger 0`, unless
+ * `args` says otherwise); what it printed.
+ */
 export async function startPipeServer(
   t: { teardown(fn: () => void): void },
   args: string[],
   options: { env?: NodeJS.ProcessEnv; umask?: string } = {},
 ): Promise<{ proc: ChildProcess; out: () => string; port: number; token: () => string }> {
-  const script = path.join(__dirname, '..', '..', 'dist', 'examples', 'pipe-to-socket.js');
+  const script = path.join(__dirname, '..', '..', 'dist', 'cli', 'kqueue-console.js');
+  const linger = args.includes('--linger') ? [] : ['--linger', '0'];
   // sh sets the umask the server starts under, as a login shell would.
-  const proc = spawn('sh', ['-c', `umask ${options.umask ?? '022'}; exec "$0" "$@"`, process.execPath, script, 'serve', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...options.env },
-  });
+  const proc = spawn(
+    'sh',
+    ['-c', `umask ${options.umask ?? '022'}; exec "$0" "$@"`, process.execPath, script, 'serve', ...linger, ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env },
+    },
+  );
   t.teardown(() => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
   });
   let out = '';
   proc.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
   proc.stderr!.setEncoding('utf8').on('data', (s: string) => (out += s));
-  await waitUntil('the server printing how to attach', () => /attach with/.test(out) || proc.exitCode !== null);
+  // On a port, with no token given, the line after names the token's file.
+  const tokenFile = !options.env?.KQUEUE_CONSOLE_TOKEN;
+  const ready = (): boolean =>
+    /serving .* on --unix/.test(out) || (/serving .* on --port/.test(out) && (!tokenFile || /--token-file/.test(out)));
+  await waitUntil('the server saying where it serves', () => ready() || proc.exitCode !== null);
   return {
     proc,
     out: () => out,
@@ -90,26 +103,35 @@ export async function startPipeServer(
 }
 
 /**
- * The client's half of pipe-to-socket's handshake on `sock` (handshake.ts):
- * answers the server's nonce with the proof of `token`. `output` is what
- * came after the server's proof, as latin1; `ready` resolves once the
- * server has proven itself (frames other than AUTH may be sent from then).
+ * The client's half of the session protocol on `sock`: on a port, the
+ * proof of `token` (handshake.ts), then a HELLO that starts a session of
+ * its own. `output` is the session's output (OUTPUT frames), as latin1;
+ * `ready` resolves once the HELLO is sent (DATA and RESIZE may follow).
  */
-export function handshakeOn(sock: net.Socket, token: string): { output: () => string; ready: Promise<void> } {
-  const handshake = new ClientHandshake(token);
+export function handshakeOn(sock: net.Socket, token: string | null): { output: () => string; ready: Promise<void> } {
+  const handshake = token === null ? null : new ClientHandshake(token);
   let output = '';
   let opened!: () => void;
   const ready = new Promise<void>((resolve) => (opened = resolve));
+  const hello = (): void => {
+    sock.write(pipeFrame(4, Buffer.from(JSON.stringify({ op: 'attach', new: true }))));
+    opened();
+  };
+  const reader = new FrameReader((type, payload) => {
+    if (type === 18) output += payload.subarray(8).toString('latin1');
+  }, 64 << 20);
+  if (handshake === null) sock.once('connect', hello);
   sock.on('data', (d: Buffer) => {
+    if (handshake === null || handshake.open) return void reader.push(d);
     const { send, output: after } = handshake.feed(d);
     if (send !== undefined) sock.write(pipeFrame(1, send));
-    if (handshake.open) opened();
-    if (after !== undefined) output += after.toString('latin1');
+    if (handshake.open) hello();
+    if (after !== undefined) reader.push(after);
   });
   return { output: () => output, ready };
 }
 
-/** A client of a pipe-to-socket server that has proven it knows the token; what it received after the server's proof, as latin1. */
+/** A client of a session server on a port that has proven it knows the token and started a session; its output, as latin1. */
 export function login(t: { teardown(fn: () => void): void }, pipe: { port: number; token: () => string }) {
   const sock = net.connect(pipe.port, '127.0.0.1');
   t.teardown(() => sock.destroy());

@@ -1,5 +1,5 @@
-// The socket example: secure by default, a shell over the socket, and
-// backpressure across it.
+// kqueue-console/server on a socket (`kqueue-console serve`): secure by
+// default, a shell over the socket, and backpressure across it.
 import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -7,8 +7,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import t from 'tap';
 import { Harness } from '../src/harness';
-import { PtyClient, privateSocketPath, serve } from '../examples/pipe-to-socket';
-import { NONCE_BYTES } from '../src/server';
+import { NONCE_BYTES, SessionStream, privateSocketPath, serveSessions, type SessionServerOptions } from '../src/server';
 import { handshakeOn } from './helpers/clients';
 import { startWebTerminal } from '../examples/web-terminal';
 import { noFdOpenedSince, openFdLinks } from './helpers/fds';
@@ -16,6 +15,11 @@ import { SYS_WRITE, blockedSyscall, memoryFiguresUnreliable } from './helpers/pt
 import { settles, waitUntil, within } from './helpers/fixtures';
 
 const shellEnv = { PATH: process.env.PATH, PS1: 'test$ ', TERM: 'xterm' };
+
+/** A session server on a loopback port by default, as `kqueue-console serve --port 0` starts one. */
+function serve(options: Partial<SessionServerOptions> & { command: string }): ReturnType<typeof serveSessions> {
+  return serveSessions({ listen: { host: '127.0.0.1', port: 0 }, ...options });
+}
 
 t.test('a wrong token gets nothing; the right token gets a shell', async (t) => {
   const server = await serve({ command: 'sh', args: ['-i'], env: shellEnv });
@@ -35,9 +39,9 @@ t.test('a wrong token gets nothing; the right token gets a shell', async (t) => 
       `token ${JSON.stringify(guess.slice(0, 12))}…: disconnected with nothing but the server's nonce (${got} bytes)`,
     );
   }
-  t.same(server.pids, [], 'and no shell was started for them');
+  t.same(server.list(), [], 'and no shell was started for them');
 
-  const client = new PtyClient(server.address, server.token);
+  const client = new SessionStream(server.address, { token: server.token });
   const h = Harness.attach(client);
   await h.expect('test$ ');
   await h.send('echo "over the socket: $((6 * 7))"\n');
@@ -65,12 +69,12 @@ t.test('the token never crosses the socket: a listener that does not know it get
   t.teardown(() => fake.close());
   fake.listen(0, '127.0.0.1');
   await within('the fake server: listening', fake, 'listening');
-  const client = new PtyClient({ port: (fake.address() as net.AddressInfo).port }, token);
+  const client = new SessionStream({ port: (fake.address() as net.AddressInfo).port }, { token });
   client.write('my password\n');
   client.resize({ rows: 10, cols: 10 });
   const [err] = await within<[Error]>('the client: error', client, 'error');
   t.match(err.message, /did not prove that it knows the token/, 'the client refuses a server that cannot prove the token');
-  t.equal(received.length, 5 + 64, 'the listener got the AUTH frame (a nonce and a proof) and nothing else: no input, no resize');
+  t.equal(received.length, 5 + 64, 'the listener got the AUTH frame (a nonce and a proof) and nothing else: no HELLO, no input, no resize');
   t.notOk(received.includes(token) || received.includes(Buffer.from(token, 'hex')), 'and the token is in it in no form');
 });
 
@@ -81,6 +85,7 @@ t.test('a Unix socket is mode 0600; other hosts are refused', async (t) => {
   t.equal(fs.statSync(path.dirname(socketPath)).mode & 0o777, 0o700, 'in a 0700 directory');
   await server.close();
   await t.rejects(serve({ command: 'true', listen: { host: '0.0.0.0' as never, port: 0 } }), /loopback only/);
+  await t.rejects(serve({ command: 'true', web: { host: '0.0.0.0' as never } }), /loopback only/);
 });
 
 /** CPU ticks (user + system) a process has used, from /proc/<pid>/stat. */
@@ -125,12 +130,12 @@ function unreadAtClient(serverPort: number, clientPort: number): number {
 }
 
 t.test('a client that stops reading for 2 s stops the child, and the server holds steady', async (t) => {
-  // The server runs as its own process, the compiled example as a user runs
+  // The server runs as its own process, the compiled command as a user runs
   // it (npm test builds dist/ first), so that its memory is measured apart
   // from this client's and from the TypeScript loader's.
   const server = spawn(
     process.execPath,
-    [path.join(__dirname, '..', 'dist', 'examples', 'pipe-to-socket.js'), 'serve', '--port', '0', '--', 'yes', 'backpressure'],
+    [path.join(__dirname, '..', 'dist', 'cli', 'kqueue-console.js'), 'serve', '--port', '0', '--', 'yes', 'backpressure'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let banner = '';
@@ -208,14 +213,14 @@ t.test('a client that stops reading for 2 s stops the child, and the server hold
   t.equal((await within('server: exit', server, 'exit', 120_000))[0], 0, 'the server exits cleanly on SIGINT');
 });
 
-t.test('a server that cannot listen leaves nothing open: both examples', async (t) => {
+t.test('a server that cannot listen leaves nothing open: on a socket and in the browser', async (t) => {
   const busy = net.createServer().listen(0, '127.0.0.1');
   t.teardown(() => busy.close());
   await within('the port holder: listening', busy, 'listening');
   const port = (busy.address() as net.AddressInfo).port;
   const before = openFdLinks();
   for (let i = 0; i < 3; i++) {
-    await t.rejects(serve({ command: 'true', listen: { host: '127.0.0.1', port } }), { code: 'EADDRINUSE' }, 'pipe-to-socket: EADDRINUSE');
+    await t.rejects(serve({ command: 'true', listen: { host: '127.0.0.1', port } }), { code: 'EADDRINUSE' }, 'the socket: EADDRINUSE');
     await t.rejects(startWebTerminal({ command: 'true', port }), { code: 'EADDRINUSE' }, 'the web terminal: EADDRINUSE');
   }
   noFdOpenedSince(t, before, 'and no fd (their Kqueuers) is left behind');
