@@ -161,3 +161,13 @@ for (const c of LONG_CASES) {
     }),
   );
 }
+
+t.test('a snapshot still waiting when its session ends resolves with no screen, and writes after are dropped', async (t) => {
+  const mirror = new ScreenMirror(SIZE, 100);
+  mirror.write(Buffer.from('before the end'));
+  const pending = mirror.snapshot();
+  mirror.dispose();
+  mirror.write(Buffer.from('after the end'));
+  t.equal((await pending).screen, '', 'no screen: the parser is gone');
+  t.equal(mirror.backlog, 0, 'and nothing waits to be parsed');
+});

@@ -164,6 +164,7 @@ export class ScreenMirror {
   private title = '';
   /** Bytes written to the parser and not yet parsed. */
   private unparsed = 0;
+  private disposed = false;
 
   /** Past WINDOW lines of scrollback, the older ones are kept as text (history.ts). */
   private readonly history: History | null;
@@ -193,6 +194,7 @@ export class ScreenMirror {
 
   /** Parses the program's output; `parsed` is called once this chunk is. */
   write(chunk: Uint8Array, parsed?: () => void): void {
+    if (this.disposed) return;
     this.unparsed += chunk.length;
     const history = this.history;
     if (history === null) {
@@ -229,6 +231,8 @@ export class ScreenMirror {
     const names = charsetTable();
     const taken = await new Promise<{ text: string; size: WinSize; sets: (object | undefined)[]; glevel: number }>((resolve) =>
       this.term.write('', () => {
+        // Disposed while it waited (its session ended): there is no screen to give.
+        if (this.disposed) return resolve({ text: '', size: this.size, sets: [], glevel: 0 });
         const { _charsets, glevel } = internals(this.term)._charsetService;
         resolve({ text: this.serialize(), size: this.size, sets: [..._charsets], glevel });
       }),
@@ -237,6 +241,7 @@ export class ScreenMirror {
   }
 
   dispose(): void {
+    this.disposed = true;
     this.term.dispose();
   }
 

@@ -156,6 +156,11 @@ export class Session {
    * gets the screen, then the output from there on.
    */
   attach(port: ClientPort, wantsWriter: boolean, size?: WinSize, takeOver = false): Attachment {
+    if (this.ending !== null) {
+      // Found as it ended: the client is told at once, as the others were.
+      port.close('ended');
+      return new Attachment(port, 'viewer');
+    }
     if (wantsWriter && takeOver && this.writer !== null) {
       this.writer.role = 'viewer';
       this.writer = null;
