@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { spawn } from '../../src/index';
 import { settles, waitUntil } from '../helpers/fixtures';
-import { fdsBackTo, openFdCount, ptyMastersOpen } from '../helpers/fds';
+import { noFdOpenedSince, openFdLinks, ptyMastersOpen } from '../helpers/fds';
 import { zombies } from '../helpers/processes';
 import { pool, scaled } from '../helpers/scale';
 
@@ -60,7 +60,7 @@ t.test(`${scaled(1000)} spawns, read, unread, killed and Worker-owned: nothing i
   // belongs to the baseline.
   for (const [i, kind] of KINDS.entries()) t.equal(await kind(i), null, `warm-up: ${kind.name}`);
   await waitUntil('the warm-up: no zombie', () => zombies().length === 0);
-  const base = { fds: openFdCount(), ptys: ptyMastersOpen(), threads: threads() };
+  const base = { fds: openFdLinks(), ptys: ptyMastersOpen(), threads: threads() };
 
   const count = scaled(1000);
   const wrong: string[] = [];
@@ -74,5 +74,7 @@ t.test(`${scaled(1000)} spawns, read, unread, killed and Worker-owned: nothing i
   await waitUntil("the Workers' threads gone", () => threads() <= base.threads, { ms: 30_000 });
   t.pass(`threads back to ${base.threads} (now ${threads()}), no zombie`);
   t.equal(ptyMastersOpen(), base.ptys, `pty masters held ${base.ptys} -> ${ptyMastersOpen()}`);
-  fdsBackTo(t, base.fds, 'fds back to the baseline');
+  // By identity, not count: an fd of the baseline that closes meanwhile is no leak (under
+  // ASan in thread mode one did: 32 fds at the baseline, 31 at the end).
+  noFdOpenedSince(t, base.fds, 'no fd opened that is still open');
 });
