@@ -164,6 +164,8 @@ export class ScreenMirror {
   private title = '';
   /** Bytes written to the parser and not yet parsed. */
   private unparsed = 0;
+  /** Line feeds written to the parser and not yet parsed (History.collect()'s `ahead`). */
+  private feedsAhead = 0;
   private disposed = false;
 
   /** Past WINDOW lines of scrollback, the older ones are kept as text (history.ts). */
@@ -207,10 +209,12 @@ export class ScreenMirror {
     // Half a window of rows at most between two collections, so none leaves the parser
     // uncollected: a quarter in line feeds and a quarter in what can wrap.
     const pieces = splitLines(chunk, WINDOW >> 2, (WINDOW >> 2) * this.term.cols);
-    pieces.forEach((piece, i) =>
+    for (const { feeds } of pieces) this.feedsAhead += feeds;
+    pieces.forEach(({ piece, feeds }, i) =>
       this.term.write(piece, () => {
         this.unparsed -= piece.length;
-        history.collect();
+        this.feedsAhead -= feeds;
+        history.collect(this.feedsAhead);
         if (i === pieces.length - 1) parsed?.();
       }),
     );
