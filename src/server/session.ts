@@ -258,7 +258,8 @@ export class Session {
     if (client.state === 'behind') return;
     client.port.output(start, chunk);
     if (client.role === 'writer') {
-      if (client.port.backlog > WRITER_HIGH) {
+      // Once: the chunks of a read already under way arrive after the stop.
+      if (client.port.backlog > WRITER_HIGH && !this.stops.has('writer')) {
         this.stop('writer');
         client.port.whenDrained(() => client === this.writer && this.go('writer'));
       }
