@@ -24,10 +24,10 @@ export function jsonFrame(type: number, value: unknown): Buffer {
   return frame(type, Buffer.from(JSON.stringify(value)));
 }
 
-/** A JSON payload as an object, or null when it is not one: the caller refuses it. */
-export function parseJson(payload: Buffer): Record<string, unknown> | null {
+/** A JSON payload (bytes as UTF-8, or text) as an object, or null when it is not one: the caller refuses it. */
+export function parseJson(payload: Buffer | string): Record<string, unknown> | null {
   try {
-    const value: unknown = JSON.parse(payload.toString('utf8'));
+    const value: unknown = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
   } catch {
     return null;

@@ -32,9 +32,10 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type * as net from 'node:net';
 import * as path from 'node:path';
-import type { RawData, WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { codedError } from '../errors';
 import { checkLoopback, tokenMatches, type LoopbackHost } from './access';
+import { parseJson } from './frames';
 import type { Attachment, ClientPort, Session } from './session';
 import type { SessionTable } from './sessions';
 import { sizeOf } from './protocol';
@@ -207,7 +208,7 @@ function awaitToken(ctx: Context, ws: WebSocket): void {
   const timer = setTimeout(() => closeClient(ws, 1008, 'no token'), ctx.authTimeoutMs);
   ws.once('message', (data, isBinary) => {
     clearTimeout(timer);
-    const msg = isBinary ? null : parse(data);
+    const msg = isBinary ? null : parseJson(data.toString());
     if (msg?.type !== 'auth' || !tokenMatches(msg.token, ctx.tokenBytes)) {
       closeClient(ws, 1008, 'wrong token');
       return;
@@ -252,7 +253,7 @@ function serveClient(ctx: Context, ws: WebSocket, session: Session, msg: Record<
     session.detach(client);
   });
   ws.on('message', (data, isBinary) => {
-    const m = isBinary || port.closing ? null : parse(data);
+    const m = isBinary || port.closing ? null : parseJson(data.toString());
     if (m === null) return;
     if (m.type === 'input' && typeof m.data === 'string') {
       // Past MAX_INPUT unread, the session closes the writer's port: 1009.
@@ -349,13 +350,4 @@ function closeClient(ws: WebSocket, code: number, reason: string): void {
   ws.close(code, reason);
   ws.pause();
   setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
-}
-
-function parse(data: RawData): Record<string, unknown> | null {
-  try {
-    const v: unknown = JSON.parse(data.toString());
-    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
 }
