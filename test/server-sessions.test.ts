@@ -74,19 +74,21 @@ t.test('a flood across detach and reattach: every byte after the snapshot is the
 
 t.test('a viewer that stops reading: the program is not slowed; it gets a fresh snapshot when it reads again', async (t) => {
   const total = scaled(40_000_000) & ~1;
-  const s = await server(t, { command: 'sh', args: ['-c', `stty raw -echo; read go; yes | head -c ${total}; read done`] });
+  // The "y\n" says echo is off (and keeps yes's pattern): input typed before stty would echo.
+  const s = await server(t, { command: 'sh', args: ['-c', `stty raw -echo; printf 'y\\n'; read go; yes | head -c ${total}; read done`] });
   const writer = new Seen(yes);
   const w = await attachSession(s.address, { session: 'v' }, writer);
   const viewer = new Seen(yes);
   const v = await attachSession(s.address, { session: 'v', readOnly: true }, viewer);
   t.equal(v.welcome.role, 'viewer');
   await waitUntil('the viewer’s first snapshot', () => viewer.screens === 1);
+  await waitUntil('the program to turn echo off', () => writer.end >= 2);
   v.client.pause();
   w.client.write('go\n');
-  await waitUntil('the writer to get all the output while the viewer reads nothing', () => writer.end >= total, { ms: 120_000 });
+  await waitUntil('the writer to get all the output while the viewer reads nothing', () => writer.end >= total + 2, { ms: 120_000 });
   t.equal(writer.bad, null);
   v.client.resume();
-  await waitUntil('the viewer to be cut over to a second snapshot and catch up', () => viewer.screens >= 2 && viewer.end >= total, {
+  await waitUntil('the viewer to be cut over to a second snapshot and catch up', () => viewer.screens >= 2 && viewer.end >= total + 2, {
     ms: 60_000,
   });
   t.equal(viewer.bad, null, 'what it got after each snapshot is the program’s');
