@@ -222,9 +222,10 @@ t.test(
     );
     const unreliable = memoryFiguresUnreliable();
     if (unreliable) t.comment(`RSS not judged: ${unreliable}`);
-    // The session's screen (its parser warming up, 1,000 lines of scrollback) grows the
-    // server by 32 to 41 MiB measured; output held for the page would grow it by the flood.
-    else t.ok(growthMiB < 64, `the server's RSS stayed bounded: its screen and parser (+${growthMiB.toFixed(2)} MiB)`);
+    // A sanity bound, not the proof of backpressure (the two checks beside it are): the
+    // session's screen, its history and their garbage grow the server by 32 to 68 MiB
+    // measured, more the faster the page parses, as V8 grows its heap before it collects.
+    else t.ok(growthMiB < 96, `the server's RSS stayed bounded: its screen and parser (+${growthMiB.toFixed(2)} MiB)`);
     t.ok(blockedSamples > 0, `yes blocked in write() (${blockedSamples} of ${samples} samples): the pty's reader waited for the page`);
 
     const ctrlC = Date.now();
