@@ -46,7 +46,16 @@ const reps = Number(value('reps', 1));
 const topCount = Number(value('top', 10));
 const workloads = value('workloads', 'W1,W2').split(',');
 const C = 'C limit (epoll ET)';
-const ALL_PEERS = [C, 'C limit (blocking)', 'node-tty', 'kqueue-console', 'kqueue-console (thread)', 'kqueue-console (tsfn)'];
+// 'addon alone': the floor under the streams, the addon called straight (bench/peers/node-peer.mjs).
+const ALL_PEERS = [
+  C,
+  'C limit (blocking)',
+  'node-tty',
+  'kqueue-console',
+  'kqueue-console (thread)',
+  'kqueue-console (tsfn)',
+  'addon alone',
+];
 const peers = value('peers', quick ? 'kqueue-console' : ALL_PEERS.join(',')).split(',');
 if (!peers.includes(C)) peers.unshift(C); // The ratios' reference.
 
@@ -118,7 +127,7 @@ function measure(peer, workload, n) {
     // Node's tty stream loses the tail of a pty's output (README.md): a peer's loss of
     // less than a MiB is counted and said; ours may lose nothing.
     const lost = workload === 'W1' ? n * MiB - (Number.isInteger(result.bytes) ? result.bytes : 0) : 0;
-    const ours = peer.startsWith('kqueue-console');
+    const ours = peer.startsWith('kqueue-console') || peer === 'addon alone';
     const expected = workload === 'W1' ? lost === 0 || (!ours && lost > 0 && lost < MiB) : result.trips === n;
     if (r.status !== 0 || !expected) throw new Error(`${peer} ${workload} ${n}: ${r.stderr.slice(-2000)}${r.stdout}`);
     const text = fs.readFileSync(out, 'utf8');

@@ -141,6 +141,8 @@ const PEERS = {
   'kqueue-console (thread)': { ok: true, cmd: (w, o) => [...nodePeer('kqueue-console')(w, o), { KQUEUE_CONSOLE_WAKEUP: 'thread' }] },
   // The same, the waiter thread handing over through a Node-API thread-safe function (Bun's and Deno's mode).
   'kqueue-console (tsfn)': { ok: true, cmd: (w, o) => [...nodePeer('kqueue-console')(w, o), { KQUEUE_CONSOLE_WAKEUP: 'tsfn' }] },
+  // The floor under our streams: the addon's kqueue, read(2) and write(2) from its callback, no stream.
+  'addon alone': { ok: true, cmd: nodePeer('addon alone') },
   // The same readers with their onread option: reads into buffers the consumer reuses.
   'node-tty (onread)': { ok: true, cmd: nodePeer('node-tty (onread)') },
   'kqueue-console (onread)': { ok: true, cmd: nodePeer('kqueue-console (onread)') },
@@ -198,6 +200,7 @@ const ALL_READERS = [
   'kqueue-console',
   'kqueue-console (thread)',
   'kqueue-console (tsfn)',
+  'addon alone',
 ];
 if (baseline !== null) {
   const dir = path.join(path.resolve(baseline), 'bench');

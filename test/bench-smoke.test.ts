@@ -18,6 +18,7 @@ const PEERS = [
   'kqueue-console',
   'kqueue-console (thread)',
   'kqueue-console (tsfn)',
+  'addon alone',
   'node-tty (onread)',
   'kqueue-console (onread)',
   'child_process',

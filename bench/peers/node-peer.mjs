@@ -2,12 +2,16 @@
 //   node node-peer.mjs <peer> <workload> '<json options>'
 // Peers: kqueue-console, node-pty, node-tty; "kqueue-console (onread)" and
 // "node-tty (onread)" read into buffers the consumer reuses (the onread
-// option of each, W3 and W5 only). Prints one JSON result line.
+// option of each, W3 and W5 only); "addon alone" is the floor under our
+// streams (W1 and W2 only): the addon's kqueue, read(2) and write(2) called
+// straight from its event callback, no stream, no state. Prints one JSON
+// result line.
 // Every peer gets the same pty settings: the child itself runs
 // `stty raw -echo` before its work, and says "R" when it is ready.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { createRequire } from 'node:module';
 import * as tty from 'node:tty';
 import { Writable } from 'node:stream';
@@ -23,6 +27,7 @@ const onreadMode = peer.endsWith(ONREAD);
 const kind = onreadMode ? peer.slice(0, -ONREAD.length) : peer;
 const opt = JSON.parse(json ?? '{}');
 const RAW = 'stty raw -echo cs8 -parenb';
+const { EAGAIN } = os.constants.errno;
 
 const now = () => Number(process.hrtime.bigint()) / 1e9;
 const cpu = () => {
@@ -158,6 +163,7 @@ function start(script, onread) {
   const child = spawn(cmd[0], cmd[1], { stdio: [slave.fd, slave.fd, slave.fd] });
   slave.close();
   const exited = once(child, 'exit').then(([c]) => c);
+  if (kind === 'addon alone') return addonAlone(master.fd, exited);
   if (kind === 'node-tty') {
     const rs = new tty.ReadStream(master.fd, onread ? { onread } : undefined);
     if (onread) rs.resume(); // Its reading starts on resume() (or a 'data' listener).
@@ -183,6 +189,41 @@ function start(script, onread) {
     con,
     exited,
     done: exited.then(() => con.shutdown()).then(() => ended),
+  };
+}
+
+/**
+ * The least JavaScript a reader of this addon can run: each wake-up reads
+ * until the fd says EAGAIN (or EIO: the end here) and hands the listener a
+ * view of one reused buffer; writes go straight to write(2). What the
+ * kqueue-console peer costs beyond this is its streams'.
+ */
+function addonAlone(fd, exited) {
+  const native = require(`${root}dist/addon/binding.js`).binding();
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  let listener = () => {};
+  let hungUp;
+  const eio = new Promise((r) => (hungUp = r));
+  const kq = new native.Kqueue(() => {
+    for (;;) {
+      // stopSmall: a short read ends the loop, as our reader does on a pty (read-policy.ts).
+      const n = native.read(fd, buf, 0, buf.length, false, true);
+      if (n > 0) listener(buf.subarray(0, n));
+      if (n === buf.length) continue;
+      // Short: EAGAIN (a small read stopped early says so too); EIO or the end of file: the end here.
+      if (native.status[0] !== EAGAIN) hungUp();
+      return;
+    }
+  }, native.wakeups.auto); // As a Kqueuer chooses: poll where the kqueue's fd polls, else (libkqueue) thread.
+  if (kq.add(fd, 1) < 0) throw new Error(`kevent: errno ${native.status[0]}`); // Also sets O_NONBLOCK.
+  kq.ref(); // Held until the end is read, whatever the mode's default (a Kqueuer refs while a console waits).
+  return {
+    onData: (f) => (listener = f),
+    write: (b) => {
+      if (native.write(fd, b, 0, b.length) !== b.length) throw new Error(`write: errno ${native.status[0]}`);
+    },
+    exited,
+    done: Promise.all([exited, eio]).then(() => kq.close()),
   };
 }
 
