@@ -192,6 +192,34 @@ function resolve(map, address) {
   return null;
 }
 
+/**
+ * The layer a function belongs to, by its name: which instructions are the
+ * library's own, which its peer's or Node's, and which the floor every
+ * reader in Node pays (the loop, V8's calls in and out, the tick queue).
+ */
+const LAYERS = [
+  ['our JavaScript', (n) => n.startsWith('JS ') && n.includes('/dist/')],
+  ["the bench's JavaScript", (n) => n.startsWith('JS ') && n.includes('/bench/')],
+  ["Node's JavaScript (streams, events, ticks)", (n) => n.startsWith('JS ') && n.includes('node:')],
+  // Its symbols carry no file: kqc:: and the kevent emulation's (native/kevent/kevent_linux.cc).
+  ['our addon (C++)', (n) => /(^|\/)native\/|^kqc::|^kevent\(|\(anonymous namespace\)::(Kq|Knote)\b|Knote>/.test(n)],
+  ['Node-API', (n) => /^(napi_|v8impl|node_api|\(anonymous namespace\)::v8impl)/.test(n) || n.includes('js_native_api')],
+  ['libuv', (n) => /(^|:)uv_|\/uv\//.test(n)],
+  ['Node (C++)', (n) => n.includes('node::')],
+  ['libc (system call wrappers, malloc)', (n) => n.startsWith('./')],
+  ['V8 (builtins, runtime, GC, other JIT code)', () => true],
+];
+
+/** Marginal instructions per unit by layer, from a small and a large run's function costs. */
+function byLayer(a, b, units) {
+  const out = Object.fromEntries(LAYERS.map(([name]) => [name, 0]));
+  for (const [name, cost] of b.entries()) {
+    const layer = LAYERS.find(([, test]) => test(name))[0];
+    out[layer] += (cost - (a.get(name) ?? 0)) / units;
+  }
+  return out;
+}
+
 /** The marginal cost per unit of work, from a small and a large run. */
 function marginal(peer, workload) {
   const { small, large } = SIZES[workload];
@@ -202,7 +230,8 @@ function marginal(peer, workload) {
     .map(([name, cost]) => [name, (cost - (a.functions.get(name) ?? 0)) / units])
     .sort((x, y) => y[1] - x[1])
     .slice(0, topCount);
-  return { ir: (b.ir - a.ir) / units, syscalls: (b.syscalls - a.syscalls) / units, lost: a.lost + b.lost, top };
+  const layers = byLayer(a.functions, b.functions, units);
+  return { ir: (b.ir - a.ir) / units, syscalls: (b.syscalls - a.syscalls) / units, lost: a.lost + b.lost, top, layers };
 }
 
 const results = {};
@@ -240,6 +269,10 @@ for (const workload of workloads) {
           9,
         )}  ${spread}${runs.some((r) => r.lost > 0) ? `  (lost ${Math.max(...runs.map((r) => r.lost))} bytes of its tail)` : ''}`,
     );
+  }
+  for (const peer of peers.filter((p) => !p.startsWith('C limit'))) {
+    console.log(`\n  ${workload} ${peer}: where the instructions per ${unit} go, by layer`);
+    for (const [layer, cost] of Object.entries(results[workload][peer][0].layers)) console.log(`    ${fmt(cost).padStart(10)}  ${layer}`);
   }
   for (const peer of peers) {
     console.log(`\n  ${workload} ${peer}: the ${topCount} functions that grow most, instructions per ${unit}`);
