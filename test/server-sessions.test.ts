@@ -108,6 +108,41 @@ t.test('on a port: the token’s proof first; a wrong token gets nothing of a se
   a.client.close();
 });
 
+t.test('close(): a connection open before it starts no session, and no program outlives the server', async (t) => {
+  const lines: string[] = [];
+  // A program that ignores SIGHUP keeps close() waiting for the hang-up's grace.
+  const s = await server(t, { command: 'sh', args: ['-c', 'trap "" HUP; echo up; sleep 60'], log: (l) => lines.push(l) });
+  let text = '';
+  const first = await attachSession(s.address, {}, { screen: (x) => (text += x), output: (c) => (text += c) });
+  await waitUntil('the first session’s program', () => text.includes('up'));
+  const late = net.connect((s.address as { path: string }).path);
+  t.teardown(() => late.destroy());
+  await settles('the late connection', new Promise((r) => late.once('connect', r)));
+  let got = Buffer.alloc(0);
+  late.on('data', (d: Buffer) => (got = Buffer.concat([got, d])));
+  const lateClosed = new Promise((r) => late.once('close', r));
+  const closing = s.close();
+  late.write(frame(4, Buffer.from(JSON.stringify({ op: 'attach', new: true }))));
+  await settles('close()', closing, 30_000);
+  await settles('the late connection to be closed', lateClosed);
+  const pids = [...lines.join('\n').matchAll(/started: pid (\d+)/g)].map((m) => Number(m[1]));
+  t.equal(pids.length, 1, `one session started: ${JSON.stringify(lines)}`);
+  t.ok(got.length === 0 || got[0] === 21, 'the late HELLO was refused, or the connection dropped');
+  t.same(
+    pids.filter((pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    }),
+    [],
+    'no session’s program is left running',
+  );
+  first.client.close();
+});
+
 t.test('hostile first frames: refused with a code or dropped, the server unharmed', async (t) => {
   const s = await server(t, { command: 'sh', args: ['-c', 'sleep 30'], maxSessions: 2 });
   const address = s.address as { path: string };

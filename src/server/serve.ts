@@ -5,7 +5,6 @@
  * handshake.ts, before any byte of a session flows).
  * @module
  */
-import { once } from 'node:events';
 import * as net from 'node:net';
 import { Kqueuer } from '../kqueuer/kqueuer';
 import { codedError } from '../errors';
@@ -18,7 +17,7 @@ import { screenPackages } from './mirror';
 import * as P from './protocol';
 import type { Attachment, ClientPort, Session, SessionInfo } from './session';
 import { SessionTable } from './sessions';
-import { serveWeb, type WebEnd, type WebOptions } from './web';
+import { serveWeb, type ServerEnd, type WebEnd, type WebOptions } from './web';
 
 export interface SessionServerOptions {
   /** The program each session runs, and its arguments. */
@@ -108,7 +107,7 @@ export async function serveSessions(options: SessionServerOptions): Promise<Sess
   // A client per session and maxPending more (viewers, pages loading, connections yet to
   // authenticate), on each side; past them new connections are dropped as they are accepted.
   const maxConnections = limits.maxSessions + limits.maxPending;
-  const ends: { close(): Promise<void> }[] = [];
+  const ends: ServerEnd[] = [];
   let address: Address | undefined;
   let web: WebEnd | undefined;
   try {
@@ -121,6 +120,7 @@ export async function serveSessions(options: SessionServerOptions): Promise<Sess
     if (options.web !== undefined)
       ends.push((web = await serveWeb(table, options.web, { token, authTimeoutMs: limits.authTimeoutMs, maxConnections, log })));
   } catch (err) {
+    for (const e of ends) e.stop();
     await Promise.all(ends.map((e) => e.close()));
     kqueuer.close();
     throw err;
@@ -134,18 +134,17 @@ export async function serveSessions(options: SessionServerOptions): Promise<Sess
     },
     list: () => table.list(),
     async close() {
-      await Promise.all([table.endAll(), ...ends.map((e) => e.close())]);
+      // No new connection; the sessions end, telling their clients; then the connections go.
+      for (const e of ends) e.stop();
+      await table.endAll();
+      await Promise.all(ends.map((e) => e.close()));
       kqueuer.close();
     },
   };
 }
 
-/** The socket side: listens, and ends every connection at close (after the sessions have). */
-async function listenSessions(
-  ctx: Context,
-  listen: Address,
-  maxConnections: number,
-): Promise<{ address: Address; close(): Promise<void> }> {
+/** The socket side: listens, and ends every connection at close. */
+async function listenSessions(ctx: Context, listen: Address, maxConnections: number): Promise<ServerEnd & { address: Address }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -154,11 +153,11 @@ async function listenSessions(
   });
   server.maxConnections = maxConnections;
   const address = await listenOn(server, listen);
+  const closed = new Promise((resolve) => server.once('close', resolve));
   return {
     address,
+    stop: () => server.close(),
     async close() {
-      const closed = once(server, 'close');
-      server.close();
       for (const socket of sockets) socket.destroy();
       await closed;
     },

@@ -33,6 +33,8 @@ export interface TableOptions {
 export class SessionTable {
   private readonly live = new Map<string, Session>();
   private readonly ending = new Set<Promise<void>>();
+  /** endAll() was called: no session starts again. */
+  private closed = false;
   private count = 0;
 
   constructor(private readonly options: TableOptions) {}
@@ -61,7 +63,7 @@ export class SessionTable {
    * joins that one, a name not in use starts it; otherwise a writer joins
    * the most recently active session without a writer (or starts one) and
    * a viewer the most recently active session.
-   * @throws ERR_NO_SESSION, ERR_SESSIONS_FULL, or spawn()'s error.
+   * @throws ERR_NO_SESSION, ERR_SESSIONS_FULL, ERR_SERVER_CLOSED, or spawn()'s error.
    */
   choose(hello: Extract<Hello, { op: 'attach' }>): Session {
     if (hello.new) return this.start(undefined, hello.size);
@@ -79,13 +81,19 @@ export class SessionTable {
     return byActivity.find((s) => !s.hasWriter) ?? this.start(undefined, hello.size);
   }
 
-  /** Ends every session; resolves once their programs have gone (SIGKILL after the grace). */
+  /**
+   * Ends every session; resolves once their programs have gone (SIGKILL
+   * after the grace). From here on no session starts: a connection open
+   * before the close could otherwise start one that nothing would end.
+   */
   async endAll(): Promise<void> {
+    this.closed = true;
     await Promise.all([...[...this.live.values()].map((s) => s.end()), ...this.ending]);
   }
 
   private start(name: string | undefined, size: WinSize | undefined): Session {
     const { program, kqueuer, maxSessions, lingerMs, scrollback, log } = this.options;
+    if (this.closed) throw codedError('ERR_SERVER_CLOSED', 'the server is closing');
     if (this.live.size >= maxSessions) throw codedError('ERR_SESSIONS_FULL', `${maxSessions} sessions already`);
     const child = spawn(program.command, program.args, { env: program.env, cwd: program.cwd, kqueuer, ...size });
     let session: Session;

@@ -102,11 +102,16 @@ interface Context {
   readonly log: (line: string) => void;
 }
 
-export interface WebEnd {
+/** One side of a server (this, or serve.ts's socket): `stop()` takes no new connection; `close()` then drops those left, once the sessions have ended. */
+export interface ServerEnd {
+  stop(): void;
+  close(): Promise<void>;
+}
+
+export interface WebEnd extends ServerEnd {
   /** The URL to open: the token is in the fragment. */
   readonly url: string;
   readonly port: number;
-  close(): Promise<void>;
 }
 
 /** Serves the page and its WebSocket on `table`'s sessions; resolves once it listens. */
@@ -140,13 +145,13 @@ export async function serveWeb(
   await once(server, 'listening');
   ctx.port = (server.address() as net.AddressInfo).port;
   const shownHost = host === '::1' ? '[::1]' : host;
+  const closed = new Promise((resolve) => server.once('close', resolve));
   return {
     url: `http://${shownHost}:${ctx.port}/#token=${shared.token}`,
     port: ctx.port,
+    stop: () => server.close(),
     async close() {
       for (const ws of wss.clients) ws.terminate();
-      const closed = once(server, 'close');
-      server.close();
       server.closeAllConnections();
       await closed;
     },
