@@ -52,6 +52,24 @@ t.test('a request line that is no URL gets a 400, and the server lives', async (
   t.equal(server.proc.exitCode, null, 'the server is running');
 });
 
+t.test('requests dropped in the middle of a file leave no file open', async (t) => {
+  const server = await startServer((fn) => t.teardown(fn));
+  // xterm.js (hundreds of KiB) is more than the socket buffers take: the file is still being read when the client goes.
+  const drop = async (): Promise<void> => {
+    const c = await connect(server.port, request(server.port, '/xterm/xterm.js'));
+    await waitUntil('the start of xterm.js', () => c.received().includes('\r\n\r\n'), { on: c.socket });
+    c.socket.destroy();
+  };
+  await drop(); // The server's own fds (its modules, the first accept) settle.
+  const before = fdCountOf(server.proc.pid!);
+  for (let i = 0; i < 20; i++) await drop();
+  await waitUntil(`the server's fds back to ${before} after 20 dropped requests`, () => fdCountOf(server.proc.pid!) <= before, {
+    ms: 10_000,
+  });
+  t.pass(`fds back to ${before}`);
+  t.equal(server.proc.exitCode, null, 'the server is running');
+});
+
 t.test('input past the bound: the server closes, reads no more, and cuts a client that goes on', async (t) => {
   // sleep reads no input: every byte waits in the server.
   const server = await startServer((fn) => t.teardown(fn), ['sleep', '600']);

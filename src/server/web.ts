@@ -32,6 +32,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type * as net from 'node:net';
 import * as path from 'node:path';
+import { pipeline } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { codedError } from '../errors';
 import { checkLoopback, tokenMatches, type LoopbackHost } from './access';
@@ -191,7 +192,9 @@ function serveFile(ctx: Context, req: http.IncomingMessage, res: http.ServerResp
     'referrer-policy': 'no-referrer',
     'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
   });
-  fs.createReadStream(entry.file).pipe(res);
+  // pipeline(), not pipe(): a client that goes mid-file closes the file too (pipe() leaves
+  // it paused and open), and a read error ends the response instead of the process.
+  pipeline(fs.createReadStream(entry.file), res, () => {});
 }
 
 function upgrade(ctx: Context, req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
