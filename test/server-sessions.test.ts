@@ -7,12 +7,23 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { attachSession, frame, serveSessions, type SessionClient, type SessionServer, type SessionServerOptions } from '../src/server';
+import {
+  attachSession,
+  frame,
+  serveSessions,
+  type Address,
+  type SessionClient,
+  type SessionServer,
+  type SessionServerOptions,
+} from '../src/server';
 import { noFdOpenedSince, openFdLinks } from './helpers/fds';
 import { scaled } from './helpers/scale';
 import { settles, waitUntil } from './helpers/wait';
 
-async function server(t: Test, options: Partial<SessionServerOptions> & { command: string }): Promise<SessionServer> {
+async function server(
+  t: Test,
+  options: Partial<SessionServerOptions> & { command: string },
+): Promise<SessionServer & { readonly address: Address }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kqc-sessions-'));
   const s = await serveSessions({ listen: { path: path.join(dir, 's.sock') }, lingerMs: 60_000, ...options });
   t.teardown(async () => {

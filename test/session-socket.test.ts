@@ -7,7 +7,15 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import t from 'tap';
 import { Harness } from '../src/harness';
-import { NONCE_BYTES, SessionStream, privateSocketPath, serveSessions, type SessionServerOptions } from '../src/server';
+import {
+  NONCE_BYTES,
+  SessionStream,
+  privateSocketPath,
+  serveSessions,
+  type Address,
+  type SessionServer,
+  type SessionServerOptions,
+} from '../src/server';
 import { handshakeOn } from './helpers/clients';
 import { startWebTerminal } from '../examples/web-terminal';
 import { noFdOpenedSince, openFdLinks } from './helpers/fds';
@@ -17,7 +25,7 @@ import { settles, waitUntil, within } from './helpers/fixtures';
 const shellEnv = { PATH: process.env.PATH, PS1: 'test$ ', TERM: 'xterm' };
 
 /** A session server on a loopback port by default, as `kqueue-console serve --port 0` starts one. */
-function serve(options: Partial<SessionServerOptions> & { command: string }): ReturnType<typeof serveSessions> {
+function serve(options: Partial<SessionServerOptions> & { command: string }): Promise<SessionServer & { readonly address: Address }> {
   return serveSessions({ listen: { host: '127.0.0.1', port: 0 }, ...options });
 }
 

@@ -47,7 +47,7 @@ export interface SessionServerOptions {
 
 export interface SessionServer {
   /** Where the socket listens (when `listen` was given). */
-  readonly address: Address;
+  readonly address: Address | undefined;
   /** The browser terminal's URL, the token in its fragment, and port (when `web` was given). */
   readonly web: { readonly url: string; readonly port: number } | undefined;
   /** Sessions started so far. */
@@ -94,6 +94,8 @@ function limitsOf(options: SessionServerOptions): {
  * or both on the same sessions; resolves once it listens.
  * @throws ERR_SCREEN_UNAVAILABLE without the screen's (or the page's) optional peers; EADDRINUSE.
  */
+export function serveSessions(options: SessionServerOptions & { listen: Address }): Promise<SessionServer & { readonly address: Address }>;
+export function serveSessions(options: SessionServerOptions): Promise<SessionServer>;
 export async function serveSessions(options: SessionServerOptions): Promise<SessionServer> {
   const limits = limitsOf(options);
   if (options.listen === undefined && options.web === undefined) throw codedError('ERR_INVALID_ARG_VALUE', 'options: listen, web, or both');
@@ -126,7 +128,7 @@ export async function serveSessions(options: SessionServerOptions): Promise<Sess
     throw err;
   }
   return {
-    address: address as Address,
+    address,
     web,
     token,
     get sessionsStarted() {

@@ -8,6 +8,7 @@ import * as pty from 'node-pty';
 import { Console, KqueueConsole, Kqueuer, current, fromNodePty, openPty, ptyFromFd } from 'kqueue-console';
 import type { CodedError, ShutdownError, ShutdownResult, SystemError } from 'kqueue-console';
 import { Harness } from 'kqueue-console/harness';
+import { serveSessions, type Address } from 'kqueue-console/server';
 
 const kq = new Kqueuer();
 const { master, slave } = openPty();
@@ -107,3 +108,14 @@ fromNodePty(p, kq, { readableHighWaterMark: 1024 });
 fromNodePty(p, kq, { autoClose: false });
 
 void Harness;
+
+// A server given a socket has its address; one in the browser alone may have none.
+async function servers(): Promise<Address> {
+  const onSocket = await serveSessions({ command: 'sh', listen: { port: 0 } });
+  const webOnly = await serveSessions({ command: 'sh', web: {} });
+  // @ts-expect-error the browser alone: no socket address.
+  const none: Address = webOnly.address;
+  void none;
+  return onSocket.address;
+}
+void servers;
