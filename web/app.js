@@ -52,8 +52,8 @@ function connect(term, token, join, statusLine, stats) {
   };
   ws.onopen = () => {
     const session = sessionStorage.getItem('kqc-session') || undefined;
+    // The size goes with the token: the session starts at it, or takes it on as the writer.
     send({ type: 'auth', token, session, join: session ? undefined : join, rows: term.rows, cols: term.cols });
-    send({ type: 'resize', rows: term.rows, cols: term.cols });
     statusLine.textContent = 'connected';
     term.focus();
   };
