@@ -80,14 +80,19 @@ async function snapshotOf(server, session) {
   return { screen, ms };
 }
 
-/** Waits until the session's program has written all its lines: its output stops growing. */
-async function filled(server, name) {
-  let last = -1;
+/**
+ * Waits until the session's program (filler()) has written all its lines:
+ * the screen shows the last line's number in each of its 20 fields. Polled
+ * (nothing says when a program has written its last line), 60 s at most.
+ */
+async function filled(server, name, scrollback) {
+  const last = String(SIZE.rows + scrollback - 1).padStart(10, '0');
+  const deadline = performance.now() + 60_000;
   for (;;) {
     const { screen } = await snapshotOf(server, name);
-    if (screen.length === last) return screen;
-    last = screen.length;
-    await new Promise((r) => setTimeout(r, 200));
+    if (screen.split(last).length - 1 >= 20) return screen;
+    if (performance.now() > deadline) throw new Error(`session ${name}: its program did not write line ${last} in 60 s`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -111,7 +116,7 @@ async function w11() {
     const before = gcRss();
     const held = gcHeld();
     let snapshotBytes = 0;
-    for (let i = 0; i < count; i++) snapshotBytes = Buffer.byteLength(await filled(server, `s${i}`));
+    for (let i = 0; i < count; i++) snapshotBytes = Buffer.byteLength(await filled(server, `s${i}`, scrollback));
     const rss = gcRss();
     return {
       count,
@@ -127,7 +132,7 @@ async function w11() {
 async function w12() {
   const { attaches, scrollback } = opt;
   return withServer(scrollback, async (server) => {
-    await filled(server, 'full');
+    await filled(server, 'full', scrollback);
     const times = [];
     for (let i = 0; i < attaches; i++) {
       const { screen, ms } = await snapshotOf(server, 'full');
@@ -145,7 +150,7 @@ async function w12() {
 async function w13() {
   const { cycles, scrollback } = opt;
   return withServer(scrollback, async (server) => {
-    await filled(server, 'c');
+    await filled(server, 'c', scrollback);
     const fdsBefore = fds();
     const rssBefore = gcRss();
     const heldBefore = gcHeld();
