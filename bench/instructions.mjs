@@ -203,7 +203,11 @@ const LAYERS = [
   ["Node's JavaScript (streams, events, ticks)", (n) => n.startsWith('JS ') && n.includes('node:')],
   // Its symbols carry no file: kqc:: and the kevent emulation's (native/kevent/kevent_linux.cc).
   ['our addon (C++)', (n) => /(^|\/)native\/|^kqc::|^kevent\(|\(anonymous namespace\)::(Kq|Knote)\b|Knote>/.test(n)],
-  ['Node-API', (n) => /^(napi_|v8impl|node_api|\(anonymous namespace\)::v8impl)/.test(n) || n.includes('js_native_api')],
+  // Node's side of it (napi_*, v8impl, the env) and node-addon-api's C++ wrappers in our addon (Napi::).
+  [
+    'Node-API',
+    (n) => /^(napi_|v8impl|node_api|node_napi_env|Napi::|\(anonymous namespace\)::v8impl)/.test(n) || n.includes('js_native_api'),
+  ],
   ['libuv', (n) => /(^|:)uv_|\/uv\//.test(n)],
   ['Node (C++)', (n) => n.includes('node::')],
   ['libc (system call wrappers, malloc)', (n) => n.startsWith('./')],
