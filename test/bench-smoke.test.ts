@@ -2,12 +2,11 @@
 // checks correctness (every peer runs, none fails; kqueue-console loses no
 // byte, its checksums match, its hung-up console wakes once and gets the
 // bytes after the reopen), never speed: timing belongs to npm run bench.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { within } from './helpers/fixtures';
-import { SCALE } from './helpers/scale';
 
 /** The peers every quick run has here: the C loops, Node's, node-pty and ours, the examples, the harness. */
 const PEERS = [
@@ -86,52 +85,4 @@ t.test('npm run bench -- --quick', async (t) => {
   // A count, not a time: one wake-up for the reopen, none while hung up.
   t.match(targets, /^ {4}must met +W6 wake-ups ≤ 10: /m, 'the W6 target on wake-ups while hung up is met');
   t.notMatch(targets, /LOST BYTES/, 'and no target line says kqueue-console lost bytes');
-});
-
-// valgrind cannot host a process with ASan's runtime preloaded (npm run test:asan).
-const noValgrind = ((): string | false => {
-  if ((process.env.LD_PRELOAD ?? '').includes('asan')) return "ASan's runtime is preloaded, and cannot run under valgrind";
-  return spawnSync('valgrind', ['--version'], { timeout: 60_000 }).status === 0 ? false : 'valgrind is not installed (.ci/run installs it)';
-})();
-
-// Each workload is four runs of Node under valgrind, about 20 s of CPU: W2 alone in npm
-// test, W1 too at full counts (CI's last step).
-const instructionWorkloads = SCALE >= 1 ? ['W1', 'W2'] : ['W2'];
-
-t.test(`npm run bench -- --instructions --quick --workloads ${instructionWorkloads}`, { skip: noValgrind }, async (t) => {
-  const root = path.join(__dirname, '..');
-  const args = ['--instructions', '--quick', '--workloads', instructionWorkloads.join(',')];
-  const child = spawn(process.execPath, [path.join(root, 'bench', 'run.mjs'), ...args], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-  let err = '';
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
-  // About 20 s a workload here under valgrind; more on a shared machine.
-  const [code] = await within('child: close', child, 'close', 600_000);
-  t.equal(code, 0, `it ran to the end${code === 0 ? '' : `: ${err.slice(-2000)}`}`);
-  const json = /raw figures: (\S+)/.exec(out)?.[1];
-  t.ok(json && fs.existsSync(path.join(root, json)), 'the raw figures were written');
-  if (!json) return;
-  t.teardown(() => fs.rmSync(path.join(root, json), { force: true }));
-  type Marginal = { ir: number; syscalls: number; top: [string, number][] };
-  const { results } = JSON.parse(fs.readFileSync(path.join(root, json), 'utf8')) as { results: Record<string, Record<string, Marginal[]>> };
-  for (const [workload, unit] of [
-    ['W1', 'MiB'],
-    ['W2', 'round trip'],
-  ].filter(([w]) => instructionWorkloads.includes(w))) {
-    const c = results[workload]?.['C limit (epoll ET)']?.[0];
-    const ours = results[workload]?.['kqueue-console']?.[0];
-    t.ok(
-      c !== undefined && c.ir > 0 && c.syscalls > 0,
-      `${workload}: the C loop's instructions per ${unit} (${c?.ir}), the ratios' reference`,
-    );
-    t.ok(
-      ours !== undefined && ours.ir > c!.ir && ours.syscalls > 0 && ours.top.length === 10,
-      `${workload}: kqueue-console's (${ours?.ir}, ${ours?.syscalls} system calls) and its 10 costliest functions`,
-    );
-    t.match(out, `${workload}: instructions per ${unit}`, `${workload}: printed, with the ratio to C`);
-  }
 });
