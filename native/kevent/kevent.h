@@ -9,6 +9,7 @@
 #ifndef KQUEUE_CONSOLE_KEVENT_H_
 #define KQUEUE_CONSOLE_KEVENT_H_
 
+#include <errno.h>
 #include <stdint.h>
 
 #if defined(KQC_SYS_EVENT) || defined(__APPLE__) || defined(__FreeBSD__) || \
@@ -26,16 +27,29 @@
 #include <unistd.h>
 // clang-format on
 
-// A kqueue is a plain file descriptor there.
-inline int kqueue_close(int kq) { return close(kq); }
-
 // See kevent_linux.h: the kernel's kqueue fills `data` at no cost.
 #define KQC_EV_NODATA 0
 
 #if defined(KQC_SYS_EVENT)
 #define KQC_KEVENT_BACKEND "libkqueue"
+extern "C" void libkqueue_drain_pending_close(void);
+
+// libkqueue frees a closed kqueue later, from its monitoring thread, and
+// until then its fork handler closes the kqueue's fd number in every child
+// (linux_libkqueue_fork, src/linux/platform.c): by then that number may be
+// one of the pipes uv_spawn() just made, and the spawn fails with EBADF.
+// Waiting for the free here closes that window.
+inline int kqueue_close(int kq) {
+  int rc = close(kq);
+  int saved = errno;
+  libkqueue_drain_pending_close();
+  errno = saved;
+  return rc;
+}
 #else
 #define KQC_KEVENT_BACKEND "kernel"
+// A kqueue is a plain file descriptor there.
+inline int kqueue_close(int kq) { return close(kq); }
 #endif
 
 #elif defined(__linux__)

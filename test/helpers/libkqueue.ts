@@ -11,8 +11,8 @@ export const onLibkqueue = binding().backend === 'libkqueue';
 
 const reasons = {
   ownFds:
-    'libkqueue keeps fds of its own (2 stay after every kqueue closes), and frees the fds behind a closed kqueue ' +
-    'later, from its monitoring thread (src/linux/platform.c:221)',
+    "libkqueue keeps fds of its own: its monitoring thread's epoll and eventfd stay open after every kqueue " +
+    'closes (src/linux/platform.c:677-682)',
   ownThreads: 'libkqueue starts helper threads of its own (libkqueue_mon, and one per kqueue fd it watches)',
   fullListLosesEvent:
     'with the event list full, the second event of an fd that is both readable and writable is lost ' +

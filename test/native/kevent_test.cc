@@ -362,6 +362,33 @@ void TestFdReuse() {
   kqueue_close(kq);
 }
 
+// A child forked right after kqueue_close() keeps every fd it inherits. On
+// the BSDs a child never inherits a kqueue; libkqueue's fork handler closes
+// each kqueue's fd in the child until its monitoring thread has freed it, by
+// when a closed kqueue's number may be a new pipe's (kevent.h).
+void TestForkAfterClose() {
+  const int kRuns = 200;
+  int lost = 0;
+  for (int i = 0; i < kRuns; i++) {
+    kqueue_close(kqueue());
+    int p[2];
+    if (pipe(p) != 0) Die("pipe");
+    pid_t pid = fork();
+    if (pid < 0) Die("fork");
+    if (pid == 0) {
+      _exit(fcntl(p[0], F_GETFD) < 0 || fcntl(p[1], F_GETFD) < 0 ? 1 : 0);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid) Die("waitpid");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) lost++;
+    close(p[0]);
+    close(p[1]);
+  }
+  Ok(lost == 0, "a child forked right after kqueue_close() keeps its pipes (" +
+                    std::to_string(lost) + " of " + std::to_string(kRuns) +
+                    " lost one)");
+}
+
 void TestSmallEventList() {
   int kq = kqueue();
   int sv[2];
@@ -514,15 +541,16 @@ int main() {
   // The Linux subset's own two checks of TestErrors() are its alone; under
   // libkqueue TestErrorEntries()'s four are one skip (a deviation).
 #if defined(KQC_KEVENT_EMULATION)
-  tap::Plan(68);
+  tap::Plan(69);
 #else
-  tap::Plan(kLibkqueue ? 63 : 66);
+  tap::Plan(kLibkqueue ? 64 : 67);
 #endif
   TestOneEventPerEdge();
   TestDeleteOneFilter();
   TestPtyHangup();
   TestErrors();
   TestFdReuse();
+  TestForkAfterClose();
   TestSmallEventList();
   TestChangesWhileWaiting();
   TestConcurrentChurn();
