@@ -55,6 +55,8 @@ const ALL_PEERS = [
   'kqueue-console (thread)',
   'kqueue-console (tsfn)',
   'addon alone',
+  'addon alone (thread)',
+  'addon alone (tsfn)',
 ];
 const peers = value('peers', quick ? 'kqueue-console' : ALL_PEERS.join(',')).split(',');
 if (!peers.includes(C)) peers.unshift(C); // The ratios' reference.
@@ -127,7 +129,7 @@ function measure(peer, workload, n) {
     // Node's tty stream loses the tail of a pty's output (README.md): a peer's loss of
     // less than a MiB is counted and said; ours may lose nothing.
     const lost = workload === 'W1' ? n * MiB - (Number.isInteger(result.bytes) ? result.bytes : 0) : 0;
-    const ours = peer.startsWith('kqueue-console') || peer === 'addon alone';
+    const ours = peer.startsWith('kqueue-console') || peer.startsWith('addon alone');
     const expected = workload === 'W1' ? lost === 0 || (!ours && lost > 0 && lost < MiB) : result.trips === n;
     if (r.status !== 0 || !expected) throw new Error(`${peer} ${workload} ${n}: ${r.stderr.slice(-2000)}${r.stdout}`);
     const text = fs.readFileSync(out, 'utf8');

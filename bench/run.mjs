@@ -143,6 +143,9 @@ const PEERS = {
   'kqueue-console (tsfn)': { ok: true, cmd: (w, o) => [...nodePeer('kqueue-console')(w, o), { KQUEUE_CONSOLE_WAKEUP: 'tsfn' }] },
   // The floor under our streams: the addon's kqueue, read(2) and write(2) from its callback, no stream.
   'addon alone': { ok: true, cmd: nodePeer('addon alone') },
+  // The floor under each of the other wake-up modes.
+  'addon alone (thread)': { ok: true, cmd: (w, o) => [...nodePeer('addon alone')(w, o), { KQUEUE_CONSOLE_WAKEUP: 'thread' }] },
+  'addon alone (tsfn)': { ok: true, cmd: (w, o) => [...nodePeer('addon alone')(w, o), { KQUEUE_CONSOLE_WAKEUP: 'tsfn' }] },
   // The same readers with their onread option: reads into buffers the consumer reuses.
   'node-tty (onread)': { ok: true, cmd: nodePeer('node-tty (onread)') },
   'kqueue-console (onread)': { ok: true, cmd: nodePeer('kqueue-console (onread)') },
@@ -190,7 +193,7 @@ const PEERS = {
     ]),
   ),
 };
-// W1 and W2: every reader, and each of kqueue-console's wake-up modes.
+// W1 and W2: every reader, and each wake-up mode of kqueue-console and of the addon alone.
 const ALL_READERS = [
   'C limit (blocking)',
   'C limit (epoll ET)',
@@ -201,6 +204,8 @@ const ALL_READERS = [
   'kqueue-console (thread)',
   'kqueue-console (tsfn)',
   'addon alone',
+  'addon alone (thread)',
+  'addon alone (tsfn)',
 ];
 if (baseline !== null) {
   const dir = path.join(path.resolve(baseline), 'bench');

@@ -204,6 +204,8 @@ function addonAlone(fd, exited) {
   let listener = () => {};
   let hungUp;
   const eio = new Promise((r) => (hungUp = r));
+  // As a Kqueuer chooses (poll where the kqueue's fd polls, else thread), or as the bench's peer says.
+  const wakeup = native.wakeups[process.env.KQUEUE_CONSOLE_WAKEUP ?? 'auto'];
   const kq = new native.Kqueue(() => {
     for (;;) {
       // stopSmall: a short read ends the loop, as our reader does on a pty (read-policy.ts).
@@ -214,7 +216,7 @@ function addonAlone(fd, exited) {
       if (native.status[0] !== EAGAIN) hungUp();
       return;
     }
-  }, native.wakeups.auto); // As a Kqueuer chooses: poll where the kqueue's fd polls, else (libkqueue) thread.
+  }, wakeup);
   if (kq.add(fd, 1) < 0) throw new Error(`kevent: errno ${native.status[0]}`); // Also sets O_NONBLOCK.
   kq.ref(); // Held until the end is read, whatever the mode's default (a Kqueuer refs while a console waits).
   return {
