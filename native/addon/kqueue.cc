@@ -85,8 +85,8 @@ napi_status TsfnChannel::Open() {
   napi_status status = napi_create_string_utf8(env_, "kqueue-console:Waker",
                                                NAPI_AUTO_LENGTH, &name);
   if (status != napi_ok) return status;
-  // Unbounded queue, one thread: the waiter posts at most one batch at a
-  // time (waker.h), so the queue never holds more than one call.
+  // Unbounded queue, one thread: the waiter has at most two batches handed
+  // over at a time (waker.h), so the queue never holds more than two calls.
   return napi_create_threadsafe_function(env_, nullptr, nullptr, name, 0, 1,
                                          this, Finalize, this, CallJs, &tsfn_);
 }

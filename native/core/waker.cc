@@ -230,26 +230,46 @@ void Waker::Wait(void* arg) {
   }
   self->handed_back_.Signal();
   for (;;) {
-    int n = kevent(self->kq_, nullptr, 0, self->events_, kWaitEvents, nullptr);
+    Batch* batch;
+    {
+      Lock lock(self->mu_);
+      self->handed_back_.Wait(
+          lock, [self] { return self->stopping_ || self->MayWait(); });
+      if (self->stopping_) return;
+      // The one slot the loop thread is not reading: (head_ + queued_) % 2
+      // stays the same while the loop delivers and advances head_.
+      batch = &self->batches_[(self->head_ + self->queued_) % 2];
+    }
+    int n = kevent(self->kq_, nullptr, 0, batch->events, kWaitEvents, nullptr);
     int error = n < 0 ? errno : 0;
     if (error == EINTR) continue;
     int kept = 0;
     for (int i = 0; i < n; i++) {
-      if (UdataToId(self->events_[i].udata) != kWakeId) {
-        self->events_[kept++] = self->events_[i];
+      if (UdataToId(batch->events[i].udata) != kWakeId) {
+        batch->events[kept++] = batch->events[i];
       }
     }
     Lock lock(self->mu_);
     if (self->stopping_) return;
     if (kept == 0 && error == 0) continue;
-    self->handed_ = true;
-    self->count_ = kept;
-    self->error_ = error;
+    batch->count = kept;
+    batch->error = error;
+    self->overlapped_ = self->queued_ > 0;
+    self->queued_++;
     self->Post();
-    self->handed_back_.Wait(
-        lock, [self] { return !self->handed_ || self->stopping_; });
-    if (self->stopping_ || error != 0) return;
+    if (error != 0) return;
   }
+}
+
+// Under mu_. The waiter takes the next batch while the loop delivers one,
+// unless that one filled the list (the loop thread then takes the rest
+// itself, kqueue.cc's Drain, and the two must not wait on the kqueue at
+// once), or came while another was being delivered: a loop that is still
+// busy (a bulk read) would only wake the waiter for each new edge, which
+// the kernel folds for free while the waiter waits for the hand-back.
+bool Waker::MayWait() const {
+  return queued_ == 0 ||
+         (queued_ == 1 && !overlapped_ && batches_[head_].count < kWaitEvents);
 }
 
 // Under mu_, so that Stop() cannot complete in between: the handle or
@@ -267,21 +287,25 @@ void Waker::OnAsync(uv_async_t* handle) {
 }
 
 void Waker::Deliver() {
-  int count, error;
-  {
-    Lock lock(mu_);
-    if (!handed_) return;
-    count = count_;
-    error = error_;
+  for (;;) {
+    const Batch* batch;
+    {
+      Lock lock(mu_);
+      if (queued_ == 0 || stopping_) return;
+      batch = &batches_[head_];
+    }
+    // The waiter does not touch this batch until queued_ drops below. OnWake
+    // may Stop() or Close(): the Waker stays allocated until OnClosed.
+    on_wake_(arg_, batch->events, batch->count, batch->error);
+    bool resume;
+    {
+      Lock lock(mu_);
+      head_ = (head_ + 1) % 2;
+      queued_--;
+      resume = MayWait();
+    }
+    if (resume) handed_back_.Signal();
   }
-  // The waiter does not touch events_ until handed_ is cleared below. OnWake
-  // may Stop() or Close(): the Waker stays allocated until OnClosed.
-  on_wake_(arg_, events_, count, error);
-  {
-    Lock lock(mu_);
-    handed_ = false;
-  }
-  handed_back_.Signal();
 }
 
 void Waker::Stop() {

@@ -11,10 +11,15 @@
 //
 // kThread: where it is not (libkqueue's kqueue fd is a pipe end that never
 // becomes readable), a waiter thread blocks in kevent() and hands what it
-// took to the loop through a uv_async_t. It then waits until the loop has
-// delivered that batch before it waits on the kqueue again, so the two
-// threads never wait on the kqueue at the same time and at most one batch is
-// in flight: the rest stays folded in the kernel's knotes, as in kPoll.
+// took to the loop through a uv_async_t. It waits on the kqueue again at
+// once, into a second list, while the loop delivers the first: a round trip
+// wakes it once, not a second time when the loop hands the list back. At
+// most two batches are in flight, and the rest stays folded in the kernel's
+// knotes, as in kPoll. It waits for the hand-back behind a full list (the
+// loop thread then empties the kqueue itself, and the two threads never
+// wait on the kqueue at the same time), and behind a list that came while
+// the loop was still delivering another: a busy loop (a bulk read) would
+// only have it wake for every new edge, which the kernel folds meanwhile.
 //
 // kTsfn: where there is no libuv at all (Bun and Deno load Node-API addons
 // but have none; Bun panics on the first uv_ call), the same waiter thread
@@ -147,15 +152,24 @@ class Waker {
   bool waiter_started_ = false;
   std::mutex mu_;
   CondVar handed_back_;  // Also: the waiter named itself.
-  // Guarded by mu_: the waiter runs; a batch the loop has not delivered yet;
-  // the waiter's error; whether the waiter must stop.
+  // What one kevent() of the waiter took, and its error.
+  struct Batch {
+    int count = 0;
+    int error = 0;
+    struct kevent events[kWaitEvents];
+  };
+  bool MayWait() const;
+  // Guarded by mu_: the waiter runs; whether it must stop; the batch the
+  // loop delivers next, and how many are handed over and not yet delivered.
   bool running_ = false;
-  bool handed_ = false;
-  int count_ = 0;
-  int error_ = 0;
   bool stopping_ = false;
-  struct kevent events_[kWaitEvents];  // Written by the waiter, read by the
-                                       // loop while handed_.
+  int head_ = 0;
+  int queued_ = 0;
+  // The last batch was handed over while another was being delivered.
+  bool overlapped_ = false;
+  // The waiter writes batches_[(head_ + queued_) % 2] while queued_ < 2;
+  // the loop reads batches_[head_] while queued_ > 0.
+  Batch batches_[2];
 };
 
 }  // namespace kqc

@@ -58,12 +58,12 @@ class AsyncChannel final : public kqc::LoopChannel {
     posted_.notify_all();
     uv_async_send(&async_);
   }
-  // Whether the waiter has posted a batch within `ms`: the hand-over,
-  // observed where it happens instead of slept for.
-  bool WaitForPost(int ms) {
+  // Whether the waiter has posted `count` batches within `ms`: the
+  // hand-over, observed where it happens instead of slept for.
+  bool WaitForPost(int ms, int count = 1) {
     std::unique_lock<std::mutex> lock(mu_);
     return posted_.wait_for(lock, std::chrono::milliseconds(ms),
-                            [this] { return posts_ > 0; });
+                            [this, count] { return posts_ >= count; });
   }
   void Ref() override { uv_ref(handle()); }
   void Unref() override { uv_unref(handle()); }
@@ -276,6 +276,63 @@ void TestChannelEndsFirst() {
   kqueue_close(l.kq);
 }
 
+// While the loop delivers one batch, the waiter waits on the kqueue again
+// and hands the next over (waker.h): an echo round trip wakes it once, not a
+// second time for the hand-back. The first delivery makes the second
+// batch's event, and waits inside itself for the channel to see it posted.
+struct Overlap {
+  kqc::Waker* waker = nullptr;
+  AsyncChannel* channel = nullptr;
+  int second_w = -1;
+  int wakeups = 0;
+  bool posted_during = false;
+  int closed = 0;
+
+  static void OnWake(void* arg, const struct kevent*, int, int) {
+    Overlap* self = static_cast<Overlap*>(arg);
+    if (self->wakeups++ > 0) return;
+    if (write(self->second_w, "x", 1) != 1) Die("write");
+    self->posted_during = self->channel->WaitForPost(10000, 2);
+    self->waker->Close();
+  }
+  static void OnClosed(void* arg) { static_cast<Overlap*>(arg)->closed++; }
+};
+
+void TestNextBatchWhileDelivering() {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int kq = kqueue();
+  int p[2][2];
+  for (int i = 0; i < 2; i++) {
+    if (pipe(p[i]) != 0) Die("pipe");
+    struct kevent c;
+    EV_SET(&c, p[i][0], EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0,
+           kqc::IdToUdata(i + 1));
+    if (kevent(kq, &c, 1, nullptr, 0, nullptr) != 0) Die("kevent");
+  }
+  Overlap o;
+  kqc::Waker waker(Overlap::OnWake, Overlap::OnClosed, &o);
+  AsyncChannel channel;
+  channel.Open(&loop, &waker);
+  o.waker = &waker;
+  o.channel = &channel;
+  o.second_w = p[1][1];
+  kqc::Syscall what = kqc::kSysNone;
+  int err = waker.Start(&loop, &channel, kq, kqc::Wakeup::kTsfn, &what);
+  waker.Ref();
+  if (write(p[0][1], "x", 1) != 1) Die("write");
+  uv_run(&loop, UV_RUN_DEFAULT);
+  Ok(err == 0 && o.posted_during,
+     "tsfn: while the loop delivers a batch, the waiter hands the next over");
+  Ok(o.closed == 1 && o.wakeups == 1 && uv_loop_close(&loop) == 0,
+     "tsfn: closed from that delivery, with the next batch never delivered");
+  for (auto& fds : p) {
+    close(fds[0]);
+    close(fds[1]);
+  }
+  kqueue_close(kq);
+}
+
 }  // namespace
 
 int main() {
@@ -284,12 +341,13 @@ int main() {
   kqc::ProbePollable(kq, &pollable);
   kqueue_close(kq);
   // Poll mode's traffic (4 checks) runs only where the kqueue fd is pollable.
-  tap::Plan(pollable ? 21 : 17);
+  tap::Plan(pollable ? 23 : 19);
   TestProbe();
   if (pollable) TestTraffic(kqc::Wakeup::kPoll);
   TestTraffic(kqc::Wakeup::kThread);
   TestTraffic(kqc::Wakeup::kTsfn);
   TestCloseWhileWaiting();
   TestChannelEndsFirst();
+  TestNextBatchWhileDelivering();
   return tap::Done();
 }
