@@ -535,7 +535,15 @@ function targetList() {
   rel('aim', 'W1', 'MB/s', '≥', 1, 'go-epollconsole');
   rel('aim', 'W1', 'CPU s/GiB', '≤', 1.1, 'C limit (blocking)');
   rel('aim', 'W2', 'p50 µs', '≤', 1.1, 'C limit (blocking)');
+  if (baseline !== null) baselineTargets(rel);
   return T;
+}
+
+/** --baseline: this tree against the other, figure by figure (no worse than it). */
+function baselineTargets(rel) {
+  for (const w of ['W1', 'W2']) {
+    for (const [name, , better] of METRICS[w]) rel('info', w, name, better === 'high' ? '≥' : '≤', 1, 'kqueue-console (baseline)');
+  }
 }
 
 // Declared, not const: the report above calls targetsText() before this point runs.
@@ -567,7 +575,8 @@ function judge(t, condition) {
     const ratios = pairs.map(([a, b]) => f(a) / f(b)).filter(Number.isFinite);
     const held = ratios.filter((x) => holds(t.op, x, t.k)).length;
     j.verdict = holds(t.op, ratio, t.k) ? 'met' : 'MISSED';
-    detail = `×${f2(ratio)} of it; held in ${held}/${ratios.length} paired repetitions (×${f2(Math.min(...ratios))}–${f2(Math.max(...ratios))})`;
+    const spread = `×${f2(Math.min(...ratios))}–${f2(Math.max(...ratios))}, median ×${f2(median(ratios))}`;
+    detail = `×${f2(ratio)} of it; held in ${held}/${ratios.length} paired repetitions (${spread})`;
     const peerLossy = lossy(theirs);
     if (peerLossy) detail += `; ${t.peer} lost bytes in ${peerLossy}/${theirs.length} runs`;
     Object.assign(j, { ratio, pairedRatios: ratios, held });
